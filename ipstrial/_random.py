@@ -1,0 +1,45 @@
+"""Seed handling: every random draw in ipstrial goes through a ``seed=`` argument.
+
+``seed`` may be an int, a :class:`numpy.random.SeedSequence`, a :class:`numpy.random.Generator`
+or ``None`` (fresh OS entropy). Independent streams are spawned from the seed
+(:meth:`numpy.random.SeedSequence.spawn`), so the k-th stream depends only on the seed and k:
+adding a stream at the end of a list never changes the earlier ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+
+
+def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
+    """The :class:`~numpy.random.SeedSequence` behind ``seed`` (a Generator's own sequence)."""
+    if isinstance(seed, np.random.Generator):
+        return seed.bit_generator.seed_seq  # type: ignore[return-value]
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if seed is None or (isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.SeedSequence(None if seed is None else int(seed))
+    raise TypeError(
+        f"seed must be a non-negative int, a numpy SeedSequence or Generator, or None; got {seed!r}"
+    )
+
+
+def streams(seed: SeedLike, k: int) -> list[np.random.Generator]:
+    """``k`` independent generators spawned from ``seed``.
+
+    A Generator passed as ``seed`` is advanced by its own ``spawn`` (numpy >= 1.25), so two
+    calls with the same Generator object give different streams, as a user expects.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed.spawn(k)
+    return [np.random.Generator(np.random.PCG64(child)) for child in seed_sequence(seed).spawn(k)]
+
+
+def entropy_of(seed: SeedLike) -> int | None:
+    """The integer that regenerates ``seed`` (its entropy), or None for a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return None
+    entropy = seed_sequence(seed).entropy
+    return int(entropy) if isinstance(entropy, int | np.integer) else None

@@ -1,0 +1,138 @@
+"""The ``ipstrial`` command: ``--version``, ``simulate``, ``truth`` and ``demo``.
+
+Every command has ``--help``. Output goes to standard output unless ``--out`` names a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ipstrial._version import __version__
+
+_SCENARIOS = ("inklusion", "inklusion-null")
+
+
+def _scenario(name: str):  # noqa: ANN202 - returns a Scenario; imported lazily to keep --help fast
+    from ipstrial.synthetic import INKLUSION
+
+    return INKLUSION if name == "inklusion" else INKLUSION.null()
+
+
+def write_csv(frame, out: str | None) -> None:  # noqa: ANN001 - a pandas DataFrame
+    """Write ``frame`` as CSV with fixed conventions (LF line ends, empty cells for missing)."""
+    text = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    if out is None or out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from ipstrial.synthetic import simulate_trial
+
+    frame = simulate_trial(_scenario(args.scenario), n=args.n, seed=args.seed)
+    write_csv(frame, args.out)
+    if args.out not in (None, "-"):
+        print(f"wrote {len(frame)} participants to {args.out} (scenario {args.scenario}, seed {args.seed})")
+    return 0
+
+
+def _cmd_truth(args: argparse.Namespace) -> int:
+    truth = _scenario(args.scenario).truth
+    if args.out is not None:
+        write_csv(truth, args.out)
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_rows", None, "display.max_colwidth", 60):
+        print(truth[["outcome", "estimand", "contrast", "value"]].to_string(index=False))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ipstrial.report.summary import arm_summary
+    from ipstrial.synthetic import simulate_trial
+
+    scenario = _scenario(args.scenario)
+    frame = simulate_trial(scenario, n=args.n, seed=args.seed)
+    valid = scenario.schema().validate(frame)
+    print(f"ipstrial {__version__} demo: synthetic {scenario.description}")
+    print(f"{len(valid)} participants randomised (seed {args.seed}); stratified permuted blocks of "
+          f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}")
+    print()
+    print(arm_summary(valid, arms=scenario.arms).to_string())
+    missing = valid.attrs.get("missing_by_arm", {})
+    if missing:
+        print()
+        print("Missing outcomes by arm (kept, not dropped; choose a policy when estimating):")
+        for column, counts in missing.items():
+            parts = ", ".join(f"{arm} {counts.get(arm, 0)}" for arm in scenario.arms)
+            print(f"  {column}: {parts} (total {counts['total']})")
+    print()
+    print("True values of the scenario (ipstrial truth lists them all):")
+    truth = scenario.truth
+    for _, row in truth[truth.outcome.isin(["employed_18m", "cost_total"]) & truth.contrast.str.contains(" vs ")
+                        ].iterrows():
+        print(f"  {row.outcome:<14} {row.estimand:<16} {row.contrast:<12} {row.value:12.4f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ipstrial`` command."""
+    parser = argparse.ArgumentParser(
+        prog="ipstrial",
+        description="Analysis of randomised trials of employment interventions such as IPS.",
+    )
+    parser.add_argument("--version", action="version", version=f"ipstrial {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser, seed: bool = True) -> None:
+        p.add_argument("--scenario", choices=_SCENARIOS, default="inklusion",
+                       help="generating scenario (default: inklusion; inklusion-null has no arm effects)")
+        if seed:
+            p.add_argument("--seed", type=int, default=2012, help="random seed (default: 2012)")
+            p.add_argument("--n", type=int, default=None, help="participants (default: the scenario's 720)")
+
+    p = sub.add_parser("simulate", help="simulate a synthetic trial and write it as CSV",
+                       description="Simulate a Projekt Inklusion-like trial; the same seed gives identical bytes.")
+    common(p)
+    p.add_argument("--out", default=None, help="output CSV file (default: standard output)")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("truth", help="print the true values of a scenario's estimands",
+                       description="Print the exact true values of every estimand of a scenario.")
+    common(p, seed=False)
+    p.add_argument("--out", default=None, help="write the full truth table as CSV to this file")
+    p.set_defaults(func=_cmd_truth)
+
+    p = sub.add_parser("demo", help="simulate the default trial and summarise it by arm",
+                       description="The main job: simulate the built-in synthetic trial, validate it "
+                                   "against the data contract and print a per-arm summary.")
+    common(p)
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ipstrial`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if getattr(args, "n", None) is not None and args.n <= 0:
+        parser.error(f"--n must be a positive number of participants; got {args.n}")
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reporting: tables, figures and reports built from results (never re-estimating)."""

@@ -1,0 +1,677 @@
+"""Result types returned by every estimator in :mod:`ipstrial`.
+
+Every estimator returns a frozen result object (a subclass of :class:`Result`).  The
+numbers are available as attributes, and each result can be rendered as
+
+* an analysis-results-dataset (ARD) frame with :meth:`Result.to_frame`, one row per
+  :class:`Row`, with the columns in :data:`ARD_COLUMNS` first;
+* plain text with :meth:`Result.summary` (also ``str(result)``);
+* HTML with :meth:`Result._repr_html_` (used by Jupyter and Quarto);
+* a JSON-safe dictionary with :meth:`Result.to_dict`;
+* a matplotlib figure with :meth:`Result.plot`, where a picture fits.
+
+Several results can be stacked into one ARD frame with :func:`collect`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import html
+import math
+import numbers
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover - typing only, matplotlib is imported lazily
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "ARD_COLUMNS",
+    "ESTIMANDS",
+    "Result",
+    "Row",
+    "Table",
+    "collect",
+    "contrast_label",
+    "format_number",
+    "format_p",
+    "json_safe",
+]
+
+ESTIMANDS: frozenset[str] = frozenset(
+    {
+        "proportion",
+        "mean",
+        "risk_difference",
+        "risk_ratio",
+        "odds_ratio",
+        "mean_difference",
+        "rate_ratio",
+        "median_time",
+        "survival",
+        "hazard_ratio",
+        "logrank",
+        "rmst",
+        "rmst_difference",
+        "rmst_ratio",
+        "cumulative_incidence",
+        "gray_test",
+        "subdistribution_hazard_ratio",
+        "delta_cost",
+        "delta_effect",
+        "icer",
+        "inmb",
+        "prob_cost_effective",
+        "evpi",
+    }
+)
+"""The fixed vocabulary of estimand words allowed in :attr:`Row.estimand`."""
+
+ARD_COLUMNS: tuple[str, ...] = (
+    "analysis",
+    "outcome",
+    "contrast",
+    "estimand",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "method",
+    "n",
+    "conf_level",
+)
+"""The leading columns, in order, of every analysis-results-dataset frame."""
+
+_FLOAT_COLUMNS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "p_value", "conf_level")
+_TEXT_COLUMNS: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "method")
+_ACRONYMS: dict[str, str] = {"icer": "ICER", "inmb": "INMB", "evpi": "EVPI", "rmst": "RMST"}
+_MISSING = "—"
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+
+def contrast_label(treatment: str, control: str) -> str:
+    """Return the label of a two-arm contrast, e.g. ``contrast_label("IPS", "SAU") == "IPS vs SAU"``.
+
+    Parameters
+    ----------
+    treatment, control
+        Names of the experimental and the comparator arm.
+
+    Raises
+    ------
+    ValueError
+        If either name is empty.
+    """
+    treatment = str(treatment).strip()
+    control = str(control).strip()
+    if not treatment or not control:
+        raise ValueError("contrast_label needs non-empty treatment and control names")
+    return f"{treatment} vs {control}"
+
+
+def _to_float(value: object, name: str) -> float:
+    """Convert ``value`` (Python or numpy number, or ``None``) to a Python float; ``None`` gives NaN."""
+    if value is None or value is pd.NA:
+        return math.nan
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a number, not a boolean")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a number or None, got {value!r}") from exc
+
+
+def _to_count(value: object) -> int | None:
+    """Convert a sample size to a Python ``int`` (or ``None``)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        raise TypeError("n must be an integer, not a boolean")
+    if isinstance(value, numbers.Integral):
+        count = int(value)
+    elif isinstance(value, numbers.Real) and float(value).is_integer():
+        count = int(value)
+    elif isinstance(value, numbers.Real) and math.isnan(float(value)):
+        return None
+    else:
+        raise TypeError(f"n must be a whole number or None, got {value!r}")
+    if count < 0:
+        raise ValueError(f"n must be non-negative, got {count}")
+    return count
+
+
+def _is_missing(x: object) -> bool:
+    """True for ``None``, ``pd.NA`` and float NaN."""
+    if x is None or x is pd.NA:
+        return True
+    if isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral):
+        return math.isnan(float(x))
+    return False
+
+
+def format_number(x: object, digits: int = 3) -> str:
+    """Format a number for display.
+
+    Missing values (``None``, ``pd.NA``, NaN) are shown as ``"—"``; integers are shown
+    without decimals; other numbers with ``digits`` decimals, except that a non-zero
+    number which would round to zero is shown with ``digits`` significant figures.
+
+    Parameters
+    ----------
+    x
+        The value to format.  Non-numeric values are returned as ``str(x)``.
+    digits
+        Number of decimal places (non-negative).
+    """
+    if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) or digits < 0:
+        raise ValueError(f"digits must be a non-negative integer, got {digits!r}")
+    digits = int(digits)
+    if _is_missing(x):
+        return _MISSING
+    if isinstance(x, bool | np.bool_):
+        return str(bool(x))
+    if isinstance(x, numbers.Integral):
+        return f"{int(x):d}"
+    if not isinstance(x, numbers.Real):
+        return str(x)
+    value = float(x)
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    text = f"{value:.{digits}f}"
+    if value != 0 and float(text) == 0:
+        return f"{value:.{max(digits, 1)}g}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # avoid "-0.000"
+    return text
+
+
+def format_p(p: object, digits: int = 3) -> str:
+    """Format a p-value: ``"<0.001"`` below 0.001 (with the default ``digits=3``), NaN as ``"—"``.
+
+    Parameters
+    ----------
+    p
+        The p-value (may be ``None`` or NaN).
+    digits
+        Number of decimal places; values below ``10**-digits`` are shown as ``"<0.0…1"``.
+    """
+    if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) or digits < 1:
+        raise ValueError(f"digits must be a positive integer, got {digits!r}")
+    digits = int(digits)
+    if _is_missing(p):
+        return _MISSING
+    value = _to_float(p, "p")
+    threshold = 10.0 ** (-digits)
+    if value < threshold:
+        return f"<{threshold:.{digits}f}"
+    return f"{value:.{digits}f}"
+
+
+def _format_interval(low: float, high: float, digits: int) -> str:
+    """Format a confidence interval as ``"(low, high)"``; both missing gives ``"—"``."""
+    if _is_missing(low) and _is_missing(high):
+        return _MISSING
+    return f"({format_number(low, digits)}, {format_number(high, digits)})"
+
+
+def _format_level(conf_level: float) -> str:
+    """Format a confidence level as a percentage, e.g. ``0.95 -> "95%"``."""
+    return f"{conf_level * 100:.10g}%"
+
+
+def _estimand_label(estimand: str) -> str:
+    """Human-readable estimand, e.g. ``"rmst_difference" -> "RMST difference"``."""
+    return " ".join(_ACRONYMS.get(word, word) for word in estimand.split("_"))
+
+
+def _readable_class_name(name: str) -> str:
+    """Turn a class name into words: ``"ProportionResult" -> "Proportion result"``."""
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name)
+    if not words:
+        return name
+    out = [words[0][0].upper() + words[0][1:]]
+    for word in words[1:]:
+        out.append(word if (len(word) > 1 and word.isupper()) else word.lower())
+    return " ".join(out)
+
+
+def json_safe(obj: Any) -> Any:
+    """Convert ``obj`` recursively into something ``json.dumps(..., allow_nan=False)`` accepts.
+
+    Conversions: NaN/inf -> ``None``; ``pd.NA``/``NaT`` -> ``None``; numpy scalars -> Python
+    scalars; numpy arrays -> (nested) lists; DataFrame -> list of record dicts; Series and
+    mappings -> dicts with string keys; tuples, lists and sets -> lists; :class:`Result` ->
+    its :meth:`~Result.to_dict`; :class:`Row` -> its flat record; other dataclass
+    instances -> dicts of their fields; dates and times -> ISO strings; anything else ->
+    ``str(obj)``.
+    """
+    if obj is None or obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, str):
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, Result):
+        return obj.to_dict()
+    if isinstance(obj, Row):
+        return json_safe(obj.to_record())
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):  # other numpy scalars (datetime64, complex, ...)
+        if isinstance(obj, np.datetime64 | np.timedelta64) and np.isnat(obj):
+            return None
+        return str(obj)
+    if isinstance(obj, pd.DataFrame):
+        return [json_safe(record) for record in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return {str(key): json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, pd.Index):
+        return json_safe(obj.tolist())
+    if isinstance(obj, Mapping):
+        return {str(key): json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, tuple | list):
+        return [json_safe(item) for item in obj]
+    if isinstance(obj, set | frozenset):
+        items = [json_safe(item) for item in obj]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: json_safe(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, _dt.datetime | _dt.date | _dt.time):
+        return obj.isoformat()
+    return str(obj)
+
+
+# ---------------------------------------------------------------------------
+# Row
+# ---------------------------------------------------------------------------
+
+
+def _normalise_extra(extra: object) -> tuple[tuple[str, object], ...]:
+    """Normalise extra ARD columns (a mapping or pairs) to a key-sorted tuple of pairs."""
+    if extra is None:
+        return ()
+    if isinstance(extra, Mapping):
+        pairs = list(extra.items())
+    elif isinstance(extra, Iterable) and not isinstance(extra, str | bytes):
+        pairs = []
+        for pair in extra:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise TypeError(f"extra must be a mapping or (key, value) pairs, got item {pair!r}")
+            pairs.append((pair[0], pair[1]))
+    else:
+        raise TypeError(f"extra must be a mapping or (key, value) pairs, got {type(extra).__name__}")
+    seen: set[str] = set()
+    out: list[tuple[str, object]] = []
+    for key, value in pairs:
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"extra column names must be non-empty strings, got {key!r}")
+        if key in ARD_COLUMNS:
+            raise ValueError(f"extra column {key!r} clashes with a standard ARD column")
+        if key in seen:
+            raise ValueError(f"duplicate extra column {key!r}")
+        seen.add(key)
+        if isinstance(value, np.generic):
+            value = value.item()
+        out.append((key, value))
+    return tuple(sorted(out, key=lambda kv: kv[0]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One row of an analysis-results dataset (ARD).
+
+    Attributes
+    ----------
+    analysis
+        Name of the analysis (e.g. ``"primary"`` or ``"per-protocol"``).
+    contrast
+        What is compared, usually :func:`contrast_label` (``"IPS vs SAU"``) or an arm name.
+    estimand
+        One of the words in :data:`ESTIMANDS`.
+    estimate, se, ci_low, ci_high, p_value
+        The numbers; missing values are NaN (``None`` is accepted and stored as NaN).
+    method
+        Short description of the method.
+    n
+        Number of participants contributing, or ``None``.
+    outcome
+        Name of the outcome.
+    conf_level
+        Confidence level of ``ci_low``/``ci_high``, strictly between 0 and 1.
+    extra
+        Additional columns, given as a mapping or as ``(name, value)`` pairs; stored as a
+        tuple of pairs sorted by name.
+
+    Raises
+    ------
+    ValueError
+        For an unknown estimand, an empty contrast, a confidence level outside (0, 1),
+        ``ci_low > ci_high`` (both finite), a negative ``n`` or an extra column named like
+        a standard ARD column.
+    TypeError
+        For values of the wrong type.
+    """
+
+    analysis: str
+    contrast: str
+    estimand: str
+    estimate: float
+    se: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    p_value: float = math.nan
+    method: str = ""
+    n: int | None = None
+    outcome: str = ""
+    conf_level: float = 0.95
+    extra: tuple[tuple[str, object], ...] | Mapping[str, object] = ()
+
+    def __post_init__(self) -> None:
+        """Validate the row and normalise numbers and extras."""
+        for name in _TEXT_COLUMNS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+        if self.estimand not in ESTIMANDS:
+            raise ValueError(
+                f"unknown estimand {self.estimand!r}; allowed estimands are: {', '.join(sorted(ESTIMANDS))}"
+            )
+        if not self.contrast.strip():
+            raise ValueError("contrast must be a non-empty string")
+        for name in _FLOAT_COLUMNS:
+            object.__setattr__(self, name, _to_float(getattr(self, name), name))
+        object.__setattr__(self, "n", _to_count(self.n))
+        if not 0.0 < self.conf_level < 1.0:
+            raise ValueError(f"conf_level must be strictly between 0 and 1, got {self.conf_level}")
+        if math.isfinite(self.ci_low) and math.isfinite(self.ci_high) and self.ci_low > self.ci_high:
+            raise ValueError(f"ci_low ({self.ci_low}) is greater than ci_high ({self.ci_high})")
+        object.__setattr__(self, "extra", _normalise_extra(self.extra))
+
+    @property
+    def extras(self) -> dict[str, object]:
+        """The extra columns as a dictionary."""
+        return dict(self.extra)  # type: ignore[arg-type]
+
+    def to_record(self) -> dict[str, object]:
+        """The row as a flat dictionary: the :data:`ARD_COLUMNS` in order, then the extras."""
+        record: dict[str, object] = {column: getattr(self, column) for column in ARD_COLUMNS}
+        record.update(self.extras)
+        return record
+
+
+def _frame_from_rows(rows: Iterable[Row]) -> pd.DataFrame:
+    """Build an ARD frame from rows: ARD columns first, then the sorted union of extras."""
+    rows = list(rows)
+    extra_keys = sorted({key for row in rows for key, _ in row.extra})  # type: ignore[misc]
+    columns = [*ARD_COLUMNS, *extra_keys]
+    frame = pd.DataFrame.from_records([row.to_record() for row in rows], columns=columns)
+    frame.index = pd.RangeIndex(len(rows))
+    return _coerce_ard_dtypes(frame)
+
+
+def _coerce_ard_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give the standard ARD columns their dtypes (float64, nullable Int64, object text)."""
+    for column in _FLOAT_COLUMNS:
+        frame[column] = frame[column].astype("float64")
+    frame["n"] = pd.array([None if _is_missing(value) else int(value) for value in frame["n"]], dtype="Int64")
+    for column in _TEXT_COLUMNS:
+        frame[column] = frame[column].astype(object)
+    return frame
+
+
+# ---------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Base class of every estimator result.
+
+    Subclasses are frozen dataclasses that add attributes and override :meth:`rows`.
+    Everything else -- :meth:`to_frame`, :meth:`summary`, :meth:`_repr_html_`,
+    :meth:`to_dict` -- is derived from the rows and fields.  Subclasses with a natural
+    picture override :meth:`plot`, and may override :attr:`title`.
+    """
+
+    @property
+    def title(self) -> str:
+        """Human-readable title; by default the class name in words ("Proportion result")."""
+        return _readable_class_name(type(self).__name__)
+
+    def rows(self) -> tuple[Row, ...]:
+        """The ARD rows of this result; subclasses must override."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement rows()")
+
+    def _checked_rows(self) -> tuple[Row, ...]:
+        """Call :meth:`rows` and check that it returned :class:`Row` objects."""
+        rows = tuple(self.rows())
+        for row in rows:
+            if not isinstance(row, Row):
+                raise TypeError(f"{type(self).__name__}.rows() must return Row objects, got {row!r}")
+        return rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as an analysis-results-dataset frame, one line per row.
+
+        Columns are :data:`ARD_COLUMNS` in that order followed by the sorted union of the
+        rows' extra columns; ``n`` is nullable ``Int64`` and the numeric columns are float64.
+        """
+        return _frame_from_rows(self._checked_rows())
+
+    # -- display -----------------------------------------------------------------
+
+    def _display_table(self, digits: int) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
+        """Cells shared by :meth:`summary` and :meth:`_repr_html_`.
+
+        Returns the headers, the body cells, a right-alignment flag per column and note lines.
+        """
+        rows = self._checked_rows()
+        notes: list[str] = []
+        analyses = {row.analysis for row in rows}
+        show_analysis = len(analyses) > 1
+        if len(analyses) == 1 and (only := next(iter(analyses))):
+            notes.append(f"Analysis: {only}")
+        show_outcome = any(row.outcome for row in rows)
+        levels = {row.conf_level for row in rows}
+        same_level = len(levels) <= 1
+        ci_header = f"{_format_level(next(iter(levels)))} CI" if len(levels) == 1 else "CI"
+
+        spec: list[tuple[str, bool]] = []
+        if show_analysis:
+            spec.append(("Analysis", False))
+        if show_outcome:
+            spec.append(("Outcome", False))
+        spec += [
+            ("Contrast", False),
+            ("Estimand", False),
+            ("Estimate", True),
+            ("SE", True),
+            (ci_header, True),
+            ("p", True),
+            ("Method", False),
+            ("n", True),
+        ]
+        body: list[list[str]] = []
+        for row in rows:
+            interval = _format_interval(row.ci_low, row.ci_high, digits)
+            if not same_level and interval != _MISSING:
+                interval = f"{_format_level(row.conf_level)} {interval}"
+            cells: list[str] = []
+            if show_analysis:
+                cells.append(row.analysis or _MISSING)
+            if show_outcome:
+                cells.append(row.outcome or _MISSING)
+            cells += [
+                row.contrast,
+                _estimand_label(row.estimand),
+                format_number(row.estimate, digits),
+                format_number(row.se, digits),
+                interval,
+                format_p(row.p_value),
+                row.method or _MISSING,
+                format_number(row.n, digits),
+            ]
+            body.append(cells)
+        headers = [name for name, _ in spec]
+        right = [flag for _, flag in spec]
+        return headers, body, right, notes
+
+    def summary(self, digits: int = 3) -> str:
+        """A plain-text table of the rows for humans.
+
+        Parameters
+        ----------
+        digits
+            Decimal places for estimates, standard errors and intervals (p-values always
+            use three, with ``"<0.001"`` below 0.001).  Missing values are shown as ``"—"``.
+        """
+        headers, body, right, notes = self._display_table(digits)
+        title = self.title
+        lines = [title, "=" * len(title), *notes]
+        if not body:
+            lines.append("(no rows)")
+            return "\n".join(lines)
+        widths = [max(len(headers[j]), *(len(cells[j]) for cells in body)) for j in range(len(headers))]
+
+        def fmt(cells: list[str]) -> str:
+            parts = [
+                cell.rjust(width) if flag else cell.ljust(width)
+                for cell, width, flag in zip(cells, widths, right, strict=True)
+            ]
+            return "  ".join(parts).rstrip()
+
+        lines.append(fmt(headers))
+        lines.append("  ".join("-" * width for width in widths))
+        lines += [fmt(cells) for cells in body]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        """The :meth:`summary` text."""
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """An HTML table (with the title as caption) for Jupyter and Quarto; all text is escaped."""
+        headers, body, right, notes = self._display_table(3)
+
+        def cell(tag: str, text: str, align_right: bool) -> str:
+            style = ' style="text-align: right"' if align_right else ' style="text-align: left"'
+            return f"<{tag}{style}>{html.escape(text)}</{tag}>"
+
+        parts = ['<table class="ipstrial-result">', f"<caption>{html.escape(self.title)}</caption>"]
+        parts.append("<thead><tr>" + "".join(cell("th", h, r) for h, r in zip(headers, right, strict=True)))
+        parts[-1] += "</tr></thead>"
+        parts.append("<tbody>")
+        for cells in body:
+            parts.append(
+                "<tr>" + "".join(cell("td", c, r) for c, r in zip(cells, right, strict=True)) + "</tr>"
+            )
+        parts.append("</tbody>")
+        if notes:
+            span = len(headers)
+            parts.append("<tfoot>")
+            parts += [f'<tr><td colspan="{span}">{html.escape(note)}</td></tr>' for note in notes]
+            parts.append("</tfoot>")
+        parts.append("</table>")
+        return "\n".join(parts)
+
+    # -- serialisation -------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dictionary (``json.dumps(..., allow_nan=False)`` works).
+
+        Keys: ``"type"`` (class name), ``"title"``, ``"attributes"`` (every dataclass field,
+        converted with :func:`json_safe`) and ``"rows"`` (one flat dict per row).
+        """
+        return {
+            "type": type(self).__name__,
+            "title": self.title,
+            "attributes": {f.name: json_safe(getattr(self, f.name)) for f in dataclasses.fields(self)},
+            "rows": [json_safe(row) for row in self._checked_rows()],
+        }
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the result on ``ax`` (a new figure if ``None``); subclasses with a picture override."""
+        raise NotImplementedError(f"{type(self).__name__} has no plot")
+
+
+@dataclasses.dataclass(frozen=True)
+class Table(Result):
+    """A generic result that holds its ARD rows directly.
+
+    Attributes
+    ----------
+    rows_
+        The rows (a list or any iterable of :class:`Row` is accepted and stored as a tuple).
+    name
+        The title.
+    """
+
+    rows_: tuple[Row, ...] | list[Row]
+    name: str = "Results"
+
+    def __post_init__(self) -> None:
+        """Store the rows as a tuple and check their types."""
+        rows = tuple(self.rows_)
+        for row in rows:
+            if not isinstance(row, Row):
+                raise TypeError(f"Table rows must be Row objects, got {row!r}")
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a string, got {type(self.name).__name__}")
+        object.__setattr__(self, "rows_", rows)
+
+    def rows(self) -> tuple[Row, ...]:
+        """The stored rows."""
+        return tuple(self.rows_)
+
+    @property
+    def title(self) -> str:
+        """The table's ``name``."""
+        return self.name
+
+
+def collect(*results: Result | Iterable[Result]) -> pd.DataFrame:
+    """Stack several results into one ARD frame.
+
+    Each argument is a :class:`Result` or an iterable of results.  The frame has the
+    :data:`ARD_COLUMNS` first, then the sorted union of all extra columns (missing where a
+    result lacks them), and a fresh 0..n-1 index.
+    """
+    flat: list[Result] = []
+    for item in results:
+        if isinstance(item, Result):
+            flat.append(item)
+        elif isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping | pd.DataFrame):
+            for sub in item:
+                if not isinstance(sub, Result):
+                    raise TypeError(f"collect() expects Result objects, got {type(sub).__name__}")
+                flat.append(sub)
+        else:
+            raise TypeError(f"collect() expects Result objects, got {type(item).__name__}")
+    frames = [result.to_frame() for result in flat]
+    extra_keys = sorted({str(c) for frame in frames for c in frame.columns} - set(ARD_COLUMNS))
+    columns = [*ARD_COLUMNS, *extra_keys]
+    # Stack through records rather than pd.concat: concat warns about (and in future pandas
+    # changes the dtype of) all-missing columns, which are common in ARD frames.
+    records = [record for frame in frames for record in frame.to_dict(orient="records")]
+    combined = pd.DataFrame.from_records(records, columns=columns)
+    combined.index = pd.RangeIndex(len(records))
+    return _coerce_ard_dtypes(combined)
