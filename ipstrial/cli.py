@@ -60,8 +60,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     frame = simulate_trial(scenario, n=args.n, seed=args.seed)
     valid = scenario.schema().validate(frame)
     print(f"ipstrial {__version__} demo: synthetic {scenario.description}")
-    print(f"{len(valid)} participants randomised (seed {args.seed}); stratified permuted blocks of "
-          f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}")
+    print(
+        f"{len(valid)} participants randomised (seed {args.seed}); stratified permuted blocks of "
+        f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}"
+    )
     print()
     print(arm_summary(valid, arms=scenario.arms).to_string())
     missing = valid.attrs.get("missing_by_arm", {})
@@ -74,8 +76,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print()
     print("True values of the scenario (ipstrial truth lists them all):")
     truth = scenario.truth
-    for _, row in truth[truth.outcome.isin(["employed_18m", "cost_total"]) & truth.contrast.str.contains(" vs ")
-                        ].iterrows():
+    for _, row in truth[
+        truth.outcome.isin(["employed_18m", "cost_total"]) & truth.contrast.str.contains(" vs ")
+    ].iterrows():
         print(f"  {row.outcome:<14} {row.estimand:<16} {row.contrast:<12} {row.value:12.4f}")
     return 0
 
@@ -90,27 +93,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser, seed: bool = True) -> None:
-        p.add_argument("--scenario", choices=_SCENARIOS, default="inklusion",
-                       help="generating scenario (default: inklusion; inklusion-null has no arm effects)")
+        p.add_argument(
+            "--scenario",
+            choices=_SCENARIOS,
+            default="inklusion",
+            help="generating scenario (default: inklusion; inklusion-null has no arm effects)",
+        )
         if seed:
             p.add_argument("--seed", type=int, default=2012, help="random seed (default: 2012)")
             p.add_argument("--n", type=int, default=None, help="participants (default: the scenario's 720)")
 
-    p = sub.add_parser("simulate", help="simulate a synthetic trial and write it as CSV",
-                       description="Simulate a Projekt Inklusion-like trial; the same seed gives identical bytes.")
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a synthetic trial and write it as CSV",
+        description="Simulate a Projekt Inklusion-like trial; the same seed gives identical bytes.",
+    )
     common(p)
     p.add_argument("--out", default=None, help="output CSV file (default: standard output)")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("truth", help="print the true values of a scenario's estimands",
-                       description="Print the exact true values of every estimand of a scenario.")
+    p = sub.add_parser(
+        "truth",
+        help="print the true values of a scenario's estimands",
+        description="Print the exact true values of every estimand of a scenario.",
+    )
     common(p, seed=False)
     p.add_argument("--out", default=None, help="write the full truth table as CSV to this file")
     p.set_defaults(func=_cmd_truth)
 
-    p = sub.add_parser("demo", help="simulate the default trial and summarise it by arm",
-                       description="The main job: simulate the built-in synthetic trial, validate it "
-                                   "against the data contract and print a per-arm summary.")
+    p = sub.add_parser(
+        "demo",
+        help="simulate the default trial and summarise it by arm",
+        description="The main job: simulate the built-in synthetic trial, validate it "
+        "against the data contract and print a per-arm summary.",
+    )
     common(p)
     p.set_defaults(func=_cmd_demo)
     return parser

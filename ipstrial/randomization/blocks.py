@@ -58,13 +58,13 @@ def _check_design(arms: Sequence[str], block_sizes: Sequence[int], ratio: Sequen
     r = np.ones(len(arms), dtype=np.int64) if ratio is None else np.asarray(ratio)
     if r.ndim != 1 or len(r) != len(arms):
         raise DesignError(
-            f"ratio {list(np.atleast_1d(r))} has {r.size} entries but there are {len(arms)} arms {arms}; "
+            f"ratio {np.atleast_1d(r).tolist()} has {r.size} entries but there are {len(arms)} arms {arms}; "
             "give one positive integer per arm, e.g. ratio=(2, 1) for two arms at 2:1"
         )
     if not np.issubdtype(r.dtype, np.integer) or np.any(r <= 0):
-        raise DesignError(f"ratio {list(r)} must hold positive integers, one per arm")
+        raise DesignError(f"ratio {r.tolist()} must hold positive integers, one per arm")
     total = int(r.sum())
-    sizes = list(block_sizes)
+    sizes = [int(b) if isinstance(b, np.integer) else b for b in block_sizes]
     if not sizes:
         raise DesignError("block_sizes is empty; give at least one block size, a multiple of the ratio total")
     bad = [b for b in sizes if not isinstance(b, int | np.integer) or b <= 0 or b % total]
@@ -112,7 +112,7 @@ def permuted_blocks(
 
     The same ``n``, arms, block sizes, ratio and integer ``seed`` regenerate the identical list.
     """
-    if not isinstance(n, int | np.integer) or n <= 0:
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
         raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
     r = _check_design(arms, block_sizes, ratio)
     (rng,) = streams(seed, 1)

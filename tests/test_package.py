@@ -1,0 +1,47 @@
+"""The package as a whole: light import, public names, README set-up lines, CI script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ipstrial
+
+ROOT = Path(__file__).parents[1]
+HEAVY = ("statsmodels", "lifelines", "scipy.stats", "matplotlib", "seaborn")
+
+
+def test_import_loads_no_heavy_library():
+    code = (
+        "import sys, ipstrial, ipstrial.schema, ipstrial.results, ipstrial.synthetic, "
+        "ipstrial.randomization, ipstrial.cli; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("name", sorted(set(ipstrial.__all__) - {"__version__"}))
+def test_public_names_resolve(name):
+    assert getattr(ipstrial, name) is not None
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        _ = ipstrial.nonexistent
+
+
+def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "pip install -e '.[test]' && ipstrial demo" in readme
+    assert "pip install -e '.[test]' && pytest" in readme
+    ci = (ROOT / ".ci/run").read_text()
+    assert "pip install -e '.[test]' && pytest" in ci
+
+
+def test_version_is_a_release_string():
+    parts = ipstrial.__version__.split(".")
+    assert len(parts) == 3 and all(p.isdigit() for p in parts)
