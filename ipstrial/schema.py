@@ -206,7 +206,7 @@ class TrialSchema:
             raise TrialDataError(problems)
         out = data.copy(deep=False)
         counted = [c for c in _dedupe((*self.covariates, *self.outcomes)) if c in data.columns]
-        table = missing_by_arm(data, counted, arm=self.arm)
+        table = missing_by_arm(data, counted, arm=self.arm, arms=self.arms)
         summary: dict[str, dict[str, int]] = {}
         for column, row in table.iterrows():
             if int(row["total"]) > 0:
@@ -650,12 +650,15 @@ def validate(data: pd.DataFrame, schema: TrialSchema | None = None, **roles: Any
     return schema.validate(data)
 
 
-def missing_by_arm(data: pd.DataFrame, columns: str | Sequence[str], arm: str = "arm") -> pd.DataFrame:
+def missing_by_arm(
+    data: pd.DataFrame, columns: str | Sequence[str], arm: str = "arm", arms: Sequence[Any] | None = None
+) -> pd.DataFrame:
     """Count missing values of ``columns`` by arm.
 
     Returns a frame indexed by column name (index name ``"column"``) with one integer column per arm
-    label, in order of first appearance in ``data[arm]``, and a ``total`` column.  Rows whose arm is
-    missing are counted in ``total`` only.
+    label, the declared ``arms`` first in their order (each, even one without participants), then
+    any other label in order of first appearance in ``data[arm]``, and a ``total`` column.  Rows
+    whose arm is missing are counted in ``total`` only.
     """
     if not isinstance(data, pd.DataFrame):
         raise TrialDataError(
@@ -685,7 +688,11 @@ def missing_by_arm(data: pd.DataFrame, columns: str | Sequence[str], arm: str = 
     codes, uniques = pd.factorize(data[arm], sort=False)
     isna = data[names].isna().to_numpy(dtype=bool) if names else np.zeros((len(data), 0), dtype=bool)
     table = pd.DataFrame(index=pd.Index(names, name="column"))
-    for k, label in enumerate(uniques):
+    found = list(uniques)
+    for label in [*(a for a in (arms or ()) if a not in found), *found]:
+        k = found.index(label) if label in found else -2  # -2 matches no row: a declared arm with nobody
         table[label] = isna[codes == k].sum(axis=0).astype("int64")
+    if arms:
+        table = table[[*arms, *(c for c in table.columns if c not in arms)]]
     table["total"] = isna.sum(axis=0).astype("int64")
     return table.astype("int64")

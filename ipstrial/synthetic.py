@@ -96,6 +96,10 @@ COST_CATEGORIES = (
     "cost_emergency",
 )
 
+BASELINE_COLUMNS = ("site", "age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use")
+"""The baseline covariate columns of a simulated trial (any of them may stratify the allocation)."""
+
+
 Effects = tuple[tuple[str, float], ...]
 _PLAIN_TERMS = ("age_per_10y", "female", "employed_prev5y", "substance_use")
 _LEVEL_TERMS = {"site": "sites", "diagnosis": "diagnoses", "education": "educations"}
@@ -279,6 +283,9 @@ class Scenario:
         ):
             if abs(sum(probs) - 1) > 1e-12 or min(probs) < 0:
                 problems.append(f"{name} {probs} must be non-negative and sum to 1")
+        unknown = [f for f in self.strata if f not in BASELINE_COLUMNS]
+        if unknown or not self.strata:
+            problems.append(f"strata {list(self.strata)} must be one or more of {list(BASELINE_COLUMNS)}")
         for category in COST_CATEGORIES:
             for table in ("cost_means", "cost_effects", "cost_employed_ratio", "cost_any"):
                 if category not in dict(getattr(self, table)):
@@ -559,6 +566,19 @@ def _draw_covariates(scenario: Scenario, rng: np.random.Generator, n: int) -> di
     }
 
 
+def _baseline_columns(scenario: Scenario, cov: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The recorded baseline columns, from covariate codes."""
+    return {
+        "site": np.asarray(scenario.sites, dtype=object)[cov["site"]],
+        "age": cov["age"].astype(np.int64),
+        "sex": np.where(cov["female"] == 1, "female", "male").astype(object),
+        "diagnosis": np.asarray(scenario.diagnoses, dtype=object)[cov["diagnosis"]],
+        "education": np.asarray(scenario.educations, dtype=object)[cov["education"]],
+        "employed_prev5y": cov["employed_prev5y"],
+        "substance_use": cov["substance_use"],
+    }
+
+
 def _participant_ids(n: int) -> np.ndarray:
     width = max(4, len(str(n)))
     return np.char.add("P", np.char.zfill(np.arange(1, n + 1).astype(str), width)).astype(object)
@@ -596,9 +616,10 @@ def simulate_trial(
     cal = calibrate(scenario)
     cov = _draw_covariates(scenario, rng["covariates"], n)
 
+    baseline = _baseline_columns(scenario, cov)
+
     # allocation: stratified permuted blocks in order of enrolment
-    labels = {"site": np.asarray(scenario.sites, dtype=object)[cov["site"]]}
-    strata = pd.DataFrame({f: labels.get(f, cov.get(f)) for f in scenario.strata})
+    strata = pd.DataFrame({factor: baseline[factor] for factor in scenario.strata})
     allocation = stratified_blocks(
         strata, scenario.arms, scenario.block_sizes, scenario.ratio, seed=rng["allocation"]
     )
@@ -659,13 +680,7 @@ def simulate_trial(
         {
             "participant_id": _participant_ids(n),
             "enrolment": np.arange(1, n + 1),
-            "site": labels["site"],
-            "age": cov["age"].astype(np.int64),
-            "sex": np.where(cov["female"] == 1, "female", "male").astype(object),
-            "diagnosis": np.asarray(scenario.diagnoses, dtype=object)[cov["diagnosis"]],
-            "education": np.asarray(scenario.educations, dtype=object)[cov["education"]],
-            "employed_prev5y": cov["employed_prev5y"],
-            "substance_use": cov["substance_use"],
+            **baseline,
             "arm": arm_label,
             "employed_18m": employed,
             "days_to_job": days,

@@ -45,3 +45,14 @@ def test_readme_has_the_two_setup_commands_and_ci_runs_the_test_command():
 def test_version_is_a_release_string():
     parts = ipstrial.__version__.split(".")
     assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+def test_readme_python_example_runs():
+    import re
+
+    block = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block is not None
+    namespace: dict = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    assert len(namespace["data"]) == 720
+    assert namespace["truth"].query("estimand == 'risk_difference'").value.round(6).tolist() == [0.134, 0.126]

@@ -525,7 +525,8 @@ def test_validate_function_with_roles_keeps_row_order() -> None:
         "age": {"tau": 1, "ips": 1, "total": 2},
         "hours": {"tau": 1, "ips": 1, "total": 2},
     }
-    assert list(out.attrs["missing_by_arm"]["age"]) == ["tau", "ips", "total"]
+    # declared arms fix the order of the counts, whatever the order of the rows
+    assert list(out.attrs["missing_by_arm"]["age"]) == ["ips", "tau", "total"]
 
 
 def test_missing_by_arm_counts() -> None:
@@ -544,3 +545,23 @@ def test_missing_by_arm_counts() -> None:
 def test_missing_by_arm_unknown_column() -> None:
     with pytest.raises(TrialDataError, match="'nope'"):
         missing_by_arm(trial(), ["age", "nope"])
+
+
+def test_missing_counts_follow_the_declared_arm_order():
+    frame = pd.DataFrame(
+        {
+            "participant_id": ["P1", "P2", "P3", "P4"],
+            "arm": ["SAU", "IPS", "SAU", "IPS"],
+            "hours": [np.nan, 3.0, np.nan, np.nan],
+        }
+    )
+    table = missing_by_arm(frame, ["hours"], arm="arm", arms=["IPS", "IPSE", "SAU"])
+    assert list(table.columns) == ["IPS", "IPSE", "SAU", "total"]
+    assert table.loc["hours"].tolist() == [1, 0, 2, 3]
+    valid = validate(frame, arms=("IPS", "IPSE", "SAU"), hours=["hours"])
+    assert list(valid.attrs["missing_by_arm"]["hours"].items()) == [
+        ("IPS", 1),
+        ("IPSE", 0),
+        ("SAU", 2),
+        ("total", 3),
+    ]

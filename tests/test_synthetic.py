@@ -186,6 +186,8 @@ def test_scenario_rejects_inconsistent_parameters():
         Scenario(control="TAU")
     with pytest.raises(ValueError, match="unknown covariate term 'site:Aarhus'"):
         Scenario(job_effects=(("site:Aarhus", 0.1),))
+    with pytest.raises(ValueError, match="strata \\['region'\\] must be one or more of"):
+        Scenario(strata=("region",))
     with pytest.raises(ValueError, match="site_probs"):
         Scenario(site_probs=(0.5, 0.2, 0.2))
 
@@ -246,6 +248,15 @@ def test_committed_csv_is_the_default_trial(trial):
     committed = (Path(__file__).parents[1] / "data/synthetic/inklusion.csv").read_bytes()
     committed_frame = pd.read_csv(io.BytesIO(committed))
     pd.testing.assert_frame_equal(committed_frame, trial.astype({"hours_18m": float}), check_dtype=False)
+
+
+def test_allocation_can_be_stratified_by_any_baseline_column():
+    scenario = Scenario(strata=("sex", "diagnosis"))
+    data = simulate_trial(scenario, n=600, seed=3)
+    for _, stratum in data.groupby(["sex", "diagnosis"]):
+        per_arm = stratum.arm.value_counts().reindex(scenario.arms, fill_value=0)
+        assert per_arm.max() - per_arm.min() <= 2
+    assert (data.drop(columns="arm").columns == simulate_trial(n=10).drop(columns="arm").columns).all()
 
 
 def test_simulate_rejects_a_bad_size():
