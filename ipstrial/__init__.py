@@ -28,7 +28,17 @@ _PUBLIC = {
     "INKLUSION": "ipstrial.synthetic",
     "simulate_trial": "ipstrial.synthetic",
 }
-_SUBMODULES = ("errors", "schema", "results", "synthetic", "randomization", "cli")
+_SUBMODULES = (
+    "errors",
+    "schema",
+    "results",
+    "synthetic",
+    "randomization",
+    "itt",
+    "missing",
+    "resampling",
+    "cli",
+)
 
 __all__ = ["__version__", *_PUBLIC, *_SUBMODULES]
 
