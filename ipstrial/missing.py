@@ -161,7 +161,7 @@ class RubinPooled(Result):
     estimand: str = "mean"
     contrast: str = "pooled"
     outcome: str = ""
-    analysis: str = "Rubin's rules"
+    analysis: str = "missing_rubin"
     method: str = ""
     n: int | None = None
 
@@ -774,7 +774,7 @@ class MultipleImputationResult(Result):
             missing = {"missing_treatment": self.missing[arm], "missing_control": self.missing[control]}
         n = self.n[arm] + (self.n[control] if control is not None else 0)
         return Row(
-            analysis="multiple imputation",
+            analysis="missing_multiple_imputation",
             outcome=self.outcome,
             contrast=contrast,
             estimand=pooled.estimand,
@@ -900,7 +900,7 @@ def multiple_imputation(
             estimand=estimand_arm,
             contrast=label,
             outcome=outcome,
-            analysis="multiple imputation",
+            analysis="missing_multiple_imputation",
             method=method,
             n=n_by_arm[label],
         )
@@ -920,7 +920,7 @@ def multiple_imputation(
             estimand=estimand_contrast,
             contrast=label,
             outcome=outcome,
-            analysis="multiple imputation",
+            analysis="missing_multiple_imputation",
             method=method,
             n=n_by_arm[treatment_arm] + n_by_arm[setup.control],
         )
@@ -987,7 +987,7 @@ class BoundsResult(Result):
             treatment, _, control = line.contrast.rpartition(" vs ")
             out.append(
                 Row(
-                    analysis=f"{line.scenario}-case bound",
+                    analysis="missing_bounds",
                     outcome=self.outcome,
                     contrast=line.contrast,
                     estimand=estimand,
@@ -1176,7 +1176,7 @@ class TippingPointResult(Result):
         for line in self.line.itertuples(index=False):
             out.append(
                 Row(
-                    analysis="delta-adjusted multiple imputation",
+                    analysis="missing_tipping_point",
                     outcome=self.outcome,
                     contrast=label,
                     estimand="risk_difference",
@@ -1376,7 +1376,7 @@ def tipping_point(
         estimand="risk_difference",
         contrast=label,
         outcome=outcome,
-        analysis="multiple imputation (MAR)",
+        analysis="missing_tipping_point_mar",
         method=method,
         n=n_t + n_c,
     )

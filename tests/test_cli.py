@@ -168,8 +168,19 @@ def test_demo(capsys):
     counts = frame["arm"].value_counts()
     assert participants.split()[2:] == [str(counts[arm]) for arm in ARMS] + ["720"]
 
-    rd = [line.split() for line in out.splitlines() if "risk_difference" in line]
-    assert ["employed_18m", "risk_difference", "IPS", "vs", "SAU", "0.1340"] in rd
+    # the intention-to-treat headline: each estimate next to the scenario's true value
+    from ipstrial.itt import compare_proportions
+
+    rd = [line.split() for line in out.splitlines() if "risk_difference" in line and "Newcombe" in line]
+    assert len(rd) == 2
+    interval = compare_proportions(frame, "employed_18m", treatment="IPS", control="SAU").interval(
+        "risk_difference"
+    )
+    assert rd[0][:6] == ["employed_18m", "IPS", "vs", "SAU", "risk_difference", f"{interval.estimate:.3f}"]
+    assert f"({interval.low:.3f}," in rd[0] and "0.134" in rd[0]
+    analyses = [line for line in out.splitlines() if "mean_difference" in line or "rate_ratio" in line]
+    assert any("multiple imputation" in line for line in analyses)
+    assert any("weeks_employed_18m" in line and "1.567" in line for line in analyses)
 
 
 # ----------------------------------------------------------------------------- truth

@@ -56,3 +56,11 @@ def test_readme_python_example_runs():
     exec(compile(block.group(1), "README.md", "exec"), namespace)
     assert len(namespace["data"]) == 720
     assert namespace["truth"].query("estimand == 'risk_difference'").value.round(6).tolist() == [0.134, 0.126]
+    ard = namespace["ard"]
+    assert set(ard.analysis) == {
+        "itt_binary",
+        "itt_marginal_effect",
+        "itt_continuous",
+        "missing_multiple_imputation",
+    }
+    assert set(ard.contrast) >= {"IPS vs SAU", "IPSE vs SAU"}

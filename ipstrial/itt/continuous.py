@@ -377,7 +377,7 @@ class AdjustedMeanDifference(Result):
     df_residual: float
     n: int
     alpha: float = 0.05
-    analysis: str = "itt_adjusted"
+    analysis: str = "itt_adjusted_mean"
     notes: tuple[str, ...] = ()
 
     @property
@@ -903,7 +903,7 @@ class RateRatio(Result):
     n: int
     exposure: str | None = None
     alpha: float = 0.05
-    analysis: str = "itt_count"
+    analysis: str = "itt_rate_ratio"
     notes: tuple[str, ...] = ()
 
     @property
@@ -1212,7 +1212,7 @@ class HodgesLehmann(Result):
     control: str
     table: pd.DataFrame
     alpha: float = 0.05
-    analysis: str = "sensitivity_rank"
+    analysis: str = "itt_hodges_lehmann"
     notes: tuple[str, ...] = field(default=())
 
     @property

@@ -152,7 +152,7 @@ class MarginalEffectResult(Result):
     n_boot: int | None = None
     boot_nonconverged: int = 0
     missing_note: str = ""
-    analysis: str = "covariate_adjusted"
+    analysis: str = "itt_marginal_effect"
 
     @property
     def title(self) -> str:

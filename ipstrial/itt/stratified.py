@@ -51,7 +51,7 @@ class StratifiedComparison(Result):
     estimates: pd.DataFrame
     alpha: float = 0.05
     correct: bool = False
-    analysis: str = "itt_binary_stratified"
+    analysis: str = "itt_mantel_haenszel"
     notes: tuple[str, ...] = ()
 
     @property
