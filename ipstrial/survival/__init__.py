@@ -1,0 +1,1 @@
+"""Time to first employment: Kaplan-Meier, log-rank, Cox, RMST, competing risks."""
