@@ -43,11 +43,10 @@ def test_infinite_and_text_durations():
     frame = DATA.astype({"days_to_job": object})
     frame.loc[4, "days_to_job"] = "12 days"
     frame.loc[7, "days_to_job"] = np.inf
-    with pytest.raises(
-        TrialDataError,
-        match=r"(?s)non-numeric durations \(participant id P0005\).*infinite durations \(participant id P00",
-    ):
+    with pytest.raises(TrialDataError) as err:
         prepare_survival(frame, "days_to_job", "event", "arm")
+    assert "non-numeric durations (participant id P0005)" in str(err.value)
+    assert "infinite durations (participant id P0008)" in str(err.value)
 
 
 def test_event_codes_outside_the_declared_set():
