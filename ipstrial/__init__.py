@@ -35,6 +35,7 @@ _SUBMODULES = (
     "synthetic",
     "randomization",
     "itt",
+    "survival",
     "missing",
     "resampling",
     "cli",

@@ -17,7 +17,8 @@ HEAVY = ("statsmodels", "lifelines", "scipy.stats", "matplotlib", "seaborn")
 def test_import_loads_no_heavy_library():
     code = (
         "import sys, ipstrial, ipstrial.schema, ipstrial.results, ipstrial.synthetic, "
-        "ipstrial.randomization, ipstrial.cli, ipstrial.itt, ipstrial.missing, ipstrial.resampling; "
+        "ipstrial.randomization, ipstrial.cli, ipstrial.itt, ipstrial.missing, ipstrial.resampling, "
+        "ipstrial.survival; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

@@ -1,1 +1,23 @@
-"""Time to first employment: Kaplan-Meier, log-rank, Cox, RMST, competing risks."""
+"""Time to first employment: Kaplan-Meier, log-rank, Cox, restricted mean survival time, competing risks.
+
+Event codes: 0 censored, 1 the event of interest (first employment or education), 2+ competing
+events (e.g. disability pension, death). Durations are in days unless ``unit=`` says otherwise.
+"""
+
+from ipstrial.survival.cox import CoxResult, cox
+from ipstrial.survival.kaplan_meier import KaplanMeierResult, kaplan_meier
+from ipstrial.survival.logrank import LogrankPermutationResult, LogrankResult, logrank, logrank_permutation
+from ipstrial.survival.rmst import RMSTResult, rmst
+
+__all__ = [
+    "CoxResult",
+    "KaplanMeierResult",
+    "LogrankPermutationResult",
+    "LogrankResult",
+    "RMSTResult",
+    "cox",
+    "kaplan_meier",
+    "logrank",
+    "logrank_permutation",
+    "rmst",
+]
