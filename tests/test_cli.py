@@ -182,6 +182,17 @@ def test_demo(capsys):
     assert any("multiple imputation" in line for line in analyses)
     assert any("weeks_employed_18m" in line and "1.567" in line for line in analyses)
 
+    # time to first employment: the stratified Cox hazard ratio and the RMST difference beside their truths
+    from ipstrial.survival import rmst
+
+    restricted = rmst(frame, "days_to_job", "event", "arm", "IPS", "SAU", tau=548).to_frame()
+    difference = restricted[restricted.estimand == "rmst_difference"].estimate.iloc[0]
+    line = next(x for x in out.splitlines() if "rmst_difference" in x and "IPS vs SAU" in x)
+    assert f"{difference:.3f}" in line and "-58.206" in line
+    assert any("hazard_ratio" in x and "1.549" in x for x in out.splitlines())
+    medians = [x.split()[0] for x in out.splitlines() if "median_time" in x]
+    assert medians == list(ARMS)
+
 
 # ----------------------------------------------------------------------------- truth
 def test_truth_prints_the_calibrated_risk_difference(capsys):
