@@ -115,11 +115,29 @@ def _survival_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame and
             f"RMST to day {DAYS_18M}",
             survival.rmst(data, "days_to_job", "event", "arm", treatments, control, tau=DAYS_18M),
         ),
+        (
+            f"Aalen-Johansen at day {DAYS_18M}, Gray's test",
+            survival.cumulative_incidence(
+                data, "days_to_job", "event", "arm", arms=list(scenario.arms), times=DAYS_18M
+            ),
+        ),
+        ("Fine-Gray, arm only", survival.fine_gray(data, "days_to_job", "event", "arm", treatments, control)),
     ]
     lines = []
     for label, result in results:
         frame = result.to_frame()
-        frame = frame[frame.estimand.isin(["median_time", "logrank", "hazard_ratio", "rmst_difference"])]
+        wanted = [
+            "median_time",
+            "logrank",
+            "hazard_ratio",
+            "rmst_difference",
+            "cumulative_incidence",
+            "gray_test",
+            "subdistribution_hazard_ratio",
+        ]
+        frame = frame[frame.estimand.isin(wanted)]
+        if "model" in frame.columns:  # Fine-Gray's cause-specific companion rows are shown by the Cox line
+            frame = frame[frame.model.fillna("") != "cause-specific"]
         for row in frame.itertuples():
             p = "" if pd.isna(row.p_value) else ("<0.0001" if row.p_value < 1e-4 else f"{row.p_value:.4f}")
             interval = "" if pd.isna(row.ci_low) else f"({row.ci_low:.3f}, {row.ci_high:.3f})"

@@ -65,3 +65,5 @@ def test_readme_python_example_runs():
         "missing_multiple_imputation",
     }
     assert set(ard.contrast) >= {"IPS vs SAU", "IPSE vs SAU"}
+    assert namespace["restricted"].to_frame().query("estimand == 'rmst_difference'").estimate.iloc[0] < 0
+    assert namespace["hr"].to_frame().query("estimand == 'hazard_ratio'").ci_low.iloc[0] > 1

@@ -63,6 +63,12 @@ zero <- sort(unlist(lapply(0:2, function(k) which(ik$event == k)[1:8])))
 ik0 <- ik
 ik0$days_to_job[zero] <- 0
 out$zero_ids <- ik$participant_id[zero]
+# for crr, zero durations only for events (codes 1 and 2): with censorings also at time 0, crr
+# evaluates the censoring Kaplan-Meier at 0 * (1 - 100 eps) = 0, i.e. G(0) instead of G(0-) = 1
+zero_events <- sort(unlist(lapply(1:2, function(k) which(ik$event == k)[1:8])))
+ik0e <- ik
+ik0e$days_to_job[zero_events] <- 0
+out$zero_event_ids <- ik$participant_id[zero_events]
 
 out$cuminc <- list(
   cuminc_case("mgus2", mg, "time", "event", "arm", times = c(0, 12, 60, 120, 240, 360, 400)),
@@ -100,7 +106,6 @@ crr_case <- function(name, d, time, event, arm, treatment, control, covariates =
        cs_coef = unname(coef(cs)), cs_se = unname(cs_se),
        cs_p = unname(2 * pnorm(-abs(coef(cs) / cs_se))))
 }
-ik0$weeks <- NULL
 out$crr <- list(
   crr_case("mgus2", mg, "time", "event", "arm", "male", "female", "age"),
   crr_case("mgus2_cause2", mg, "time", "event", "arm", "male", "female", "age", cause = 2),
@@ -110,7 +115,7 @@ out$crr <- list(
   crr_case("inklusion_3arm", ik, "days_to_job", "event", "arm", c("IPS", "IPSE"), "SAU"),
   crr_case("inklusion_weekly_cov", ik, "weeks", "event", "arm", "IPS", "SAU",
            c("age", "employed_prev5y", "substance_use")),
-  crr_case("inklusion_zero", ik0, "days_to_job", "event", "arm", c("IPS", "IPSE"), "SAU", "age")
+  crr_case("inklusion_zero", ik0e, "days_to_job", "event", "arm", c("IPS", "IPSE"), "SAU", "age")
 )
 jsonlite::write_json(out, "tests/reference/survival_competing.json", digits = NA, auto_unbox = TRUE,
                      pretty = TRUE)
