@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("bench_import", "bench_simulate", "bench_bootstrap", "bench_logrank")
+MODULES = ("bench_import", "bench_simulate", "bench_bootstrap", "bench_logrank", "bench_cea")
 
 
 def main() -> int:

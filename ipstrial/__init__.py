@@ -36,6 +36,8 @@ _SUBMODULES = (
     "randomization",
     "itt",
     "survival",
+    "economics",
+    "budget",
     "missing",
     "resampling",
     "cli",

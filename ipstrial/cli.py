@@ -1,4 +1,4 @@
-"""The ``ipstrial`` command: ``--version``, ``simulate``, ``truth`` and ``demo``.
+"""The ``ipstrial`` command: ``--version``, ``simulate``, ``truth``, ``demo`` and ``budget``.
 
 Every command has ``--help``. Output goes to standard output unless ``--out`` names a file.
 """
@@ -235,6 +235,24 @@ def _itt_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame and a Sc
     )
 
 
+def _cmd_budget(args: argparse.Namespace) -> int:
+    """Print a budget TOML file's table (business case or projection), or its JSON with ``--json``."""
+    import json
+
+    from ipstrial.budget import BudgetInputError, load
+
+    try:
+        result = load(args.file)
+    except BudgetInputError as exc:
+        print(f"ipstrial budget: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_budget_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(result.report_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipstrial`` command."""
     parser = argparse.ArgumentParser(
@@ -281,6 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "budget",
+        help="print a business case or a cohort projection from a TOML file",
+        description='Read a budget TOML file (its top-level key kind = "business_case" or '
+        '"projection" chooses which) and print its yearly table, payback or break-even year and NPV.',
+    )
+    p.add_argument("file", metavar="FILE.toml", help="the TOML file, e.g. analysis/business_case_2017.toml")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    p.set_defaults(func=_cmd_budget)
     return parser
 
 

@@ -18,7 +18,7 @@ def test_import_loads_no_heavy_library():
     code = (
         "import sys, ipstrial, ipstrial.schema, ipstrial.results, ipstrial.synthetic, "
         "ipstrial.randomization, ipstrial.cli, ipstrial.itt, ipstrial.missing, ipstrial.resampling, "
-        "ipstrial.survival; "
+        "ipstrial.survival, ipstrial.economics, ipstrial.budget; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ipstrial._batched import check_rank as _check_rank
+from ipstrial._batched import newton_batch as _newton_batch
 from ipstrial._inputs import Prepared, design_matrix, prepare
 from ipstrial._random import SeedLike, seed_sequence
 from ipstrial.errors import EstimationError, Problem, TrialDataError, offending_ids
@@ -124,17 +126,6 @@ def _model_matrix(prepared: Prepared) -> tuple[np.ndarray, list[str], list[int]]
     X = np.column_stack(list(columns.values()))
     _check_rank(X, names, "the model")
     return X, names, list(range(1, 1 + len(prepared.treatments)))
-
-
-def _check_rank(X: np.ndarray, names: Sequence[str], where: str) -> None:
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        constant = [n for n, col in zip(names, X.T, strict=True) if n != "(Intercept)" and np.ptp(col) == 0]
-        detail = f"; constant columns: {constant}" if constant else ""
-        raise EstimationError(
-            f"the design matrix of {where} has rank {rank} < {X.shape[1]} columns {list(names)}: a "
-            f"covariate is collinear with others or without variation{detail}; drop it from covariates"
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,69 +496,6 @@ def _expit(z: np.ndarray) -> np.ndarray:
     from scipy.special import expit
 
     return expit(z)
-
-
-def _solve_batch(A: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``A[b] x = g[b]``; replicates with a singular matrix get NaN and flag False."""
-    try:
-        return np.linalg.solve(A, g[..., None])[..., 0], np.ones(A.shape[0], dtype=bool)
-    except np.linalg.LinAlgError:
-        out = np.full(g.shape, np.nan)
-        ok = np.zeros(A.shape[0], dtype=bool)
-        for b in range(A.shape[0]):
-            try:
-                out[b] = np.linalg.solve(A[b], g[b])
-                ok[b] = True
-            except np.linalg.LinAlgError:
-                pass
-        return out, ok
-
-
-def _full_rank(W: np.ndarray, Q: np.ndarray, p: int) -> np.ndarray:
-    """Replicates whose weighted cross-product ``X' diag(w_b) X`` is well conditioned."""
-    A = (W @ Q).reshape(-1, p, p)
-    scale = np.sqrt(np.einsum("bii->bi", A))
-    scale[scale == 0] = 1.0
-    eig = np.linalg.eigvalsh(A / scale[:, :, None] / scale[:, None, :])
-    return eig[:, 0] > 1e-10 * np.maximum(eig[:, -1], 1e-300)
-
-
-def _newton_batch(
-    X: np.ndarray,
-    W: np.ndarray,
-    start: np.ndarray,
-    derivatives: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    tol: float = 1e-10,
-    maxiter: int = 50,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Newton-Raphson for a GLM log-likelihood ``Σ_i w_bi ℓ_i(x_i'β_b)``, every weight row at once.
-
-    ``derivatives(eta)`` returns ``(ℓ'(η), -ℓ''(η))`` elementwise for ``eta`` of shape ``(B, n)``;
-    the step of replicate ``b`` solves ``[Σ_i w_bi (-ℓ''_i) x_i x_i'] δ = Σ_i w_bi ℓ'_i x_i``. ``W`` is
-    ``(B, n)`` frequency weights (bootstrap counts). Returns ``(B, p)`` coefficients and a flag per
-    replicate: converged (largest step below ``tol`` relative to the coefficients), with a full-rank
-    weighted design and coefficients below 50 in absolute value (larger ones signal separation).
-    """
-    n, p = X.shape
-    Q = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
-    beta = np.tile(np.asarray(start, dtype=float), (W.shape[0], 1))
-    ok = _full_rank(W, Q, p)
-    active = ok.copy()
-    converged = np.zeros(W.shape[0], dtype=bool)
-    for _ in range(maxiter):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        first, second = derivatives(beta[idx] @ X.T)
-        weights = W[idx]
-        step, solved = _solve_batch(((weights * second) @ Q).reshape(-1, p, p), (weights * first) @ X)
-        beta[idx] += np.where(solved[:, None], step, 0.0)
-        largest = np.max(np.abs(beta[idx]), axis=1)
-        done = solved & (np.max(np.abs(step), axis=1) < tol * (1.0 + largest))
-        failed = ~solved | ~(largest < 50)
-        converged[idx[done & ~failed]] = True
-        active[idx[done | failed]] = False
-    return beta, converged & ok
 
 
 def _logistic_batch(
