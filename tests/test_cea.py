@@ -565,3 +565,14 @@ def test_qaly_auc_missing_and_bad_utilities(trial):
         qaly_auc(data, missing="complete-case")
     with pytest.raises(ValueError, match="increasing"):
         qaly_auc(trial, times=(1.5, 0))
+
+
+def test_evpi_is_exactly_zero_when_every_draw_favours_one_arm():
+    # INMB > 0 in every draw: E[max(0, INMB)] - max(0, E[INMB]) = 0 exactly (no negative rounding residue)
+    rng = np.random.default_rng(3)
+    delta_cost = -90_000 + 1_000 * rng.standard_normal(5000)
+    delta_effect = 0.15 + 0.01 * rng.standard_normal(5000)
+    from ipstrial.economics import evpi_from_draws
+
+    values = evpi_from_draws(delta_cost, delta_effect, np.linspace(0, 400_000, 201))
+    assert np.all(values == 0.0)

@@ -193,6 +193,12 @@ def test_demo(capsys):
     medians = [x.split()[0] for x in out.splitlines() if "median_time" in x]
     assert medians == list(ARMS)
 
+    # cost-effectiveness beside the truths, the quadrant, and the Copenhagen business case
+    cost_lines = [x for x in out.splitlines() if "delta_cost" in x]
+    assert len(cost_lines) == 2 and "-72,000.000" in cost_lines[0] and "-55,000.000" in cost_lines[1]
+    assert sum("quadrant dominant" in x for x in out.splitlines()) == 2
+    assert "net 2017: -2,250, 2018: -2,000, 2019: -1,000, 2020: -1,000; payback 1 year(s)" in out
+
 
 # ----------------------------------------------------------------------------- truth
 def test_truth_prints_the_calibrated_risk_difference(capsys):

@@ -67,3 +67,9 @@ def test_readme_python_example_runs():
     assert set(ard.contrast) >= {"IPS vs SAU", "IPSE vs SAU"}
     assert namespace["restricted"].to_frame().query("estimand == 'rmst_difference'").estimate.iloc[0] < 0
     assert namespace["hr"].to_frame().query("estimand == 'hazard_ratio'").ci_low.iloc[0] > 1
+    assert namespace["cea"].quadrant == "dominant"
+    assert (
+        namespace["case"].net.tolist() == [-2250, -2000, -1000, -1000]
+        and namespace["case"].payback_years == 1
+    )
+    assert list(namespace["frontier"].frontier)[0] in {"IPS", "IPSE", "SAU"}

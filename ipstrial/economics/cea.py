@@ -308,31 +308,36 @@ def _net_benefit_summaries(
     ``INMB[b, g] = λ_g ΔE_b − ΔC_b`` as one ``(draws x grid)`` matrix per treatment, built over
     blocks of draws that fit in cache (the sums are accumulated; no loop over single draws or
     single λ). ``E_b[INMB] = λ mean(ΔE) − mean(ΔC)`` needs no matrix.
+
+    EVPI is computed as the expected opportunity loss of the decision that is best in expectation,
+    ``EVPI = E_b[max_k NB_k,b − NB_k*,b]`` with ``k* = argmax_k E_b[NB_k]``, which equals
+    ``E_b[max_k NB_k] − max_k E_b[NB_k]`` but has no cancellation: it is exactly 0 when every
+    draw prefers the same arm, and never negative.
     """
     n_draws, n_t = dc.shape
+    expected = np.outer(grid, de.mean(axis=0)) - dc.mean(axis=0)  # (G, T): E[INMB_t] at each λ
+    chosen = np.argmax(np.column_stack([np.zeros(grid.size), expected]), axis=1)  # 0 = control, t+1
     positive = np.zeros((grid.size, n_t), dtype=np.int64)
-    gain = np.zeros((grid.size, n_t))
-    best_sum = np.zeros(grid.size)
+    pair_loss = np.zeros((grid.size, n_t))
+    loss_sum = np.zeros(grid.size)
     step = max(1, _BLOCK_CELLS // grid.size)
     for start in range(0, n_draws, step):
         rows = slice(start, min(n_draws, start + step))
-        best = np.zeros((rows.stop - rows.start, grid.size)) if n_t > 1 else None
+        best = np.zeros((rows.stop - rows.start, grid.size))
+        at_chosen = np.zeros((rows.stop - rows.start, grid.size))
         for t in range(n_t):
             inmb = np.multiply.outer(de[rows, t], grid)
             inmb -= dc[rows, t, None]
             positive[:, t] += np.count_nonzero(inmb > 0, axis=0)
-            if best is not None:
-                np.maximum(best, inmb, out=best)
-            np.maximum(inmb, 0.0, out=inmb)
-            gain[:, t] += inmb.sum(axis=0)
-        if best is not None:
-            best_sum += best.sum(axis=0)
-    expected = np.outer(grid, de.mean(axis=0)) - dc.mean(axis=0)  # (G, T)
-    pairwise = gain / n_draws - np.maximum(expected, 0.0)
-    if n_t == 1:
-        overall = pairwise[:, 0].copy()
-    else:
-        overall = best_sum / n_draws - np.maximum(expected.max(axis=1), 0.0)
+            np.maximum(best, inmb, out=best)
+            at_chosen = np.where(chosen == t + 1, inmb, at_chosen)
+            # pairwise: loss of the choice between treatment t and control that is best in expectation
+            pair_loss[:, t] += np.where(
+                expected[:, t] > 0, np.maximum(-inmb, 0.0), np.maximum(inmb, 0.0)
+            ).sum(axis=0)
+        loss_sum += (best - at_chosen).sum(axis=0)
+    pairwise = pair_loss / n_draws
+    overall = pairwise[:, 0].copy() if n_t == 1 else loss_sum / n_draws
     return positive / n_draws, pairwise, overall
 
 
