@@ -84,8 +84,26 @@ def id_series(data: pd.DataFrame, id: str | None) -> pd.Series:
     return pd.Series(data.index.astype(str), index=data.index)
 
 
-def _absent(data: pd.DataFrame, columns: Sequence[str], role: dict[str, str]) -> Problem | None:
-    missing = [c for c in columns if c not in data.columns]
+def require_frame(data: object) -> None:
+    """Raise a TrialDataError unless ``data`` is a pandas DataFrame."""
+    if not isinstance(data, pd.DataFrame):
+        raise TrialDataError(
+            [
+                Problem(
+                    None,
+                    f"expected a pandas DataFrame, got {type(data).__name__}",
+                    "pass one row per participant as a DataFrame",
+                )
+            ]
+        )
+
+
+def absent_columns(data: pd.DataFrame, role: dict[str, str]) -> Problem | None:
+    """A problem naming the columns of ``role`` (column -> its role) absent from ``data``, or None.
+
+    The message lists the columns that exist, so a misspelt name is easy to spot.
+    """
+    missing = [c for c in role if c not in data.columns]
     if not missing:
         return None
     existing = ", ".join(repr(str(c)) for c in list(data.columns)[:30])
@@ -93,7 +111,7 @@ def _absent(data: pd.DataFrame, columns: Sequence[str], role: dict[str, str]) ->
     return Problem(
         None,
         f"column{'s' if len(missing) > 1 else ''} not found: {named}; the data has {existing}",
-        "pass the names of existing columns (outcome=, arm=, covariates=)",
+        "pass the names of existing columns",
         (),
         len(missing),
     )
@@ -162,21 +180,12 @@ def prepare(
     them): impute baseline covariates before the analysis, e.g. by the arm-blind mean, as
     recommended for baseline covariates by the FDA (2023) guidance on covariate adjustment.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"expected a pandas DataFrame, got {type(data).__name__}",
-                    "pass one row per participant as a DataFrame",
-                )
-            ]
-        )
+    require_frame(data)
     treatments = as_labels(treatment)
     covariates = tuple(covariates)
     role = {outcome: "outcome", arm: "arm"} | {c: "covariate" for c in covariates}
     role |= {c: "stratum or subgroup column" for c in extra}
-    absent = _absent(data, [outcome, arm, *covariates, *extra], role)
+    absent = absent_columns(data, role)
     if absent:
         raise TrialDataError([absent])
     if missing is not None and missing not in MISSING_POLICIES:

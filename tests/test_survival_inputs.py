@@ -81,7 +81,7 @@ def test_missing_strata_and_unknown_columns():
         TrialDataError, match=r"'site': 1 missing values in a stratum column \(participant id P0004\)"
     ):
         prepare_survival(frame, "days_to_job", "event", "arm", strata="site")
-    with pytest.raises(TrialDataError, match="columns not found: 'time'"):
+    with pytest.raises(TrialDataError, match="column not found: 'time' \\(duration\\)"):
         prepare_survival(DATA, "time", "event", "arm")
     with pytest.raises(TrialDataError, match=r"arm\(s\) \['TAU'\] not in the data"):
         prepare_survival(DATA, "days_to_job", "event", "arm", arms=["IPS", "TAU"])

@@ -83,7 +83,7 @@ from ipstrial._batched import check_rank as _check_rank
 from ipstrial._batched import full_rank as _full_rank
 from ipstrial._batched import newton_batch as _newton_batch
 from ipstrial._batched import solve_batch as _solve_batch
-from ipstrial._inputs import Prepared, as_labels, design_matrix, id_series, prepare
+from ipstrial._inputs import Prepared, as_labels, design_matrix, id_series, prepare, require_frame
 from ipstrial._random import SeedLike, seed_sequence
 from ipstrial.errors import EstimationError, Problem, TrialDataError, offending_ids
 from ipstrial.resampling import bootstrap_counts, counts_in_data_order, percentile_interval
@@ -422,10 +422,7 @@ def qaly_auc(
     pandas.Series
         QALYs, indexed like ``data``.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TrialDataError(
-            [Problem(None, f"expected a pandas DataFrame, got {type(data).__name__}", "pass one row each")]
-        )
+    require_frame(data)
     utilities = list(as_labels(utilities))  # type: ignore[arg-type]
     try:
         t = np.asarray(times, dtype=float)

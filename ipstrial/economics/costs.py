@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import as_labels, id_series, prepare
+from ipstrial._inputs import as_labels, id_series, prepare, require_frame
 from ipstrial.errors import EstimationError, Problem, TrialDataError, offending_ids
 from ipstrial.results import Result, Row, contrast_label
 
@@ -500,8 +500,7 @@ def perspective_cost(
         impute or exclude them first -- nothing is dropped silently).
     """
     counted = perspective_categories(categories_by_payer, perspective)
-    if not isinstance(data, pd.DataFrame):
-        raise TrialDataError([Problem(None, f"expected a pandas DataFrame, got {type(data).__name__}", "")])
+    require_frame(data)
     absent = [c for c in counted if c not in data.columns]
     if absent:
         raise TrialDataError(

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import prepare
+from ipstrial._inputs import prepare, require_frame
 from ipstrial._random import SeedLike, seed_sequence
 from ipstrial.errors import EstimationError, Problem, TrialDataError
 from ipstrial.resampling import bootstrap_counts
@@ -429,16 +429,7 @@ def _paired(
     id: str | None,
 ) -> _Paired:
     """Check cost and effect with :func:`prepare` and keep the participants with both known."""
-    if not isinstance(data, pd.DataFrame):
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"expected a pandas DataFrame, got {type(data).__name__}",
-                    "pass one row per participant",
-                )
-            ]
-        )
+    require_frame(data)
     if arm not in data.columns:
         raise TrialDataError(
             [Problem(None, f"arm column {arm!r} not found", "pass arm= the name of the allocation column")]

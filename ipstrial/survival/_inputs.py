@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import as_labels, check_arms, id_series
+from ipstrial._inputs import absent_columns, as_labels, check_arms, id_series, require_frame
 from ipstrial.errors import Problem, TrialDataError, offending_ids
 
 __all__ = ["SurvivalData", "prepare_survival"]
@@ -76,33 +76,14 @@ def prepare_survival(
     choose arms (default: every arm in the data, in order of appearance). ``min_groups=2`` makes
     a single arm an error (a comparison needs two). Missing strata or covariates are errors.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"expected a pandas DataFrame, got {type(data).__name__}",
-                    "pass one row per participant as a DataFrame",
-                )
-            ]
-        )
+    require_frame(data)
     strata_cols = () if strata is None else ((strata,) if isinstance(strata, str) else tuple(strata))
     covariates = tuple(covariates)
-    needed = [duration, event, arm, *strata_cols, *covariates]
-    absent = [c for c in dict.fromkeys(needed) if c not in data.columns]
+    role = {duration: "duration", event: "event", arm: "arm"}
+    role |= {c: "stratum" for c in strata_cols} | {c: "covariate" for c in covariates if c not in strata_cols}
+    absent = absent_columns(data, role)
     if absent:
-        existing = ", ".join(repr(str(c)) for c in list(data.columns)[:30])
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"columns not found: {', '.join(map(repr, absent))}; the data has {existing}",
-                    "pass the names of existing columns (duration=, event=, arm=)",
-                    (),
-                    len(absent),
-                )
-            ]
-        )
+        raise TrialDataError([absent])
     if len(data) == 0:
         raise TrialDataError([Problem(None, "the data frame has no rows", "pass one row per participant")])
     if treatment is not None:
