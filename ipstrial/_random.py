@@ -43,3 +43,19 @@ def entropy_of(seed: SeedLike) -> int | None:
         return None
     entropy = seed_sequence(seed).entropy
     return int(entropy) if isinstance(entropy, int | np.integer) else None
+
+
+def resolved_streams(seed: SeedLike, k: int) -> tuple[list[np.random.Generator], int | None]:
+    """``k`` streams and the integer that regenerates them (None if no integer can).
+
+    The seed is resolved ONCE, so ``seed=None`` records the fresh OS entropy actually used (calling
+    :func:`streams` and :func:`entropy_of` separately would draw two different entropies). A
+    Generator, or a SeedSequence that was spawned or has spawned children, cannot be rebuilt from an
+    integer: None is recorded for them. For an int seed the streams are those of ``streams(seed, k)``.
+    """
+    if isinstance(seed, np.random.Generator):
+        return streams(seed, k), None
+    sequence = seed_sequence(seed)
+    plain = sequence.spawn_key == () and sequence.n_children_spawned == 0 and sequence.pool_size == 4
+    recorded = int(sequence.entropy) if plain and isinstance(sequence.entropy, int | np.integer) else None
+    return streams(sequence, k), recorded

@@ -1,0 +1,183 @@
+"""Complete (simple) randomization and Efron's biased coin.
+
+Both schemes are unstratified and have no blocks. Their :class:`AllocationList` frames use the
+columns of every scheme with fixed values: ``stratum`` is ``"all"`` and ``block_id``,
+``block_size`` and ``position`` are ``0`` (int64). Blocks are numbered from 1 in the block schemes,
+so ``0`` cannot be mistaken for a block; it means "no block" while keeping the int64 dtype of the
+block schemes, so lists of different schemes can be concatenated and exported alike.
+
+Arms, ratio and ``n`` are checked with the validation of the block schemes
+(:func:`ipstrial.randomization.blocks._check_design`): duplicate arm names, fewer than two arms, a
+ratio that does not match the arms and ``n <= 0`` raise :class:`~ipstrial.errors.DesignError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+
+from ipstrial._random import SeedLike, resolved_streams
+from ipstrial.errors import DesignError
+from ipstrial.randomization.allocation import AllocationList
+from ipstrial.randomization.blocks import _check_design
+
+__all__ = ["biased_coin", "simple"]
+
+
+def _check_n(n: int) -> int:
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
+        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
+    return int(n)
+
+
+def _check_arms_ratio(arms: Sequence[str], ratio: Sequence[int] | None) -> tuple[list[str], np.ndarray]:
+    """Arms and ratio checked by ``_check_design``; returns the arm list and the ratio as ints.
+
+    ``_check_design`` also checks block sizes, which these schemes do not have: it is given the one
+    block size that is always allowed, the ratio total (it checks the ratio before the block sizes,
+    so an invalid ratio is reported as such whatever size is passed here).
+    """
+    if isinstance(arms, str):
+        raise DesignError(
+            f"arms must be a sequence of arm labels such as ('IPS', 'SAU'); got the string {arms!r}"
+        )
+    arms = list(arms)
+    if ratio is None:
+        total = max(len(arms), 1)
+    else:
+        try:
+            total = max(int(np.sum(np.asarray(ratio, dtype=np.int64))), 1)
+        except (TypeError, ValueError):
+            total = 1
+    r = _check_design(arms, (total,), ratio)
+    return arms, r
+
+
+def _stream(seed: SeedLike) -> tuple[np.random.Generator, int | None]:
+    """The generator for one list and the integer seed that regenerates it (see resolved_streams)."""
+    generators, recorded = resolved_streams(seed, 1)
+    return generators[0], recorded
+
+
+def _frame(arm_index: np.ndarray, arms: list[str]) -> pd.DataFrame:
+    n = len(arm_index)
+    zeros = np.zeros(n, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "sequence": np.arange(1, n + 1),
+            "stratum": "all",
+            "block_id": zeros,
+            "block_size": zeros.copy(),
+            "position": zeros.copy(),
+            "arm": np.asarray(arms, dtype=object)[arm_index],
+        }
+    )
+
+
+def simple(
+    n: int,
+    arms: Sequence[str],
+    ratio: Sequence[int] | None = None,
+    seed: SeedLike = None,
+) -> AllocationList:
+    """Complete randomization: each participant independently to arm ``i`` with probability ``r_i / R``.
+
+    With allocation ratio ``r_1:...:r_k`` and ``R = sum(r)``, the arms ``T_1..T_n`` are independent
+    and identically distributed with ``P(T_j = i) = r_i / R`` (Rosenberger & Lachin, *Randomization
+    in Clinical Trials*, 2nd ed. 2016, section 3.2, "complete randomization"). The arm counts are
+    multinomial ``(n; r_1/R, ..., r_k/R)``, so the final imbalance is unbounded (its standard
+    deviation grows as ``sqrt(n)``) but the next allocation cannot be predicted.
+
+    Each draw is an integer ``U_j`` uniform on ``0..R-1`` mapped to the arm whose cumulative ratio
+    first exceeds it, so the probabilities are exact rationals. The same ``n``, arms, ratio and
+    integer ``seed`` regenerate the identical list. The frame has ``stratum = "all"`` and
+    ``block_id = block_size = position = 0`` (no blocks; see the module docstring).
+
+    Raises :class:`~ipstrial.errors.DesignError` for ``n <= 0``, duplicate arm names, fewer than two
+    arms or a ratio that does not hold one positive integer per arm.
+    """
+    n = _check_n(n)
+    arms, r = _check_arms_ratio(arms, ratio)
+    rng, recorded = _stream(seed)
+    draw = rng.integers(0, int(r.sum()), size=n)
+    arm_index = np.searchsorted(np.cumsum(r), draw, side="right")
+    params = {"arms": arms, "ratio": r.tolist(), "n": n}
+    return AllocationList(_frame(arm_index, arms), "simple", params, recorded)
+
+
+def biased_coin(
+    n: int,
+    arms: Sequence[str],
+    p: float = 2 / 3,
+    seed: SeedLike = None,
+) -> AllocationList:
+    """Efron's biased coin design (Efron 1971, Biometrika 58:403-417), equal allocation.
+
+    Two arms A and B, ``D_{j-1} = N_A - N_B`` after ``j - 1`` participants (Efron 1971, section 2):
+    participant ``j`` goes to A with probability ``1/2`` if ``D_{j-1} = 0``, ``p`` if
+    ``D_{j-1} < 0`` and ``1 - p`` if ``D_{j-1} > 0``. ``|D_j|`` is then a reflecting random walk
+    (a Markov chain) whose limiting distribution at even ``j`` is ``P(|D| = 0) = 1 - q/p`` and
+    ``P(|D| = 2m) = (1 - (q/p)^2) (q/p)^(2m - 1)``, ``q = 1 - p``. ``p = 1`` alternates
+    deterministically (``|D_j| <= 1``); ``p = 2/3`` is Efron's recommendation.
+
+    More than two arms: the *minimum-count* generalisation. With ``N_i`` the count of arm ``i``
+    before participant ``j`` and ``M = {i : N_i = min N}`` the arms with the fewest participants,
+    the arms in ``M`` share probability ``p`` equally (``p / |M|`` each) and the other arms share
+    ``1 - p`` equally (``(1 - p) / (k - |M|)`` each); when all arms are tied every arm has ``1/k``.
+    For two arms this is exactly Efron's rule. It is not Wei's (1978, Ann Stat 6:92-100) adaptive
+    biased coin, whose bias depends on the size of the imbalance. Note that when several arms tie at
+    the minimum, each of them gets ``p / |M|``, which exceeds the probability of an over-represented
+    arm only if ``p > |M| / k`` (e.g. ``p > 2/3`` for three arms with two tied at the minimum).
+
+    Each allocation uses one uniform ``U_j``: ``U_j < p`` picks the arm of ``M`` at place
+    ``floor(|M| U_j / p)`` (arms in the order given), otherwise the other arm at place
+    ``floor((k - |M|)(U_j - p)/(1 - p))``. The same ``n``, arms, ``p`` and integer ``seed``
+    regenerate the identical list. The frame has ``stratum = "all"`` and
+    ``block_id = block_size = position = 0`` (no blocks).
+
+    Raises :class:`~ipstrial.errors.DesignError` for ``n <= 0``, duplicate arm names, fewer than two
+    arms or ``p`` outside ``(0.5, 1]``.
+    """
+    n = _check_n(n)
+    arms, _ = _check_arms_ratio(arms, None)
+    if not isinstance(p, Real) or isinstance(p, bool) or not (0.5 < float(p) <= 1.0):
+        raise DesignError(
+            f"p must be a probability in (0.5, 1] (the chance of the under-represented arm); got {p!r}. "
+            "p = 0.5 is simple randomization (use simple()); Efron recommends p = 2/3"
+        )
+    p = float(p)
+    k = len(arms)
+    rng, recorded = _stream(seed)
+    u = rng.random(n).tolist()
+    out = np.empty(n, dtype=np.int64)
+    if k == 2:  # the same mapping of U_j as below, written for speed with d = N_A - N_B
+        d = 0
+        for j in range(n):
+            if d == 0:
+                pick = min(int(u[j] * 2), 1)
+            elif (u[j] < p) == (d < 0):
+                pick = 0
+            else:
+                pick = 1
+            d += 1 if pick == 0 else -1
+            out[j] = pick
+        params = {"arms": arms, "p": p, "n": n}
+        return AllocationList(_frame(out, arms), "biased_coin", params, recorded)
+    counts = [0] * k
+    for j in range(n):
+        low_count = min(counts)
+        low = [i for i in range(k) if counts[i] == low_count]
+        if len(low) == k:
+            pick = min(int(u[j] * k), k - 1)
+        elif u[j] < p:
+            pick = low[min(int(u[j] / p * len(low)), len(low) - 1)]
+        else:
+            high = [i for i in range(k) if counts[i] != low_count]
+            pick = high[min(int((u[j] - p) / (1.0 - p) * len(high)), len(high) - 1)]
+        counts[pick] += 1
+        out[j] = pick
+    params = {"arms": arms, "p": p, "n": n}
+    return AllocationList(_frame(out, arms), "biased_coin", params, recorded)
