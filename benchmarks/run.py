@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("bench_import", "bench_simulate", "bench_bootstrap", "bench_logrank", "bench_cea")
+MODULES = (
+    "bench_import",
+    "bench_simulate",
+    "bench_bootstrap",
+    "bench_logrank",
+    "bench_cea",
+    "bench_rerandomization",
+)
 
 
 def main() -> int:

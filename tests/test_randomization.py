@@ -323,3 +323,16 @@ def test_empty_block_sizes():
 def test_empty_block_sizes_stratified():
     with pytest.raises(DesignError, match=r"block_sizes is empty"):
         stratified_blocks(strata_frame(), ("IPS", "SAU"), [], seed=1)
+
+
+def test_recorded_seed_regenerates_block_lists_drawn_with_fresh_entropy():
+    # seed=None: the entropy actually used is recorded once, so the record regenerates the list
+    first = permuted_blocks(90, ("A", "B", "C"), (3, 6), seed=None)
+    assert first.seed is not None
+    again = permuted_blocks(90, ("A", "B", "C"), (3, 6), seed=first.seed)
+    pd.testing.assert_frame_equal(first.frame, again.frame)
+    strata = pd.DataFrame({"site": np.repeat(["x", "y", "z"], 20), "sex": np.tile(["f", "m"], 30)})
+    listed = stratified_blocks(strata, ("A", "B"), (2, 4), seed=None)
+    pd.testing.assert_frame_equal(
+        listed.frame, stratified_blocks(strata, ("A", "B"), (2, 4), seed=listed.seed).frame
+    )

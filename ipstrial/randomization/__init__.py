@@ -1,10 +1,51 @@
 """Allocation schemes, allocation lists, balance and re-randomization inference.
 
 One implementation of each scheme lives here; the synthetic trial allocates through them.
+
+* Schemes: :func:`simple`, :func:`permuted_blocks`, :func:`stratified_blocks`, :func:`minimization`
+  (Pocock-Simon), :func:`biased_coin` (Efron); each returns an :class:`AllocationList` that exports
+  to CSV / JSON with provenance and a SHA-256 of the list, and regenerates from its record.
+* Balance: :func:`balance` (tables, standardised mean differences, tests, Love plot).
+* Properties of a scheme by simulation: :func:`simulate_scheme`, :func:`compare_schemes`.
+* Inference that replays the design: :func:`rerandomization_test`, :func:`replay_design`.
 """
 
 from ipstrial.randomization.allocation import AllocationList
+from ipstrial.randomization.balance import BASELINE_TEST_CAUTION, BalanceResult, balance
 from ipstrial.randomization.blocks import permuted_blocks, stratified_blocks
+from ipstrial.randomization.minimization import minimization
+from ipstrial.randomization.properties import (
+    COMPARE_COLUMNS,
+    SCHEMES,
+    SchemeProperties,
+    compare_schemes,
+    simulate_scheme,
+)
+from ipstrial.randomization.rerandomization import (
+    Replays,
+    RerandomizationResult,
+    replay_design,
+    rerandomization_test,
+)
 from ipstrial.randomization.simple import biased_coin, simple
 
-__all__ = ["AllocationList", "biased_coin", "permuted_blocks", "simple", "stratified_blocks"]
+__all__ = [
+    "BASELINE_TEST_CAUTION",
+    "COMPARE_COLUMNS",
+    "SCHEMES",
+    "AllocationList",
+    "BalanceResult",
+    "Replays",
+    "RerandomizationResult",
+    "SchemeProperties",
+    "balance",
+    "biased_coin",
+    "compare_schemes",
+    "minimization",
+    "permuted_blocks",
+    "replay_design",
+    "rerandomization_test",
+    "simple",
+    "simulate_scheme",
+    "stratified_blocks",
+]

@@ -299,7 +299,7 @@ class AllocationList:
                 )
             from ipstrial.randomization.minimization import minimization
 
-            options = {key: p[key] for key in ("weights", "p", "imbalance") if key in p}
+            options = {key: p[key] for key in ("weights", "p", "imbalance", "ratio") if key in p}
             return minimization(factors, p["arms"], **options, seed=seed)
         raise DesignError(
             f"cannot regenerate a list of unknown scheme {self.scheme!r}; "

@@ -1,0 +1,843 @@
+"""Properties of a randomization scheme by simulation: imbalance and predictability.
+
+:func:`simulate_scheme` draws ``n_sim`` allocation sequences of ``n`` participants from a scheme
+(through the package's own implementation of the scheme) and summarises
+
+* the **imbalance** ``D = max_i N_i / r_i - min_i N_i / r_i`` of the arm counts ``N_i`` scaled by
+  the allocation ratio ``r`` (for 1:1 this is ``|N_A - N_B|``, for several arms at equal ratio the
+  range of the counts; it is 0 exactly when the counts are in the ratio): its expected absolute value
+  at the end, overall, within strata and within each level of each stratification factor
+  (marginal), and as a curve over the enrolment sequence; the distribution of the imbalance at the
+  end of the realised sequence of each stratum (where the last, incomplete block of a block scheme
+  leaves its trace) and, for block schemes, the imbalance at every completed block end (0 by
+  construction);
+* the **predictability**: the probability that a recruiter who knows the past allocations guesses
+  the next one under the *convergence strategy* of Blackwell & Hodges (Ann Math Stat 1957;28:449-460):
+  guess the arm that is furthest behind its target, i.e. with the smallest ``N_i / r_i`` (for equal
+  ratios, the fewest allocations so far), ties broken at random. The expected number of correct
+  guesses is computed exactly given the sequence (a tie among ``m`` arms counts ``1/m`` if the
+  allocated arm is among them), which removes the noise of the random tie-break from the
+  simulation. Two states of knowledge are reported: the recruiter knows *all* past allocations
+  (``guess_overall``, e.g. a central trial unit), or only the past allocations *within the
+  participant's stratum* (``guess_stratum``, e.g. a site recruiter when sites are strata). The
+  recruiter does not know block sizes or block boundaries. With blocks of one fixed size the
+  completed blocks are balanced, so the strategy then coincides with guessing within the current
+  block and gives Blackwell & Hodges' value (17/24 for blocks of 4 with two arms, Matts & Lachin,
+  Control Clin Trials 1988;9:327-344). For minimization the convergence strategy on the arm totals
+  understates predictability: a recruiter who also knows the marginal counts of the participant's
+  factor levels can name the preferred arm, which is allocated with probability ``p``.
+
+:func:`compare_schemes` puts several schemes side by side, one row per scheme, to help choose one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ipstrial._random import SeedLike, entropy_of, seed_sequence, streams
+from ipstrial.errors import DesignError, Problem, TrialDataError
+from ipstrial.randomization.blocks import _check_design
+from ipstrial.results import Result, Row
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["COMPARE_COLUMNS", "SCHEMES", "SchemeProperties", "compare_schemes", "simulate_scheme"]
+
+SCHEMES: dict[str, tuple[str, ...]] = {
+    "simple": ("arms", "ratio"),
+    "permuted_blocks": ("arms", "block_sizes", "ratio"),
+    "stratified_blocks": ("arms", "block_sizes", "ratio"),
+    "biased_coin": ("arms", "p"),
+    "minimization": ("arms", "weights", "p", "imbalance", "ratio"),
+}
+"""The schemes :func:`simulate_scheme` knows, with the parameters each accepts."""
+
+_NEEDS_STRATA = ("stratified_blocks", "minimization")
+_BLOCK_SCHEMES = ("permuted_blocks", "stratified_blocks")
+
+COMPARE_COLUMNS: tuple[str, ...] = (
+    "label",
+    "scheme",
+    "parameters",
+    "n",
+    "n_sim",
+    "imbalance_mean",
+    "imbalance_se",
+    "imbalance_p95",
+    "imbalance_max",
+    "p_balanced",
+    "within_strata_imbalance_mean",
+    "within_strata_imbalance_se",
+    "end_imbalance_p95",
+    "marginal_imbalance_mean",
+    "marginal_imbalance_se",
+    "block_end_imbalance_max",
+    "p_guess_overall",
+    "p_guess_overall_se",
+    "p_guess_within_stratum",
+    "p_guess_within_stratum_se",
+)
+"""The columns of :func:`compare_schemes`, in order (see :meth:`SchemeProperties.summary_row`)."""
+
+
+def _describe(params: Mapping[str, Any]) -> str:
+    """``"block_sizes=[3, 6], p=0.6667"``: parameters as text, floats with four significant figures."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(text(v) for v in value) + "]"
+        if isinstance(value, Mapping):
+            return "{" + ", ".join(f"{k}: {text(v)}" for k, v in value.items()) + "}"
+        return str(value)
+
+    return ", ".join(f"{k}={text(v)}" for k, v in params.items())
+
+
+def _mc_se(values: np.ndarray) -> float:
+    """Monte Carlo standard error of the mean of ``values`` (one per simulation)."""
+    if values.size < 2:
+        return math.nan
+    return float(values.std(ddof=1) / math.sqrt(values.size))
+
+
+@dataclass(frozen=True, eq=False)
+class SchemeProperties(Result):
+    """Simulated properties of one randomization scheme (see :func:`simulate_scheme`).
+
+    Attributes
+    ----------
+    scheme, label, parameters
+        The scheme's name, a display label and the parameters it was run with.
+    n, n_sim
+        Participants per sequence and number of simulated sequences.
+    arms, ratio
+        The arms and the allocation ratio used to scale the imbalance.
+    seed
+        The integer that regenerates the simulation (None if a Generator was passed).
+    factors, strata_labels
+        The stratification factors (empty without strata) and the label of every stratum
+        (combination of levels, ``"site=Odense, sex=female"``).
+    allocations
+        ``(n_sim, n)`` arm indices (into ``arms``) of the simulated sequences.
+    strata_codes
+        ``(n_sim, n)`` stratum indices (into ``strata_labels``), or None without strata.
+    sim_seeds
+        Schemes without blocks: the integer seed of each simulated sequence (``scheme(...,
+        seed=sim_seeds[i])`` regenerates sequence ``i``). None for block schemes, whose sequences are
+        drawn all at once (see :func:`simulate_scheme`).
+    imbalance_final, imbalance_curve
+        Overall imbalance at the end of each simulated sequence, ``(n_sim,)``, and ``E|D_t|`` after
+        each of the ``t = 1..n`` participants, ``(n,)``.
+    within_final, within_curve
+        Mean of the within-stratum imbalance over the strata that hold participants in the sequence,
+        at its end, and the expectation of the same mean after each participant (a stratum not yet
+        reached counts 0); None without strata.
+    marginal_final
+        Mean over the levels of all factors (those present in the sequence) of the imbalance among
+        the participants with the level, at the end; None without strata.
+    strata_imbalance
+        Per stratum that occurs: ``stratum``, ``mean_size``, ``imbalance_mean`` (final, over the
+        sequences in which the stratum occurs), ``p_balanced``.
+    end_imbalance
+        Distribution of the imbalance at the end of the realised sequence in each stratum (pooled over
+        simulations and non-empty strata; overall without strata): ``imbalance``, ``count``,
+        ``probability``.
+    block_end_imbalance_max
+        For block schemes, the largest imbalance seen at any completed block end (within the block
+        sequence's stratum) in any simulation -- 0 for a correct block scheme; None otherwise.
+    guess_overall, guess_stratum
+        Per simulation, the expected proportion of correct guesses under the convergence strategy
+        knowing all past allocations, resp. only those within the participant's stratum (None
+        without strata).
+    guess_curve
+        Probability of a correct guess (all past allocations known) for participant ``t = 1..n``.
+    """
+
+    scheme: str
+    label: str
+    parameters: dict[str, Any]
+    n: int
+    n_sim: int
+    arms: tuple[str, ...]
+    ratio: tuple[int, ...]
+    seed: int | None
+    factors: tuple[str, ...]
+    strata_labels: tuple[str, ...]
+    allocations: np.ndarray
+    strata_codes: np.ndarray | None
+    sim_seeds: np.ndarray | None
+    imbalance_final: np.ndarray
+    imbalance_curve: np.ndarray
+    within_final: np.ndarray | None
+    within_curve: np.ndarray | None
+    marginal_final: np.ndarray | None
+    strata_imbalance: pd.DataFrame
+    end_imbalance: pd.DataFrame
+    block_end_imbalance_max: float | None
+    guess_overall: np.ndarray
+    guess_stratum: np.ndarray | None
+    guess_curve: np.ndarray
+    analysis: str = field(default="scheme_properties")
+
+    @property
+    def title(self) -> str:
+        return f"Properties of {self.label}: n = {self.n}, {self.n_sim} simulated sequences"
+
+    @property
+    def expected_imbalance(self) -> float:
+        """``E|D_n|``, the expected absolute imbalance at the end of the sequence."""
+        return float(self.imbalance_final.mean())
+
+    @property
+    def p_guess(self) -> float:
+        """Probability of a correct guess knowing all past allocations (convergence strategy)."""
+        return float(self.guess_overall.mean())
+
+    def summary_row(self) -> dict[str, object]:
+        """The scheme's line of :func:`compare_schemes` (keys :data:`COMPARE_COLUMNS`)."""
+        end = self.end_imbalance
+        cum = end.probability.cumsum().to_numpy()
+        p95 = float(end.imbalance.to_numpy()[np.searchsorted(cum, 0.95 - 1e-12)]) if len(end) else math.nan
+
+        def mean_se(values: np.ndarray | None) -> tuple[float, float]:
+            if values is None:
+                return math.nan, math.nan
+            return float(values.mean()), _mc_se(values)
+
+        within, within_se = mean_se(self.within_final)
+        marginal, marginal_se = mean_se(self.marginal_final)
+        g_stratum, g_stratum_se = mean_se(self.guess_stratum)
+        return {
+            "label": self.label,
+            "scheme": self.scheme,
+            "parameters": _describe(self.parameters),
+            "n": self.n,
+            "n_sim": self.n_sim,
+            "imbalance_mean": self.expected_imbalance,
+            "imbalance_se": _mc_se(self.imbalance_final),
+            "imbalance_p95": float(np.quantile(self.imbalance_final, 0.95)),
+            "imbalance_max": float(self.imbalance_final.max()),
+            "p_balanced": float(np.mean(self.imbalance_final == 0)),
+            "within_strata_imbalance_mean": within,
+            "within_strata_imbalance_se": within_se,
+            "end_imbalance_p95": p95,
+            "marginal_imbalance_mean": marginal,
+            "marginal_imbalance_se": marginal_se,
+            "block_end_imbalance_max": (
+                math.nan if self.block_end_imbalance_max is None else self.block_end_imbalance_max
+            ),
+            "p_guess_overall": self.p_guess,
+            "p_guess_overall_se": _mc_se(self.guess_overall),
+            "p_guess_within_stratum": g_stratum,
+            "p_guess_within_stratum_se": g_stratum_se,
+        }
+
+    def rows(self) -> tuple[Row, ...]:
+        """ARD rows: expected absolute imbalance (estimand ``"mean"``) overall, within strata and
+        marginal, and the probability of a correct guess (estimand ``"proportion"``); ``se`` and the
+        interval (mean +- 1.96 se) are Monte Carlo error; extras ``quantity``, ``scope``, ``n_sim``."""
+        method = (
+            f"Monte Carlo, {self.n_sim} simulated sequences; imbalance D = max N_i/r_i - min N_i/r_i at the "
+            "end of the sequence"
+        )
+        guess_method = (
+            "Monte Carlo, convergence strategy (Blackwell & Hodges 1957): guess the arm with the smallest "
+            "N_i/r_i so far, ties at random; block sizes unknown to the recruiter"
+        )
+        items: list[tuple[str, str, np.ndarray | None, str, str]] = [
+            ("mean", "expected_abs_imbalance", self.imbalance_final, "overall", method),
+            ("mean", "expected_abs_imbalance", self.within_final, "within strata (mean over strata)", method),
+            (
+                "mean",
+                "expected_abs_imbalance",
+                self.marginal_final,
+                "marginal (mean over factor levels)",
+                method,
+            ),
+            ("proportion", "p_correct_guess", self.guess_overall, "all past allocations known", guess_method),
+            (
+                "proportion",
+                "p_correct_guess",
+                self.guess_stratum,
+                "past allocations in the participant's stratum known",
+                guess_method,
+            ),
+        ]
+        out = []
+        for estimand, quantity, values, scope, text in items:
+            if values is None:
+                continue
+            mean, se = float(values.mean()), _mc_se(values)
+            out.append(
+                Row(
+                    self.analysis,
+                    self.label,
+                    estimand,
+                    mean,
+                    se=se,
+                    ci_low=mean - 1.959963984540054 * se if math.isfinite(se) else math.nan,
+                    ci_high=mean + 1.959963984540054 * se if math.isfinite(se) else math.nan,
+                    method=text,
+                    n=self.n,
+                    outcome="allocation sequence",
+                    extra={"quantity": quantity, "scope": scope, "n_sim": self.n_sim, "scheme": self.scheme},
+                )
+            )
+        return tuple(out)
+
+    def plot(self, ax: Axes | None = None, what: str = "imbalance") -> Axes:
+        """Curves over the enrolment sequence: ``what="imbalance"`` draws ``E|D_t|`` overall (and the mean
+        within strata); ``what="guess"`` the probability of a correct guess for participant ``t``."""
+        import matplotlib.pyplot as plt
+
+        if what not in ("imbalance", "guess"):
+            raise ValueError(f"what={what!r}: choose 'imbalance' or 'guess'")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+        t = np.arange(1, self.n + 1)
+        if what == "imbalance":
+            ax.plot(t, self.imbalance_curve, label="overall")
+            if self.within_curve is not None:
+                ax.plot(t, self.within_curve, label="within strata (mean over strata)")
+            ax.set_ylabel("expected absolute imbalance")
+        else:
+            ax.plot(t, self.guess_curve, label="all past allocations known")
+            ax.axhline(1 / len(self.arms), color="0.5", ls="--", lw=0.8, label="pure chance")
+            ax.set_ylabel("P(correct guess), convergence strategy")
+        ax.set_xlabel("participant (order of enrolment)")
+        ax.set_title(self.label)
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+# ---------------------------------------------------------------------------
+# strata
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Strata:
+    """Stratification factors: their levels (in ``groupby(sort=True)`` order) and a sampler."""
+
+    factors: tuple[str, ...]
+    levels: tuple[tuple[object, ...], ...]
+    fixed: pd.DataFrame | None  # the participants' factor values, the same in every simulation
+    fixed_codes: np.ndarray | None  # (n_factors, n)
+    probabilities: tuple[np.ndarray, ...] | None
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(len(lv) for lv in self.levels)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        labels = []
+        for combo in np.ndindex(*self.sizes):
+            labels.append(
+                ", ".join(
+                    f"{f}={self.levels[j][c]}"
+                    for j, (f, c) in enumerate(zip(self.factors, combo, strict=True))
+                )
+            )
+        return tuple(labels)
+
+    def draw(self, rng: np.random.Generator, n_sim: int, n: int) -> np.ndarray:
+        """Factor level codes ``(n_factors, n_sim, n)``."""
+        if self.fixed_codes is not None:
+            return np.broadcast_to(self.fixed_codes[:, None, :], (len(self.factors), n_sim, n))
+        assert self.probabilities is not None
+        return np.stack([rng.choice(len(p), size=(n_sim, n), p=p) for p in self.probabilities])
+
+    def frame(self, codes: np.ndarray) -> pd.DataFrame:
+        """The factor values of one simulated sequence, codes ``(n_factors, n)``."""
+        if self.fixed is not None:
+            return self.fixed
+        return pd.DataFrame(
+            {f: np.asarray(self.levels[j], dtype=object)[codes[j]] for j, f in enumerate(self.factors)}
+        )
+
+
+def _levels_in_group_order(series: pd.Series) -> list[object]:
+    """Observed levels in ``DataFrame.groupby(sort=True)`` order (category order for categoricals)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        seen = set(series.dropna().unique())
+        return [c for c in series.cat.categories if c in seen]
+    return list(pd.Index(pd.unique(series.dropna())).sort_values())
+
+
+def _resolve_strata(strata: object, n: int) -> _Strata | None:
+    if strata is None:
+        return None
+    if isinstance(strata, pd.DataFrame):
+        if strata.shape[1] == 0:
+            raise DesignError("strata must have one column per stratification factor")
+        if len(strata) != n:
+            raise DesignError(
+                f"strata has {len(strata)} rows but n = {n}; give one row per participant in order of "
+                "arrival, or a mapping {factor: {level: probability}} to draw the participants' factors"
+            )
+        problems = []
+        for column in strata.columns:
+            missing = strata[column].isna().to_numpy()
+            if missing.any():
+                problems.append(
+                    Problem(
+                        column,
+                        "missing stratification factor (row labels shown)",
+                        "stratification factors must be known at randomisation; complete them or drop the "
+                        "factor",
+                        tuple(str(i) for i in strata.index[missing][:5]),
+                        int(missing.sum()),
+                    )
+                )
+        if problems:
+            raise TrialDataError(problems)
+        levels, codes = [], []
+        for column in strata.columns:
+            lv = _levels_in_group_order(strata[column])
+            index = pd.Index(lv)
+            codes.append(index.get_indexer(strata[column]))
+            levels.append(tuple(lv))
+        return _Strata(
+            tuple(map(str, strata.columns)), tuple(levels), strata, np.asarray(codes, dtype=np.int64), None
+        )
+    if isinstance(strata, Mapping):
+        if not strata:
+            raise DesignError("strata is an empty mapping; give {factor: {level: probability}}")
+        factors, levels, probs = [], [], []
+        for factor, spec in strata.items():
+            if isinstance(spec, Mapping):
+                pairs = list(spec.items())
+            elif isinstance(spec, Sequence) and not isinstance(spec, str):
+                pairs = [(lv, 1.0 / len(spec)) for lv in spec]
+            else:
+                raise DesignError(
+                    f"strata[{factor!r}] must map levels to probabilities or list the levels (equally likely)"
+                )
+            if len(pairs) < 1 or len({lv for lv, _ in pairs}) != len(pairs):
+                raise DesignError(f"strata[{factor!r}] needs one or more distinct levels, got {pairs!r}")
+            try:
+                pairs = sorted(pairs, key=lambda kv: kv[0])
+            except TypeError:
+                pairs = sorted(pairs, key=lambda kv: str(kv[0]))
+            p = np.asarray([float(v) for _, v in pairs])
+            if np.any(p < 0) or not math.isclose(float(p.sum()), 1.0, abs_tol=1e-9):
+                raise DesignError(
+                    f"the level probabilities of strata[{factor!r}] must be non-negative and sum to 1; got "
+                    f"{dict(pairs)}"
+                )
+            factors.append(str(factor))
+            levels.append(tuple(lv for lv, _ in pairs))
+            probs.append(p / p.sum())
+        return _Strata(tuple(factors), tuple(levels), None, None, tuple(probs))
+    raise DesignError(
+        "strata must be None, a DataFrame (one row per participant, one column per factor) or a mapping "
+        "{factor: {level: probability}}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# generation
+# ---------------------------------------------------------------------------
+
+
+def _scheme_function(scheme: str) -> Callable[..., Any]:
+    """The public function of ``scheme`` (imported when needed: the modules are optional here)."""
+    if scheme == "simple":
+        from ipstrial.randomization.simple import simple
+
+        return simple
+    if scheme == "biased_coin":
+        from ipstrial.randomization.simple import biased_coin
+
+        return biased_coin
+    if scheme == "minimization":
+        from ipstrial.randomization.minimization import minimization
+
+        return minimization
+    from ipstrial.randomization import blocks
+
+    return getattr(blocks, scheme)
+
+
+def _generate_blocks(
+    scheme: str,
+    params: dict[str, Any],
+    ratio: np.ndarray,
+    stratum_codes: np.ndarray | None,
+    n_strata: int,
+    rng: np.random.Generator,
+    n_sim: int,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arm indices and the completed-block-end mask, both ``(n_sim, n)``, for a block scheme.
+
+    All ``n_sim`` sequences are drawn at once by the package's block generator
+    (``blocks._block_batch``, the implementation behind :func:`permuted_blocks` and
+    :func:`stratified_blocks`). Stratified: stratum ``s`` draws ``n_sim`` block sequences of the
+    largest size the stratum reaches in any simulation from its own stream, and simulation ``i`` uses
+    the first ``n_s(i)`` allocations of its sequence, in order of arrival -- the prefix of a
+    permuted-block sequence is a permuted-block sequence of that length, so this is the scheme.
+    """
+    from ipstrial.randomization.blocks import _block_batch
+
+    sizes = list(params["block_sizes"])
+    if scheme == "permuted_blocks" or stratum_codes is None:
+        arm, _, size, position = _block_batch(n, ratio, sizes, rng, n_sim)
+        return arm.astype(np.int64), position == size
+    out = np.zeros((n_sim, n), dtype=np.int64)
+    ends = np.zeros((n_sim, n), dtype=bool)
+    rank = np.empty((n_sim, n), dtype=np.int64)
+    for s, stream in enumerate(streams(rng, n_strata)):
+        member = stratum_codes == s
+        largest = int(member.sum(axis=1).max())
+        if largest == 0:
+            continue
+        arm, _, size, position = _block_batch(largest, ratio, sizes, stream, n_sim)
+        rank[:] = np.cumsum(member, axis=1) - 1
+        sim, where = np.nonzero(member)
+        place = rank[sim, where]
+        out[sim, where] = arm[sim, place]
+        ends[sim, where] = position[sim, place] == size[sim, place]
+    return out, ends
+
+
+def _generate(
+    scheme: str,
+    params: dict[str, Any],
+    strata: _Strata | None,
+    codes: np.ndarray | None,
+    seeds: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """Arm indices ``(n_sim, n)`` of a scheme without blocks: its public function, one call per sequence,
+    sequence ``i`` with ``seed=seeds[i]``."""
+    n_sim = len(seeds)
+    arms = list(params["arms"])
+    out = np.empty((n_sim, n), dtype=np.int64)
+    function = _scheme_function(scheme)
+    index = pd.Index(arms)
+    kwargs = {k: v for k, v in params.items() if k != "arms"}
+    for i, s in enumerate(seeds):
+        if scheme == "minimization":
+            assert strata is not None and codes is not None
+            allocation = function(strata.frame(codes[:, i, :]), arms, seed=int(s), **kwargs)
+        else:
+            allocation = function(n, arms, seed=int(s), **kwargs)
+        idx = index.get_indexer(allocation.arms)
+        if len(idx) != n or np.any(idx < 0):
+            raise DesignError(f"{scheme} returned {len(idx)} allocations or unknown arm labels")
+        out[i] = idx
+    return out
+
+
+# ---------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------
+
+
+def _scaled(ratio: np.ndarray) -> np.ndarray:
+    """Integer weights ``L / r_i`` (``L`` = lcm of the ratio): ``N_i w_i`` compares ``N_i / r_i`` exactly."""
+    lcm = int(np.lcm.reduce(ratio))
+    return (lcm // ratio).astype(np.int64)
+
+
+def _imbalance_and_guess(onehot: np.ndarray, weights: np.ndarray, lcm: int) -> tuple[np.ndarray, np.ndarray]:
+    """Imbalance after each allocation and probability of a correct convergence guess for each one.
+
+    ``onehot`` is ``(k, n_sim, n)``, ``onehot[i, s, t] = 1`` if participant ``t`` of simulation ``s`` is
+    in arm ``i`` and belongs to the sequence considered (all zero otherwise). The imbalance
+    ``(n_sim, n)`` is ``max N_i/r_i - min N_i/r_i`` of the cumulative counts, and the guess probability
+    ``(n_sim, n)`` is ``1/|T|`` if the allocated arm is in the tie set ``T`` of the arms with the smallest
+    ``N_i/r_i`` before the allocation, else 0 (meaningful only where the participant is in the sequence).
+    Arms are on the first axis so that the reductions over arms run over contiguous slices.
+    """
+    counts = np.cumsum(onehot, axis=2, dtype=np.int64)
+    counts *= weights[:, None, None]
+    imbalance = (counts.max(axis=0) - counts.min(axis=0)) / lcm
+    prior = counts - onehot * weights[:, None, None]
+    ties = prior == prior.min(axis=0)
+    chosen = (ties & (onehot > 0)).any(axis=0)
+    guess = chosen / ties.sum(axis=0)
+    return imbalance, guess
+
+
+def _final_imbalance(counts: np.ndarray, weights: np.ndarray, lcm: int) -> np.ndarray:
+    """``max N_i/r_i - min N_i/r_i`` for counts ``(k, n_sim)``."""
+    scaled = counts * weights[:, None]
+    return (scaled.max(axis=0) - scaled.min(axis=0)) / lcm
+
+
+def simulate_scheme(
+    scheme: str,
+    n: int,
+    n_sim: int = 1000,
+    seed: SeedLike = None,
+    strata: pd.DataFrame | Mapping[str, Mapping[object, float] | Sequence[object]] | None = None,
+    label: str | None = None,
+    **params: Any,
+) -> SchemeProperties:
+    """Simulate ``n_sim`` allocation sequences of ``n`` participants: imbalance and predictability.
+
+    Parameters
+    ----------
+    scheme
+        ``"simple"``, ``"permuted_blocks"``, ``"stratified_blocks"``, ``"biased_coin"`` or
+        ``"minimization"``; the sequences come from the package's implementation of the scheme:
+        block schemes draw all ``n_sim`` sequences at once with the block generator behind
+        :func:`permuted_blocks` and :func:`stratified_blocks`; the other schemes call their public
+        function once per sequence, sequence ``i`` with ``seed=sim_seeds[i]``.
+    n
+        Participants per sequence.
+    n_sim
+        Number of simulated sequences.
+    seed
+        Int, SeedSequence, Generator or None; the same seed gives the same bits.
+    strata
+        The participants' stratification factors: a DataFrame with ``n`` rows in order of arrival (the
+        same participants in every simulation) or a mapping ``{factor: {level: probability}}`` (or
+        ``{factor: [levels]}`` for equally likely levels) from which the factors of each simulated
+        participant are drawn independently. Required by ``stratified_blocks`` (the strata are the
+        combinations of the factors) and ``minimization`` (the factors to minimise over); for the
+        unstratified schemes it defines the strata over which the within-stratum imbalance and the
+        within-stratum guessing are reported, for comparison.
+    label
+        Display name (default: the scheme and its parameters).
+    **params
+        The scheme's parameters (:data:`SCHEMES`): ``arms`` (default ``("A", "B")``), ``ratio``,
+        ``block_sizes`` (block schemes, required), ``p`` (biased coin, minimization), ``weights`` and
+        ``imbalance`` (minimization).
+
+    Returns
+    -------
+    SchemeProperties
+
+    Notes
+    -----
+    Imbalance: ``D = max_i N_i/r_i - min_i N_i/r_i`` with ``N_i`` the arm counts and ``r`` the ratio
+    (``|N_A - N_B|`` for 1:1). Within strata, ``D_s`` uses the counts in stratum ``s``; the
+    within-strata summary is the mean of ``D_s`` over the strata (combinations of the factors' levels)
+    that hold participants, and the marginal summary the mean over the levels of every factor of the
+    imbalance among the participants with that level.
+
+    Guessing: the convergence strategy of Blackwell & Hodges (Ann Math Stat 1957;28:449-460) -- guess
+    an arm with the smallest ``N_i/r_i`` among the past allocations the recruiter knows, ties at
+    random -- with the expected proportion of correct guesses over the ``n`` participants of each
+    sequence. The recruiter knows all past allocations (``guess_overall``) or only those in the
+    participant's stratum (``guess_stratum``), and neither block sizes nor block boundaries.
+
+    Closed forms for checking: 1/k for simple randomization with k equal arms;
+    ``[b/2 + 2^(b-1)/C(b, b/2) - 1/2] / b`` for two arms in blocks of one fixed size ``b``
+    (Blackwell & Hodges 1957; Matts & Lachin, Control Clin Trials 1988;9:327-344), 17/24 for
+    ``b = 4``; for Efron's biased coin (Biometrika 1971;58:403-417) with bias ``p`` and two arms,
+    participant ``t`` is guessed with probability ``P(D_{t-1} = 0)/2 + (1 - P(D_{t-1} = 0)) p``,
+    which averages to ``p - (2p - 1)^2/(4p)`` over a long sequence (from the limiting distribution
+    of the reflecting random walk ``|D|``: ``P(|D| = 0)`` is ``(2p - 1)/p`` at even ``t``, 0 at odd).
+    """
+    if scheme not in SCHEMES:
+        raise DesignError(f"unknown scheme {scheme!r}; choose one of {list(SCHEMES)}")
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
+        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
+    if not isinstance(n_sim, int | np.integer) or isinstance(n_sim, bool) or n_sim <= 0:
+        raise DesignError(f"n_sim must be a positive integer; got {n_sim!r}")
+    n, n_sim = int(n), int(n_sim)
+    unknown = sorted(set(params) - set(SCHEMES[scheme]))
+    if unknown:
+        raise DesignError(f"{scheme} does not take {unknown}; its parameters are {list(SCHEMES[scheme])}")
+    params = dict(params)
+    params["arms"] = list(params.get("arms", ("A", "B")))
+    arms = params["arms"]
+    ratio_in = params.get("ratio")
+    if scheme in _BLOCK_SCHEMES:
+        if "block_sizes" not in params:
+            raise DesignError(f"{scheme} needs block_sizes, e.g. block_sizes=(4, 6) for two arms at 1:1")
+        ratio = _check_design(arms, params["block_sizes"], ratio_in)
+        params["block_sizes"] = [int(b) for b in params["block_sizes"]]
+    else:
+        try:
+            total = int(np.sum(ratio_in)) if ratio_in is not None else len(arms)
+        except (TypeError, ValueError):
+            total = 1
+        ratio = _check_design(arms, (max(total, 1),), ratio_in)
+    if ratio_in is not None:
+        params["ratio"] = ratio.tolist()
+    st = _resolve_strata(strata, n)
+    if scheme in _NEEDS_STRATA and st is None:
+        raise DesignError(
+            f"{scheme} needs strata: a DataFrame of the participants' factors (n rows) or a mapping "
+            "{factor: {level: probability}}"
+        )
+    if label is None:
+        shown = {k: v for k, v in params.items() if k != "arms"}
+        label = f"{scheme}({_describe(shown)})" if shown else scheme
+
+    profile_rng, scheme_rng = streams(seed, 2)
+    codes = st.draw(profile_rng, n_sim, n) if st is not None else None
+    stratum_codes = None
+    if st is not None and codes is not None:
+        stratum_codes = np.zeros((n_sim, n), dtype=np.int64)
+        for j, size in enumerate(st.sizes):
+            stratum_codes = stratum_codes * size + codes[j]
+    sim_seeds: np.ndarray | None = None
+    block_ends: np.ndarray | None = None
+    if scheme in _BLOCK_SCHEMES:
+        n_strata = len(st.labels) if st is not None else 1
+        allocations, block_ends = _generate_blocks(
+            scheme, params, ratio, stratum_codes, n_strata, scheme_rng, n_sim, n
+        )
+    else:
+        sim_seeds = scheme_rng.integers(0, 2**63 - 1, size=n_sim, dtype=np.int64)
+        allocations = _generate(scheme, params, st, codes, sim_seeds, n)
+
+    k = len(arms)
+    weights = _scaled(ratio)
+    lcm = int(np.lcm.reduce(ratio))
+    onehot = (allocations[None] == np.arange(k)[:, None, None]).astype(np.int8)
+    imbalance, guess = _imbalance_and_guess(onehot, weights, lcm)
+    guess_overall = guess.mean(axis=1)
+    block_max: float | None = None
+    if scheme == "permuted_blocks":
+        assert block_ends is not None
+        block_max = float(imbalance[block_ends].max()) if block_ends.any() else 0.0
+
+    within_final = within_curve = marginal_final = guess_stratum = None
+    labels: tuple[str, ...] = ()
+    strata_rows: list[dict[str, object]] = []
+    end_values = imbalance[:, -1]
+    if st is not None and stratum_codes is not None and codes is not None:
+        labels = st.labels
+        within_sum = np.zeros((n_sim, n))
+        reached = np.zeros(n_sim)
+        guess_s = np.zeros((n_sim, n))
+        ends_list = []
+        for s, stratum in enumerate(labels):
+            member = stratum_codes == s
+            if not member.any():
+                continue
+            imb_s, guess_in_s = _imbalance_and_guess(onehot * member, weights, lcm)
+            within_sum += imb_s
+            guess_s[member] = guess_in_s[member]
+            final_s = imb_s[:, -1]
+            size_s = member.sum(axis=1)
+            present = size_s > 0
+            reached += present
+            ends_list.append(final_s[present])
+            if block_ends is not None and scheme == "stratified_blocks":
+                at_end = block_ends & member
+                block_max = max(block_max or 0.0, float(imb_s[at_end].max()) if at_end.any() else 0.0)
+            strata_rows.append(
+                {
+                    "stratum": stratum,
+                    "mean_size": float(size_s.mean()),
+                    "imbalance_mean": float(final_s[present].mean()),
+                    "p_balanced": float(np.mean(final_s[present] == 0)),
+                }
+            )
+        within_final = within_sum[:, -1] / reached
+        within_curve = (within_sum / reached[:, None]).mean(axis=0)
+        guess_stratum = guess_s.mean(axis=1)
+        end_values = np.concatenate(ends_list)
+        marginal = []
+        for j in range(len(st.factors)):
+            for level in range(st.sizes[j]):
+                member = codes[j] == level
+                counts = (onehot * member).sum(axis=2, dtype=np.int64)
+                level_imbalance = _final_imbalance(counts, weights, lcm)
+                marginal.append(np.where(member.any(axis=1), level_imbalance, np.nan))
+        marginal_final = np.nanmean(np.asarray(marginal), axis=0)
+    else:
+        strata_rows.append(
+            {
+                "stratum": "all",
+                "mean_size": float(n),
+                "imbalance_mean": float(end_values.mean()),
+                "p_balanced": float(np.mean(end_values == 0)),
+            }
+        )
+    values, counts_ = np.unique(np.round(end_values, 12), return_counts=True)
+    end_imbalance = pd.DataFrame(
+        {"imbalance": values, "count": counts_, "probability": counts_ / counts_.sum()}
+    )
+    return SchemeProperties(
+        scheme=scheme,
+        label=label,
+        parameters={k: v for k, v in params.items()},
+        n=n,
+        n_sim=n_sim,
+        arms=tuple(map(str, arms)),
+        ratio=tuple(int(r) for r in ratio),
+        seed=entropy_of(seed),
+        factors=st.factors if st is not None else (),
+        strata_labels=labels,
+        allocations=allocations,
+        strata_codes=stratum_codes,
+        sim_seeds=sim_seeds,
+        imbalance_final=imbalance[:, -1].copy(),
+        imbalance_curve=imbalance.mean(axis=0),
+        within_final=within_final,
+        within_curve=within_curve,
+        marginal_final=marginal_final,
+        strata_imbalance=pd.DataFrame(strata_rows),
+        end_imbalance=end_imbalance,
+        block_end_imbalance_max=block_max,
+        guess_overall=guess_overall,
+        guess_stratum=guess_stratum,
+        guess_curve=guess.mean(axis=0),
+    )
+
+
+def compare_schemes(
+    specs: Sequence[Mapping[str, Any]],
+    n: int,
+    n_sim: int = 1000,
+    seed: SeedLike = None,
+    strata: pd.DataFrame | Mapping[str, Mapping[object, float] | Sequence[object]] | None = None,
+) -> pd.DataFrame:
+    """Simulate several schemes and return one row per scheme (columns :data:`COMPARE_COLUMNS`).
+
+    Each spec is a dict with ``"scheme"``, optionally ``"label"`` and ``"strata"`` (overriding the
+    common ``strata``), and the scheme's parameters, e.g.
+    ``{"scheme": "permuted_blocks", "block_sizes": (4, 6)}``. Every scheme is simulated by
+    :func:`simulate_scheme` with the *same* seed (common random numbers): with a mapping of ``strata``
+    every scheme meets the same simulated participants, so differences between rows are not blurred
+    by different draws. With an integer seed row ``i`` equals
+    ``simulate_scheme(**specs[i], n=n, n_sim=n_sim, seed=seed, strata=...).summary_row()``.
+
+    The columns (see :func:`simulate_scheme` for the definitions): ``imbalance_*`` -- the overall
+    imbalance at the end (mean, Monte Carlo SE, 95th percentile, maximum, ``p_balanced`` = P(D = 0));
+    ``within_strata_imbalance_*`` -- the mean over strata of the within-stratum imbalance at the end;
+    ``end_imbalance_p95`` -- the 95th percentile of the imbalance at the end of each stratum's
+    sequence; ``marginal_imbalance_*`` -- the mean over factor levels; ``block_end_imbalance_max`` --
+    the largest imbalance at a completed block end (block schemes; 0 expected); ``p_guess_overall`` and
+    ``p_guess_within_stratum`` -- the probability of a correct guess under the convergence strategy
+    (Blackwell & Hodges 1957) knowing all past allocations, resp. those in the participant's stratum.
+    Columns that do not apply (no strata, no blocks) are NaN.
+    """
+    if isinstance(specs, Mapping) or not isinstance(specs, Sequence) or not specs:
+        raise DesignError("specs must be a non-empty list of dicts, each with a 'scheme' key")
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        common: SeedLike = int(seed)
+    elif seed is None:
+        common = int(seed_sequence(None).entropy)  # type: ignore[arg-type]
+    else:
+        (rng,) = streams(seed, 1)
+        common = int(rng.integers(0, 2**63 - 1))
+    rows = []
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, Mapping) or "scheme" not in spec:
+            raise DesignError(f"specs[{i}] must be a dict with a 'scheme' key; got {spec!r}")
+        kwargs = dict(spec)
+        scheme = kwargs.pop("scheme")
+        spec_strata = kwargs.pop("strata", strata)
+        result = simulate_scheme(scheme, n, n_sim=n_sim, seed=common, strata=spec_strata, **kwargs)
+        rows.append(result.summary_row())
+    return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
