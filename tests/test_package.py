@@ -73,3 +73,5 @@ def test_readme_python_example_runs():
         and namespace["case"].payback_years == 1
     )
     assert list(namespace["frontier"].frontier)[0] in {"IPS", "IPSE", "SAU"}
+    assert namespace["allocation"].sha256 in namespace["record"]
+    assert 0 < namespace["replayed"].p_value < 0.05
