@@ -11,6 +11,10 @@ numbers are available as attributes, and each result can be rendered as
 * a matplotlib figure with :meth:`Result.plot`, where a picture fits.
 
 Several results can be stacked into one ARD frame with :func:`collect`.
+
+The ``analysis`` column names the analysis as ``<area>_<analysis>`` in snake case, the area being one of
+``itt``, ``missing``, ``survival``, ``economics``, ``budget`` or ``randomization`` (e.g. ``itt_binary``,
+``survival_cox``), so that rows from many results can be filtered without parsing free text.
 """
 
 from __future__ import annotations

@@ -75,3 +75,32 @@ def test_readme_python_example_runs():
     assert list(namespace["frontier"].frontier)[0] in {"IPS", "IPSE", "SAU"}
     assert namespace["allocation"].sha256 in namespace["record"]
     assert 0 < namespace["replayed"].p_value < 0.05
+
+
+def test_every_result_class_names_its_analysis_area_first():
+    import dataclasses
+    import importlib
+    import re
+
+    for module in ("itt", "missing", "survival", "economics", "budget", "randomization"):
+        importlib.import_module(f"ipstrial.{module}")
+    from ipstrial.results import Result, Table
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    checked = 0
+    for cls in set(subclasses(Result)) - {Table}:
+        if not cls.__module__.startswith("ipstrial."):
+            continue
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if "analysis" in fields and fields["analysis"].default is not dataclasses.MISSING:
+            name = fields["analysis"].default
+            assert re.fullmatch(r"(itt|missing|survival|economics|budget|randomization)_[a-z_]+", name), (
+                cls,
+                name,
+            )
+            checked += 1
+    assert checked >= 20

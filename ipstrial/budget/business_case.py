@@ -535,7 +535,7 @@ class BusinessCase(Result):
             extra.update({f"line: {line.name}": float(matrix[i, j]) for i, line in enumerate(self.lines)})
             rows.append(
                 Row(
-                    analysis="business_case",
+                    analysis="budget_business_case",
                     outcome=outcome,
                     contrast=contrast,
                     estimand="delta_cost",
@@ -556,7 +556,7 @@ class BusinessCase(Result):
         extra.update({f"line: {line.name}": None for line in self.lines})
         rows.append(
             Row(
-                analysis="business_case",
+                analysis="budget_business_case",
                 outcome=outcome,
                 contrast=contrast,
                 estimand="delta_cost",

@@ -548,7 +548,7 @@ class CostEffectivenessResult(Result):
     seed_entropy: int | None = None
     excluded: dict[str, int] = field(default_factory=dict)
     missing_note: str = ""
-    analysis: str = "cost_effectiveness"
+    analysis: str = "economics_cost_effectiveness"
 
     @property
     def title(self) -> str:

@@ -116,7 +116,7 @@ class CostsByCategory(Result):
     differences: pd.DataFrame
     alpha: float = 0.05
     excluded: dict[str, int] = field(default_factory=dict)
-    analysis: str = "costs_by_category"
+    analysis: str = "economics_costs_by_category"
     notes: tuple[str, ...] = ()
 
     @property
@@ -266,7 +266,7 @@ def costs_by_category(
     alpha: float = 0.05,
     missing: str | None = None,
     id: str | None = "participant_id",
-    analysis: str = "costs_by_category",
+    analysis: str = "economics_costs_by_category",
 ) -> CostsByCategory:
     """Per-arm mean costs and mean differences (treatment - control) by category and in total.
 

@@ -98,7 +98,7 @@ class IncrementalResult(Result):
     frontier: tuple[str, ...]
     cost_name: str = "cost"
     effect_name: str = "effect"
-    analysis: str = "incremental"
+    analysis: str = "economics_incremental"
     notes: tuple[str, ...] = ()
 
     @property
@@ -251,7 +251,7 @@ def incremental_analysis(
     *,
     cost_name: str = "cost",
     effect_name: str = "effect",
-    analysis: str = "incremental",
+    analysis: str = "economics_incremental",
     notes: Sequence[str] = (),
 ) -> IncrementalResult:
     """The incremental analysis of mutually exclusive options from their mean cost and effect.
@@ -477,7 +477,7 @@ def incremental_from_data(
     *,
     missing: str | None = None,
     id: str | None = "participant_id",
-    analysis: str = "incremental",
+    analysis: str = "economics_incremental",
 ) -> IncrementalResult:
     """The incremental analysis (:func:`incremental_analysis`) of per-arm sample means.
 
@@ -548,7 +548,7 @@ class AcceptabilityFrontier(Result):
     effect_name: str = "effect"
     seed_entropy: int | None = None
     excluded: dict[str, int] = field(default_factory=dict)
-    analysis: str = "ceaf"
+    analysis: str = "economics_ceaf"
     notes: tuple[str, ...] = ()
 
     @property
@@ -671,7 +671,7 @@ def acceptability_frontier(
     *,
     missing: str | None = None,
     id: str | None = "participant_id",
-    analysis: str = "ceaf",
+    analysis: str = "economics_ceaf",
 ) -> AcceptabilityFrontier:
     """Multi-arm acceptability curves and the acceptability frontier (Fenwick et al. 2001).
 

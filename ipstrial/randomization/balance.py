@@ -14,7 +14,7 @@ assesses the randomisation process (was the allocation followed, was it subverte
 the arms are comparable on prognostic factors. Judge balance by the size of the differences
 (|SMD| above 0.1 is a common flag, Austin 2009) and by how strongly a factor predicts the outcome.
 
-ARD rows (``BalanceResult.rows()``), all with ``analysis="baseline_balance"``, ``outcome`` the
+ARD rows (``BalanceResult.rows()``), all with ``analysis="randomization_balance"``, ``outcome`` the
 factor's name and an extra column ``quantity`` that says what the row holds:
 
 * ``quantity="count"``: estimand ``"proportion"``, contrast the arm, estimate the column proportion
@@ -194,7 +194,7 @@ class BalanceResult(Result):
     tests: pd.DataFrame
     n_by_arm: dict[str, int]
     excluded: int = 0
-    analysis: str = "baseline_balance"
+    analysis: str = "randomization_balance"
     caution: str = field(default=BASELINE_TEST_CAUTION)
 
     @property

@@ -186,7 +186,7 @@ class SchemeProperties(Result):
     guess_overall: np.ndarray
     guess_stratum: np.ndarray | None
     guess_curve: np.ndarray
-    analysis: str = field(default="scheme_properties")
+    analysis: str = field(default="randomization_scheme_properties")
 
     @property
     def title(self) -> str:

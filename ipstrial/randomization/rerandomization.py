@@ -550,7 +550,7 @@ class RerandomizationResult(Result):
     excluded: tuple[dict[str, int], ...]
     interval_method: str
     seed: int | None
-    analysis: str = "re-randomization"
+    analysis: str = "randomization_rerandomization"
 
     @property
     def null_sd(self) -> np.ndarray:
@@ -643,7 +643,7 @@ def rerandomization_test(
     missing: str | None = None,
     alpha: float = 0.05,
     estimand: str | None = None,
-    analysis: str = "re-randomization",
+    analysis: str = "randomization_rerandomization",
     id: str | None = "participant_id",
 ) -> RerandomizationResult:
     """Re-randomization test that replays the trial's own allocation scheme ``n`` times.

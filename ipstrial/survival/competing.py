@@ -265,7 +265,7 @@ class GrayTestResult(Result):
     rho: float = 0.0
     strata: tuple[str, ...] = ()
     unit: str = "days"
-    analysis: str = "Gray's test"
+    analysis: str = "survival_gray_test"
 
     @property
     def title(self) -> str:
@@ -316,7 +316,7 @@ class CumulativeIncidenceResult(Result):
     test: GrayTestResult | None = None
     alpha: float = 0.05
     unit: str = "days"
-    analysis: str = "cumulative incidence"
+    analysis: str = "survival_cumulative_incidence"
     notes: tuple[str, ...] = ()
 
     @property
@@ -484,7 +484,7 @@ def gray_test(
     unit: str = "days",
     event_codes: Sequence[int] = (0, 1, 2),
     id: str | None = "participant_id",
-    analysis: str = "Gray's test",
+    analysis: str = "survival_gray_test",
 ) -> GrayTestResult:
     """Gray's K-sample test that the cumulative incidence of ``cause`` is the same in every arm.
 
@@ -557,7 +557,7 @@ def cumulative_incidence(
     test: bool = True,
     event_codes: Sequence[int] = (0, 1, 2),
     id: str | None = "participant_id",
-    analysis: str = "cumulative incidence",
+    analysis: str = "survival_cumulative_incidence",
 ) -> CumulativeIncidenceResult:
     """Aalen-Johansen cumulative incidence of ``cause`` in each arm, with Gray's test.
 
@@ -873,7 +873,7 @@ class FineGrayResult(Result):
     cause_specific: pd.DataFrame | None = None
     alpha: float = 0.05
     unit: str = "days"
-    analysis: str = "Fine-Gray"
+    analysis: str = "survival_fine_gray"
     notes: tuple[str, ...] = ()
 
     @property
@@ -967,7 +967,7 @@ def fine_gray(
     event_codes: Sequence[int] = (0, 1, 2),
     id: str | None = "participant_id",
     max_iter: int = 100,
-    analysis: str = "Fine-Gray",
+    analysis: str = "survival_fine_gray",
 ) -> FineGrayResult:
     """Fine & Gray's (1999, JASA 94:496) proportional subdistribution hazards model, as ``cmprsk::crr``.
 

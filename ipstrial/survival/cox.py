@@ -81,7 +81,7 @@ class CoxResult(Result):
     log_likelihood: float
     alpha: float = 0.05
     unit: str = "days"
-    analysis: str = "cox"
+    analysis: str = "survival_cox"
     notes: tuple[str, ...] = ()
 
     @property
@@ -301,7 +301,7 @@ def cox(
     unit: str = "days",
     event_codes: Sequence[int] = (0, 1, 2),
     id: str | None = "participant_id",
-    analysis: str = "cox",
+    analysis: str = "survival_cox",
 ) -> CoxResult:
     """Cox proportional hazards model: the cause-specific hazard ratio of each treatment arm vs control.
 

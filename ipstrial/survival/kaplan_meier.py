@@ -164,7 +164,7 @@ class KaplanMeierResult(Result):
     alpha: float = 0.05
     unit: str = "days"
     times: tuple[float, ...] = ()
-    analysis: str = "kaplan_meier"
+    analysis: str = "survival_kaplan_meier"
     notes: tuple[str, ...] = ()
 
     @property

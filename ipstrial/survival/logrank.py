@@ -167,7 +167,7 @@ class LogrankResult(Result):
     strata: tuple[str, ...] = ()
     n_strata: int = 1
     unit: str = "days"
-    analysis: str = "logrank"
+    analysis: str = "survival_logrank"
     notes: tuple[str, ...] = ()
 
     @property
@@ -455,7 +455,7 @@ class LogrankPermutationResult(Result):
     seed_entropy: int | None = None
     assignments: np.ndarray | None = None
     unit: str = "days"
-    analysis: str = "logrank_permutation"
+    analysis: str = "survival_logrank_permutation"
     notes: tuple[str, ...] = ()
 
     @property

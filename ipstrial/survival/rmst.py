@@ -111,7 +111,7 @@ class RMSTResult(Result):
     cause: int = 1
     alpha: float = 0.05
     unit: str = "days"
-    analysis: str = "rmst"
+    analysis: str = "survival_rmst"
     notes: tuple[str, ...] = ()
 
     @property
@@ -259,7 +259,7 @@ def rmst(
     unit: str = "days",
     event_codes: Sequence[int] = (0, 1, 2),
     id: str | None = "participant_id",
-    analysis: str = "rmst",
+    analysis: str = "survival_rmst",
 ) -> RMSTResult:
     """Restricted mean time to the event up to ``tau`` per arm, its difference and ratio vs the control.
 
