@@ -19,7 +19,19 @@ import pandas as pd
 from ipstrial._inputs import absent_columns, as_labels, check_arms, id_series, require_frame
 from ipstrial.errors import Problem, TrialDataError, offending_ids
 
-__all__ = ["SurvivalData", "prepare_survival"]
+__all__ = ["SurvivalData", "check_cause", "prepare_survival"]
+
+
+def check_cause(cause: object, event_codes: Sequence[int]) -> int:
+    """The event code of interest: a non-zero whole number among ``event_codes`` (0 is censoring)."""
+    codes = [int(c) for c in event_codes]
+    if isinstance(cause, bool) or not isinstance(cause, int | np.integer) or int(cause) == 0:
+        raise ValueError(
+            f"cause must be a non-zero event code (one of {[c for c in codes if c]}), got {cause!r}"
+        )
+    if int(cause) not in codes:
+        raise ValueError(f"cause={cause!r} is not among the declared event codes {codes}")
+    return int(cause)
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,7 +31,7 @@ import pandas as pd
 from ipstrial._inputs import as_labels, design_matrix
 from ipstrial.errors import EstimationError, TrialDataError
 from ipstrial.results import Result, Row, contrast_label, format_p
-from ipstrial.survival._inputs import SurvivalData, prepare_survival
+from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -458,13 +458,6 @@ class CumulativeIncidenceResult(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_cause(cause: int, event_codes: Sequence[int]) -> tuple[int, ...]:
-    codes = tuple(int(c) for c in event_codes)
-    if isinstance(cause, bool) or not isinstance(cause, int | np.integer) or cause == 0 or cause not in codes:
-        raise ValueError(f"cause={cause!r} must be one of the non-zero event codes {[c for c in codes if c]}")
-    return codes
-
-
 def _check_rho(rho: float) -> float:
     if isinstance(rho, bool) or not isinstance(rho, int | float) or not math.isfinite(rho) or rho < 0:
         raise ValueError(f"rho must be a non-negative number, got {rho!r}")
@@ -508,7 +501,8 @@ def gray_test(
     TrialDataError : bad input, or a single arm (there is nothing to compare).
     EstimationError : no event of ``cause`` at all (the test is undefined).
     """
-    codes = _check_cause(cause, event_codes)
+    check_cause(cause, event_codes)
+    codes = tuple(int(c) for c in event_codes)
     rho = _check_rho(rho)
     sd = prepare_survival(
         data,
@@ -587,7 +581,8 @@ def cumulative_incidence(
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
-    codes = _check_cause(cause, event_codes)
+    check_cause(cause, event_codes)
+    codes = tuple(int(c) for c in event_codes)
     rho = _check_rho(rho)
     sd = prepare_survival(
         data,
@@ -1006,7 +1001,8 @@ def fine_gray(
 
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
-    codes = _check_cause(cause, event_codes)
+    check_cause(cause, event_codes)
+    codes = tuple(int(c) for c in event_codes)
     sd = prepare_survival(
         data,
         duration,

@@ -50,7 +50,7 @@ import pandas as pd
 from ipstrial._inputs import as_labels, design_matrix
 from ipstrial.errors import EstimationError, TrialDataError
 from ipstrial.results import Result, Row, contrast_label, format_p
-from ipstrial.survival._inputs import SurvivalData, prepare_survival
+from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
 
 __all__ = ["CoxResult", "cox", "schoenfeld_test"]
 
@@ -340,8 +340,7 @@ def cox(
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
     codes = tuple(int(c) for c in event_codes)
-    if cause == 0 or cause not in codes:
-        raise ValueError(f"cause={cause!r} must be one of the non-zero event codes {[c for c in codes if c]}")
+    check_cause(cause, codes)
     sd = prepare_survival(
         data,
         duration,

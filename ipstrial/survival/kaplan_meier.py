@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ipstrial.results import Result, Row
-from ipstrial.survival._inputs import SurvivalData, prepare_survival
+from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -47,15 +47,6 @@ def _check_alpha(alpha: float) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
     return float(alpha)
-
-
-def _check_cause(cause: int, event_codes: Sequence[int]) -> int:
-    codes = [int(c) for c in event_codes]
-    if isinstance(cause, bool) or not isinstance(cause, numbers.Integral) or int(cause) == 0:
-        raise ValueError(f"cause must be a non-zero event code (one of {codes[1:]}), got {cause!r}")
-    if int(cause) not in codes:
-        raise ValueError(f"cause={cause!r} is not among the declared event codes {codes}")
-    return int(cause)
 
 
 def _check_times(times: Sequence[float] | float | np.ndarray, name: str = "times") -> np.ndarray:
@@ -443,7 +434,7 @@ def kaplan_meier(
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
     alpha = _check_alpha(alpha)
-    cause = _check_cause(cause, event_codes)
+    cause = check_cause(cause, event_codes)
     time_points = tuple(float(t) for t in _check_times(times)) if len(np.atleast_1d(times)) else ()
     from scipy import stats
 

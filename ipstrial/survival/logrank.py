@@ -24,7 +24,7 @@ import pandas as pd
 from ipstrial._random import SeedLike, seed_sequence, streams
 from ipstrial.errors import EstimationError
 from ipstrial.results import Result, Row, contrast_label
-from ipstrial.survival._inputs import SurvivalData, prepare_survival
+from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
 
 __all__ = [
     "LogrankPermutationResult",
@@ -44,15 +44,6 @@ _TIE_TOLERANCE = 1e-9
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_cause(cause: int, event_codes: Sequence[int]) -> int:
-    codes = [int(c) for c in event_codes]
-    if isinstance(cause, bool) or not isinstance(cause, numbers.Integral) or int(cause) == 0:
-        raise ValueError(f"cause must be a non-zero event code (one of {codes[1:]}), got {cause!r}")
-    if int(cause) not in codes:
-        raise ValueError(f"cause={cause!r} is not among the declared event codes {codes}")
-    return int(cause)
 
 
 def _check_weights(weights: object) -> tuple[float, float]:
@@ -269,7 +260,7 @@ def logrank(
     EstimationError
         No events of interest, or fewer than two arms at risk at an event time.
     """
-    cause = _check_cause(cause, event_codes)
+    cause = check_cause(cause, event_codes)
     p, q = _check_weights(weights)
     from scipy import stats
 
@@ -546,7 +537,7 @@ def logrank_permutation(
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or int(n) < 1:
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     n_perm = int(n)
-    cause = _check_cause(cause, event_codes)
+    cause = check_cause(cause, event_codes)
     from scipy import stats
 
     sd = prepare_survival(

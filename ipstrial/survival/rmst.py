@@ -52,7 +52,7 @@ import pandas as pd
 from ipstrial._inputs import as_labels
 from ipstrial.errors import EstimationError
 from ipstrial.results import Result, Row, contrast_label, format_number
-from ipstrial.survival._inputs import prepare_survival
+from ipstrial.survival._inputs import check_cause, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -297,8 +297,7 @@ def rmst(
     if not math.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be a positive finite time in {unit}, got {tau!r}")
     codes = tuple(int(c) for c in event_codes)
-    if cause == 0 or cause not in codes:
-        raise ValueError(f"cause={cause!r} must be one of the non-zero event codes {[c for c in codes if c]}")
+    check_cause(cause, codes)
     sd = prepare_survival(
         data,
         duration,
