@@ -1,18 +1,181 @@
 """The ``ipstrial`` command: ``--version``, ``simulate``, ``truth``, ``demo`` and ``budget``.
 
 Every command has ``--help``. Output goes to standard output unless ``--out`` names a file.
+
+A user error never shows a traceback: it is one line on standard error,
+``ipstrial <command>: error: <what is wrong>; <what to do>``, and the exit status is 2 (a
+:class:`~ipstrial.errors.TrialDataError` adds its numbered problems on the following lines). Bad
+arguments (``--seed -1``, ``--n 0``) are refused by argparse before anything runs; an unusable
+``--out`` is refused before any computation; an input file that is missing, unreadable or not valid
+TOML, and any :class:`~ipstrial.errors.IpstrialError` raised by a command, are reported by
+:func:`main`. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from ipstrial._version import __version__
 
 _SCENARIOS = ("inklusion", "inklusion-null")
+_SEED_MAX = 2**63 - 1  # a seed must fit a signed 64-bit integer (numpy, CSV readers, the provenance)
+_EXAMPLE_TOML = "analysis/business_case_2017.toml"
+
+
+class _UserError(Exception):
+    """A user error found by the command line itself; :func:`main` prints it on one line, exit status 2.
+
+    The message has the form ``<what is wrong>; <what to do>``.
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``<prog>: error: <message>; <what to do>``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the error on one line (with a pointer to ``--help`` unless it says what to do) and exit 2."""
+        hint = "" if "; " in message else f"; see '{self.prog} --help'"
+        self.exit(2, f"{self.prog}: error: {message}{hint}\n")
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut after 30 characters."""
+    return repr(text) if len(text) <= 30 else repr(text[:30]) + "..."
+
+
+def _seed_type(text: str) -> int:
+    """argparse type of ``--seed``: a whole number from 0 to 2**63 - 1 (written in decimal digits)."""
+    value = text.strip()
+    allowed = f"give a whole number from 0 to 2**63 - 1 ({_SEED_MAX}), e.g. --seed 2012"
+    if re.fullmatch(r"-[0-9]+", value):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is negative; {allowed}")
+    if not re.fullmatch(r"[0-9]+", value):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number; {allowed}")
+    # compare the digits before int(): Python refuses to convert strings of more than 4300 digits
+    if len(value.lstrip("0")) > len(str(_SEED_MAX)) or int(value) > _SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is larger than 2**63 - 1; {allowed}")
+    return int(value)
+
+
+def _n_type(text: str) -> int:
+    """argparse type of ``--n``: a positive whole number of participants."""
+    value = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not a whole number; --n is the number of participants, e.g. --n 720"
+        )
+    digits = value.lstrip("+-").lstrip("0")
+    if not digits or value.startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not a positive number of participants; give 1 or more, e.g. --n 720"
+        )
+    if len(digits) > 18:  # beyond any trial (and int() refuses strings of more than 4300 digits)
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is too large; --n is the number of participants, e.g. --n 720"
+        )
+    return int(value)
+
+
+def _check_output(out: str | None) -> None:
+    """Refuse, before any computation, an ``--out`` file that cannot be written (``-`` is standard output)."""
+    if out is None or out == "-":
+        return
+    if not out.strip():
+        raise _UserError("--out is empty; give a file name, e.g. --out trial.csv, or - for standard output")
+    path = Path(out)
+    if path.is_dir():
+        raise _UserError(
+            f"--out '{out}' is a directory, not a file; give a file name in it, "
+            f"e.g. --out '{path / 'out.csv'}'"
+        )
+    parent = path.parent
+    if not parent.exists():
+        raise _UserError(
+            f"the directory '{parent}' of --out '{out}' does not exist; create it first "
+            f"(mkdir -p '{parent}') or choose another path"
+        )
+    if not parent.is_dir():
+        raise _UserError(
+            f"'{parent}' in --out '{out}' is not a directory; choose a path inside an existing directory"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _UserError(
+            f"cannot write to the directory '{parent}' of --out '{out}' (permission denied); "
+            "choose a directory you can write to"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise _UserError(
+            f"--out '{out}' exists and is not writable (permission denied); "
+            "make it writable or choose another file name"
+        )
+
+
+def _check_toml_input(file: str) -> None:
+    """Refuse a budget input that is missing, a directory, unreadable, not UTF-8 text or not TOML."""
+    path = Path(file)
+    if not path.exists():
+        raise _UserError(f"no such TOML file: '{file}' was not found; check the path, e.g. {_EXAMPLE_TOML}")
+    if path.is_dir():
+        raise _UserError(
+            f"'{file}' is a directory, not a TOML file; give the path of a file, e.g. {_EXAMPLE_TOML}"
+        )
+    try:
+        data = path.read_bytes()
+    except PermissionError as exc:
+        raise _UserError(
+            f"cannot read '{file}' (permission denied); make it readable (chmod u+r '{file}') or copy it "
+            "somewhere you can read"
+        ) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _UserError(
+            f"'{file}' is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}), so not a "
+            f"TOML file; give a budget TOML file saved as UTF-8, e.g. {_EXAMPLE_TOML}"
+        ) from exc
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _UserError(
+            f"'{file}' is not valid TOML ({exc}); correct it there, or give a budget TOML file such as "
+            f"{_EXAMPLE_TOML}"
+        ) from exc
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line for a file-system error that got past the up-front checks (e.g. a full disk)."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    where = f"'{exc.filename}': " if exc.filename is not None else ""
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        fix = "check the path"
+    elif isinstance(exc, PermissionError):
+        fix = "check the permissions, or choose another path"
+    elif isinstance(exc, IsADirectoryError):
+        fix = "give the path of a file, not a directory"
+    else:
+        fix = "check the path and the disk (e.g. free space), or choose another path"
+    return f"{where}{reason}; {fix}"
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message of a user error, without the ``ipstrial <command>: error:`` prefix."""
+    if isinstance(exc, OSError):
+        return _os_error_text(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}); give a UTF-8 text file"
+    if isinstance(exc, tomllib.TOMLDecodeError):
+        return f"an input is not valid TOML ({exc}); correct the TOML file"
+    # _UserError and every IpstrialError: their messages say what is wrong and what to do; a
+    # TrialDataError's numbered problems follow its header line
+    return str(exc).rstrip()
 
 
 def _scenario(name: str):  # noqa: ANN202 - returns a Scenario; imported lazily to keep --help fast
@@ -31,6 +194,7 @@ def write_csv(frame, out: str | None) -> None:  # noqa: ANN001 - a pandas DataFr
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    _check_output(args.out)
     from ipstrial.synthetic import simulate_trial
 
     frame = simulate_trial(_scenario(args.scenario), n=args.n, seed=args.seed)
@@ -41,6 +205,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_truth(args: argparse.Namespace) -> int:
+    _check_output(args.out)
     truth = _scenario(args.scenario).truth
     if args.out is not None:
         write_csv(truth, args.out)
@@ -308,13 +473,10 @@ def _cmd_budget(args: argparse.Namespace) -> int:
     """Print a budget TOML file's table (business case or projection), or its JSON with ``--json``."""
     import json
 
-    from ipstrial.budget import BudgetInputError, load
+    from ipstrial.budget import load
 
-    try:
-        result = load(args.file)
-    except BudgetInputError as exc:
-        print(f"ipstrial budget: error: {exc}", file=sys.stderr)
-        return 2
+    _check_toml_input(args.file)
+    result = load(args.file)  # a BudgetInputError is reported by main()
     if args.json:
         print(json.dumps(result.to_budget_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -324,7 +486,7 @@ def _cmd_budget(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ipstrial`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ipstrial",
         description="Analysis of randomised trials of employment interventions such as IPS.",
     )
@@ -339,8 +501,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="generating scenario (default: inklusion; inklusion-null has no arm effects)",
         )
         if seed:
-            p.add_argument("--seed", type=int, default=2012, help="random seed (default: 2012)")
-            p.add_argument("--n", type=int, default=None, help="participants (default: the scenario's 720)")
+            p.add_argument(
+                "--seed", type=_seed_type, default=2012, help="random seed, 0 to 2**63 - 1 (default: 2012)"
+            )
+            p.add_argument(
+                "--n",
+                type=_n_type,
+                default=None,
+                help="participants, 1 or more (default: the scenario's 720)",
+            )
 
     p = sub.add_parser(
         "simulate",
@@ -385,19 +554,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ipstrial`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # bad arguments: one line on stderr and SystemExit(2)
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(args, "n", None) is not None and args.n <= 0:
-        parser.error(f"--n must be a positive number of participants; got {args.n}")
+    from ipstrial.errors import IpstrialError  # imported here so that --help and --version stay fast
+
     try:
         return int(args.func(args))
     except BrokenPipeError:  # the reader (e.g. `head`) closed the pipe: stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    # the one place where user errors become a message and exit status 2; anything else is a bug
+    # and keeps its traceback
+    except (_UserError, IpstrialError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        print(f"ipstrial {args.command}: error: {_error_text(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
 import re
 import subprocess
 import sys
@@ -132,7 +134,10 @@ def test_simulate_rejects_a_non_positive_n(capsys, n):
     assert info.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert f"--n must be a positive number of participants; got {n}" in captured.err
+    assert captured.err == (
+        f"ipstrial simulate: error: argument --n: '{n}' is not a positive number of participants; "
+        "give 1 or more, e.g. --n 720\n"
+    )
 
 
 def test_unknown_scenario_is_rejected(capsys):
@@ -230,3 +235,304 @@ def test_truth_null_scenario_to_file(capsys, tmp_path):
     assert len(rd) >= 2
     assert set(rd["contrast"]) >= {"IPS vs SAU", "IPSE vs SAU"}
     np.testing.assert_allclose(rd["value"].to_numpy(dtype=float), 0.0, rtol=0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- user errors: no traceback
+def fails(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run the command in-process, check it fails with exit status 2, prints nothing on standard output
+    and no traceback; return its standard error."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse refuses bad arguments with SystemExit(2)
+        code = exc.code
+    captured = capsys.readouterr()
+    assert code == 2, captured.err
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    return captured.err
+
+
+def one_line(err: str, command: str) -> str:
+    """Check ``err`` is one line ``ipstrial <command>: error: <what is wrong>; <what to do>``."""
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith(f"ipstrial {command}: error: "), err
+    assert "; " in err, err
+    return err
+
+
+def test_budget_missing_file(capsys, tmp_path):
+    path = tmp_path / "missing.toml"
+    err = one_line(fails(capsys, "budget", str(path)), "budget")
+    assert f"no such TOML file: '{path}' was not found; check the path" in err
+
+
+def test_budget_directory(capsys, tmp_path):
+    err = one_line(fails(capsys, "budget", str(tmp_path)), "budget")
+    assert f"'{tmp_path}' is a directory, not a TOML file; give the path of a file" in err
+
+
+def test_budget_binary_file(capsys, tmp_path):
+    path = tmp_path / "picture.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    err = one_line(fails(capsys, "budget", str(path)), "budget")
+    assert f"'{path}' is not UTF-8 text (byte 0x89 at offset 0), so not a TOML file; give a budget" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x00\x00\x00", "Invalid statement (at line 1, column 1)"),
+        (b'kind = "business_case"\nlines = [1,\n', "at end of document"),
+    ],
+)
+def test_budget_text_that_is_not_toml(capsys, tmp_path, content, reason):
+    path = tmp_path / "broken.toml"
+    path.write_bytes(content)
+    err = one_line(fails(capsys, "budget", str(path)), "budget")
+    assert f"'{path}' is not valid TOML (" in err and reason in err and "; correct it there" in err
+
+
+def test_budget_unreadable_file(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "secret.toml"
+    path.write_text('kind = "business_case"\n', encoding="utf-8")
+
+    def refuse(self):  # noqa: ANN001, ANN202 - stands in for Path.read_bytes
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    err = one_line(fails(capsys, "budget", str(path)), "budget")
+    assert f"cannot read '{path}' (permission denied); make it readable" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file")
+def test_budget_unreadable_file_for_real(capsys, tmp_path):
+    path = tmp_path / "secret.toml"
+    path.write_text('kind = "business_case"\n', encoding="utf-8")
+    path.chmod(0)
+    try:
+        err = one_line(fails(capsys, "budget", str(path)), "budget")
+    finally:
+        path.chmod(0o600)
+    assert f"cannot read '{path}' (permission denied)" in err
+
+
+def test_budget_input_error_of_the_library_is_reported(capsys, tmp_path):
+    path = tmp_path / "case.toml"
+    path.write_text('title = "x"\n', encoding="utf-8")
+    err = fails(capsys, "budget", str(path))
+    assert err.count("\n") == 1 and err.startswith("ipstrial budget: error: ")
+    assert "kind must be 'business_case' or 'projection'" in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_in_a_directory_that_does_not_exist(capsys, tmp_path, command):
+    out = tmp_path / "no" / "such" / "dir" / "x.csv"
+    err = one_line(fails(capsys, command, "--out", str(out)), command)
+    assert f"the directory '{out.parent}' of --out '{out}' does not exist; create it first" in err
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_below_a_file(capsys, tmp_path, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x", encoding="utf-8")
+    out = blocker / "x.csv"
+    err = one_line(fails(capsys, command, "--out", str(out)), command)
+    assert f"'{blocker}' in --out '{out}' is not a directory; choose a path inside an existing" in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_is_a_directory(capsys, tmp_path, command):
+    err = one_line(fails(capsys, command, "--out", str(tmp_path)), command)
+    assert f"--out '{tmp_path}' is a directory, not a file; give a file name in it" in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_is_empty(capsys, command):
+    err = one_line(fails(capsys, command, "--out", ""), command)
+    assert "--out is empty; give a file name" in err
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_in_a_directory_that_is_not_writable(capsys, tmp_path, monkeypatch, command):
+    target = tmp_path / "locked"
+    target.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == target else real_access(p, mode))
+    out = target / "x.csv"
+    err = one_line(fails(capsys, command, "--out", str(out)), command)
+    assert f"cannot write to the directory '{target}' of --out '{out}' (permission denied)" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["simulate", "truth"])
+def test_out_is_a_file_that_is_not_writable(capsys, tmp_path, monkeypatch, command):
+    out = tmp_path / "readonly.csv"
+    out.write_text("keep me\n", encoding="utf-8")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == out else real_access(p, mode))
+    err = one_line(fails(capsys, command, "--out", str(out)), command)
+    assert f"--out '{out}' exists and is not writable (permission denied)" in err
+    assert out.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write anywhere")
+def test_out_in_a_read_only_directory_for_real(capsys, tmp_path):
+    target = tmp_path / "locked"
+    target.mkdir()
+    target.chmod(0o500)
+    try:
+        err = one_line(fails(capsys, "simulate", "--out", str(target / "x.csv")), "simulate")
+    finally:
+        target.chmod(0o700)
+    assert f"cannot write to the directory '{target}'" in err
+
+
+def test_out_is_checked_before_any_computation(capsys, tmp_path, monkeypatch):
+    import ipstrial.synthetic
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("simulate_trial was called before --out was checked")
+
+    monkeypatch.setattr(ipstrial.synthetic, "simulate_trial", never)
+    one_line(fails(capsys, "simulate", "--out", str(tmp_path / "missing" / "x.csv")), "simulate")
+
+
+def test_a_write_that_fails_after_the_checks(capsys, tmp_path, monkeypatch):
+    out = tmp_path / "x.csv"
+
+    def full(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - stands in for Path.write_text
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    err = one_line(fails(capsys, "truth", "--out", str(out)), "truth")
+    assert err == f"ipstrial truth: error: '{out}': no space left on device; check the path and the disk " + (
+        "(e.g. free space), or choose another path\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "reason"),
+    [
+        ("-1", "is negative"),
+        ("-2012", "is negative"),
+        ("1.5", "is not a whole number"),
+        ("1e3", "is not a whole number"),
+        ("abc", "is not a whole number"),
+        ("", "is not a whole number"),
+        ("0x10", "is not a whole number"),
+        (str(2**63), "is larger than 2**63 - 1"),
+        (str(2**64 + 1), "is larger than 2**63 - 1"),
+        ("9" * 5000, "is larger than 2**63 - 1"),
+    ],
+)
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+def test_bad_seeds(capsys, seed, reason, command):
+    err = one_line(fails(capsys, command, f"--seed={seed}"), command)
+    shown = repr(seed) if len(seed) <= 30 else repr(seed[:30]) + "..."
+    assert err.startswith(f"ipstrial {command}: error: argument --seed: {shown} {reason}; ")
+    assert f" {reason}; give a whole number from 0 to 2**63 - 1 ({2**63 - 1}), e.g. --seed 2012" in err
+
+
+@pytest.mark.parametrize("seed", ["0", str(2**63 - 1)])
+def test_seeds_at_the_ends_of_the_range_are_accepted(capsys, seed):
+    out = run(capsys, "simulate", "--n", "5", "--seed", seed)
+    assert len(out.splitlines()) == 6
+
+
+def test_negative_seed_as_a_separate_argument(capsys):
+    err = one_line(fails(capsys, "simulate", "--seed", "-1"), "simulate")
+    assert "argument --seed: '-1' is negative" in err
+
+
+@pytest.mark.parametrize(
+    ("n", "reason"),
+    [
+        ("0", "is not a positive number of participants; give 1 or more"),
+        ("-0", "is not a positive number of participants; give 1 or more"),
+        ("-7", "is not a positive number of participants; give 1 or more"),
+        ("2.5", "is not a whole number; --n is the number of participants"),
+        ("many", "is not a whole number; --n is the number of participants"),
+        ("1" * 5000, "is too large; --n is the number of participants"),
+    ],
+)
+def test_bad_n(capsys, n, reason):
+    err = one_line(fails(capsys, "simulate", f"--n={n}"), "simulate")
+    assert "argument --n: " in err and reason in err
+
+
+def test_argparse_errors_are_one_line(capsys):
+    err = fails(capsys, "simulate", "--sed", "3")
+    assert err == "ipstrial: error: unrecognized arguments: --sed 3; see 'ipstrial --help'\n"
+    err = one_line(fails(capsys, "budget"), "budget")
+    assert "the following arguments are required: FILE.toml; see 'ipstrial budget --help'" in err
+
+
+def _raise_from_simulate(monkeypatch, error: BaseException) -> None:
+    import ipstrial.synthetic
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise error
+
+    monkeypatch.setattr(ipstrial.synthetic, "simulate_trial", broken)
+
+
+def _ipstrial_errors() -> list[BaseException]:
+    from ipstrial import errors
+    from ipstrial.budget import BudgetInputError
+
+    found = [
+        errors.DesignError("block size 4 is not a multiple of 3; choose block sizes of 3 or 6"),
+        errors.EstimationError("arm 'SAU' has no events; pool arms or report the counts"),
+        BudgetInputError("lines[2].amount: 'x' is not a number; write a plain number"),
+        errors.TrialDataError("the data have no rows; pass the trial data"),
+    ]
+    found += [getattr(errors, name)("bad value; fix it") for name in ("ParameterError", "MemoryBudgetError")
+              if hasattr(errors, name)]
+    return found
+
+
+@pytest.mark.parametrize("error", _ipstrial_errors(), ids=lambda e: type(e).__name__)
+def test_ipstrial_errors_are_one_line(capsys, monkeypatch, error):
+    _raise_from_simulate(monkeypatch, error)
+    err = fails(capsys, "simulate", "--n", "5")
+    assert err == f"ipstrial simulate: error: {error}\n"
+
+
+def test_a_trial_data_error_keeps_its_numbered_problems(capsys, monkeypatch):
+    from ipstrial.errors import Problem, TrialDataError
+
+    error = TrialDataError(
+        [
+            Problem("age", "2 negative values", "correct the ages", ids=("P0003", "P0007"), count=2),
+            Problem("arm", "1 unknown arm 'XYZ'", "use IPS, IPSE or SAU", ids=("P0011",), count=1),
+        ]
+    )
+    _raise_from_simulate(monkeypatch, error)
+    err = fails(capsys, "simulate")
+    lines = err.splitlines()
+    assert lines[0] == "ipstrial simulate: error: 2 problems in the trial data:"
+    assert lines[1].startswith("  1. column 'age': 2 negative values (participant ids P0003, P0007).")
+    assert lines[2].startswith("  2. column 'arm': 1 unknown arm 'XYZ' (participant id P0011).")
+    assert len(lines) == 3
+
+
+@pytest.mark.parametrize("error", [RuntimeError("a bug"), KeyError("arm"), TypeError("a bug")])
+def test_a_programming_bug_keeps_its_traceback(capsys, monkeypatch, error):
+    _raise_from_simulate(monkeypatch, error)
+    with pytest.raises(type(error)):
+        main(["simulate", "--n", "5"])
+
+
+def test_a_closed_pipe_is_still_quiet(capsys, monkeypatch):
+    class Stdout(io.StringIO):
+        def fileno(self) -> int:
+            return 1
+
+    redirected = []
+    _raise_from_simulate(monkeypatch, BrokenPipeError(errno.EPIPE, "Broken pipe"))
+    monkeypatch.setattr(sys, "stdout", Stdout())
+    monkeypatch.setattr(os, "dup2", lambda *args: redirected.append(args))
+    assert main(["simulate", "--n", "5"]) == 0
+    assert capsys.readouterr().err == ""
+    assert len(redirected) == 1 and redirected[0][1] == 1

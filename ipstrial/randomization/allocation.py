@@ -1,15 +1,38 @@
-"""The allocation list: the output of every randomization scheme, and its export with provenance.
+r"""The allocation list: the output of every randomization scheme, and its export with provenance.
 
 An :class:`AllocationList` can be handed to a trial unit as CSV or JSON. Both exports carry the
 provenance needed to check and regenerate the list: the scheme and its parameters, the integer seed
-(entropy) that regenerates it, the ipstrial version and the SHA-256 of the list. No creation time is
-written, so the same inputs give byte-identical files.
+(entropy) that regenerates it, a note, the ipstrial version, the number of allocations, the columns
+and their types, and the SHA-256 of it all. No creation time is written, so the same inputs give
+byte-identical files.
 
-The SHA-256 (:attr:`AllocationList.sha256`) is that of the UTF-8 bytes of the *canonical CSV* of
-the list: the table part of :meth:`AllocationList.to_csv` (everything after the leading ``#``
-lines), i.e. ``frame.to_csv(index=False, lineterminator="\\n")`` with the index written as the
-first column when it is not the default ``0..n-1``. Anyone can check a CSV export with
-``grep -v '^#' list.csv | sha256sum``.
+The SHA-256 (:attr:`AllocationList.sha256`) covers the provenance as well as the allocations: it is
+the hash of the UTF-8 bytes of the *canonical text* (defined once, in :func:`_canonical`), which is
+the CSV export without its ``# sha256:`` line, i.e. every other ``# key: value`` provenance line
+(values in JSON, in the order written) followed by the table, ``frame.to_csv(index=False,
+lineterminator="\n")`` with a non-default index (e.g. participant ids) as the first column. Any edit
+of a provenance value (scheme, a parameter, the seed, the note, the version, ...) or of an allocation
+changes the hash, and :meth:`AllocationList.from_csv` / :meth:`AllocationList.from_json` refuse the
+export. The JSON export of a list has the same hash as its CSV export. To check an export with
+standard tools (the output must equal the recorded ``sha256``)::
+
+    grep -v '^# sha256: ' list.csv | sha256sum
+
+    python3 - list.json <<'EOF'
+    import csv, hashlib, io, json, sys
+    export = json.load(open(sys.argv[1], encoding="utf-8"))
+    p, text = export["provenance"], io.StringIO()
+    text.writelines(f"# {k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in p.items() if k != "sha256")
+    table = csv.writer(text, lineterminator="\n")
+    table.writerow(p["columns"])
+    table.writerows([row[c] for c in p["columns"]] for row in export["allocations"])
+    print(hashlib.sha256(text.getvalue().encode("utf-8")).hexdigest())
+    EOF
+
+The readers take the text of an export or the path of a file. A ``str`` is read as *text* when it is
+empty or blank, contains a line break, or starts (after white space) with ``{`` or ``#``; any other
+``str``, and any :class:`os.PathLike`, is a path (pass a :class:`pathlib.Path` to force a path). A
+UTF-8 byte-order mark and CRLF line ends are not part of the content and are ignored.
 """
 
 from __future__ import annotations
@@ -17,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -29,7 +53,27 @@ from ipstrial.errors import DesignError, TrialDataError
 
 __all__ = ["AllocationList"]
 
-_FORMAT = "ipstrial allocation list 1"
+_FORMAT = "ipstrial allocation list 2"
+_OLD_FORMATS = ("ipstrial allocation list 1",)  # its SHA-256 covered the rows only
+# the type of every provenance field (in the order written); sha256 comes last
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "format": (str,),
+    "scheme": (str,),
+    "parameters": (dict,),
+    "seed": (int, type(None)),
+    "regenerable": (bool,),
+    "note": (str,),
+    "ipstrial_version": (str,),
+    "n": (int,),
+    "columns": (list,),
+    "dtypes": (dict,),
+    "index": (dict, type(None)),
+    "sha256": (str,),
+}
+_DO_NOT_USE = (
+    "Do not use this list: go back to the original export, or regenerate the list from its scheme, "
+    "parameters and seed (AllocationList.regenerate)"
+)
 _SCHEMES = ("simple", "biased_coin", "permuted_blocks", "stratified_blocks", "minimization")
 
 
@@ -55,10 +99,65 @@ def _is_default_index(index: pd.Index) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1 and index.name is None
 
 
-def _read_text(text_or_path: str | os.PathLike[str], looks_like_text: bool) -> str:
-    if isinstance(text_or_path, os.PathLike) or not looks_like_text:
-        return Path(text_or_path).read_text(encoding="utf-8")
-    return text_or_path
+def _looks_like_text(value: str) -> bool:
+    """True when ``value`` is taken as the text of an export rather than a path (see the module docstring)."""
+    return not value.strip() or "\n" in value or "\r" in value or value.lstrip().startswith(("{", "#"))
+
+
+def _read_text(text_or_path: str | os.PathLike[str], kind: str) -> str:
+    """The text of an export: ``text_or_path`` itself when it looks like text, else the file it names.
+
+    ``kind`` ("CSV" or "JSON") is used in the messages. A missing file, a directory, an unreadable file
+    and a file that is not UTF-8 text are :class:`TrialDataError` saying so. A leading byte-order mark
+    is dropped and CRLF line ends become LF.
+    """
+    writer = f"AllocationList.to_{kind.lower()}"
+    if isinstance(text_or_path, str) and _looks_like_text(text_or_path):
+        text = text_or_path
+    elif isinstance(text_or_path, str | os.PathLike):
+        path = Path(text_or_path)
+        if path.is_dir():
+            raise TrialDataError(
+                f"{str(path)!r} is a directory, not an allocation-list export; give the path of the {kind} "
+                f"file written by {writer}"
+            )
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise TrialDataError(
+                f"the allocation-list file {str(path)!r} was not found (a string without a line break that "
+                "does not start with '{' or '#' is read as a path); check the path, or pass the text of "
+                "the export"
+            ) from exc
+        except PermissionError as exc:
+            raise TrialDataError(
+                f"cannot read the allocation-list file {str(path)!r} (permission denied); make it readable "
+                "or copy it somewhere you can read"
+            ) from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
+            reason = getattr(exc, "strerror", None) or exc
+            raise TrialDataError(
+                f"cannot read the allocation-list file {str(path)!r} ({reason}); check the path"
+            ) from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TrialDataError(
+                f"the file {str(path)!r} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                f"{exc.start}), so it is not an allocation-list export; give the {kind} file written by "
+                f"{writer}"
+            ) from exc
+    else:
+        raise TypeError(
+            f"expected the text of an allocation-list export or a path, got {type(text_or_path).__name__}"
+        )
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text.strip():
+        raise TrialDataError(
+            f"the allocation-list {kind} text is empty (or only white space); pass the text or the path of "
+            f"an export written by {writer}"
+        )
+    return text
 
 
 def _write(path: str | os.PathLike[str] | None, text: str) -> None:
@@ -80,12 +179,18 @@ class AllocationList:
     ``parameters`` (:meth:`regenerate`); it is ``None`` when the list was drawn from a numpy
     Generator (or a spawned SeedSequence) passed by the caller, and then the list cannot be
     regenerated from the record.
+
+    ``recorded`` is set on a list read from an export (:meth:`from_csv`, :meth:`from_json`): the
+    ``ipstrial_version`` and ``note`` written there, kept so that the list's provenance, and hence
+    its :attr:`sha256`, stay those of the export. For a new list it is ``None``: the provenance
+    records the running version and the standard note.
     """
 
     frame: pd.DataFrame
     scheme: str
     parameters: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
+    recorded: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def arms(self) -> np.ndarray:
@@ -118,22 +223,13 @@ class AllocationList:
             table = table.reset_index(drop=True)
         return table
 
-    def _canonical_csv(self) -> str:
-        return self._table().to_csv(index=False, lineterminator="\n")
+    def _canonical_csv(self, table: pd.DataFrame | None = None) -> str:
+        """The allocations as CSV: the table part of the CSV export, and of the hashed text."""
+        return (self._table() if table is None else table).to_csv(index=False, lineterminator="\n")
 
-    @property
-    def sha256(self) -> str:
-        """SHA-256 (hex) of the canonical CSV of the list, without the provenance header.
-
-        The canonical CSV is ``frame.to_csv(index=False, lineterminator="\\n")`` encoded as UTF-8, with
-        a non-default index (e.g. participant ids) written as the first column (FIPS 180-4 SHA-256
-        via :mod:`hashlib`).
-        """
-        return hashlib.sha256(self._canonical_csv().encode("utf-8")).hexdigest()
-
-    def provenance(self) -> dict[str, Any]:
-        """The provenance written with every export (no creation time, so exports are reproducible)."""
-        table = self._table()
+    def _record(self, table: pd.DataFrame | None = None) -> dict[str, Any]:
+        """The provenance without the hash, in the order written."""
+        table = self._table() if table is None else table
         record: dict[str, Any] = {
             "format": _FORMAT,
             "scheme": self.scheme,
@@ -142,36 +238,61 @@ class AllocationList:
         }
         if self.seed is None:
             record["regenerable"] = False
-            record["note"] = (
+            note = (
                 "no integer seed was recorded (the list was drawn from a numpy Generator or a spawned "
                 "SeedSequence); it cannot be regenerated from this record"
             )
         else:
             record["regenerable"] = True
-            record["note"] = (
+            note = (
                 f"ipstrial.randomization.{self.scheme} with these parameters and seed regenerates this list "
                 "(AllocationList.regenerate)"
             )
         from ipstrial._version import __version__
 
-        record["ipstrial_version"] = __version__
+        recorded = self.recorded or {}
+        record["note"] = str(recorded.get("note", note))
+        record["ipstrial_version"] = str(recorded.get("ipstrial_version", __version__))
         record["n"] = len(self.frame)
         record["columns"] = [str(c) for c in table.columns]
         record["dtypes"] = {str(c): str(t) for c, t in table.dtypes.items()}
         record["index"] = self._index_record()
-        record["sha256"] = self.sha256
         return record
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of the canonical text: the provenance (without the hash) and the allocations.
+
+        The canonical text is the CSV export without its ``# sha256:`` line (see the module docstring
+        and :func:`_canonical`), encoded as UTF-8 (FIPS 180-4 SHA-256 via :mod:`hashlib`), so any
+        change of the scheme, parameters, seed, note, version or of an allocation changes it.
+        """
+        table = self._table()
+        return _digest(_canonical(self._record(table), self._canonical_csv(table)))
+
+    def provenance(self) -> dict[str, Any]:
+        """The provenance written with every export (no creation time, so exports are reproducible)."""
+        table = self._table()
+        record = self._record(table)
+        record["sha256"] = _digest(_canonical(record, self._canonical_csv(table)))
+        return record
+
+    def _json_rows(self) -> list[dict[str, Any]]:
+        """The allocations as JSON records (missing values as ``None``), as :meth:`to_json` writes them."""
+        table = self._table()
+        columns = [str(c) for c in table.columns]
+        values = [[None if _is_missing(v) else v for v in table[c].tolist()] for c in table.columns]
+        return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
     # ------------------------------------------------------------------ export
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         """The list as CSV text preceded by ``# key: value`` provenance lines (values in JSON).
 
-        Lines are separated by ``\\n``; the table part is the canonical CSV whose SHA-256 is
-        recorded in the ``# sha256:`` line. Written to ``path`` (UTF-8) when given; the text is
-        returned either way. The same list gives identical bytes.
+        Lines are separated by ``\\n``; the ``# sha256:`` line (the last provenance line) records the
+        SHA-256 of all the other lines (:attr:`sha256`). Written to ``path`` (UTF-8) when given; the
+        text is returned either way. The same list gives identical bytes.
         """
-        header = "".join(f"# {key}: {_dump(value)}\n" for key, value in self.provenance().items())
-        text = header + self._canonical_csv()
+        text = _header(self.provenance()) + self._canonical_csv()
         _write(path, text)
         return text
 
@@ -181,13 +302,9 @@ class AllocationList:
         Missing values are written as ``null``. Written to ``path`` (UTF-8) when given; the text is
         returned either way. The same list gives identical bytes.
         """
-        table = self._table()
-        columns = [str(c) for c in table.columns]
-        values = [[None if _is_missing(v) else v for v in table[c].tolist()] for c in table.columns]
-        allocations = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
         # one provenance entry and one allocation per line: readable, diffable and valid JSON
         entries = ",\n".join(f"  {_dump(k)}: {_dump(v)}" for k, v in self.provenance().items())
-        rows = ",\n".join(f"  {_dump(row)}" for row in allocations)
+        rows = ",\n".join(f"  {_dump(row)}" for row in self._json_rows())
         text = f'{{\n "provenance": {{\n{entries}\n }},\n "allocations": [\n{rows}\n ]\n}}\n'
         _write(path, text)
         return text
@@ -195,17 +312,31 @@ class AllocationList:
     # ------------------------------------------------------------------ import
     @classmethod
     def from_json(cls, text_or_path: str | os.PathLike[str]) -> AllocationList:
-        """Read a :meth:`to_json` export (text or a file path) and verify its SHA-256.
+        """Read a :meth:`to_json` export (its text or a file path, see the module docstring) and verify it.
 
-        Raises :class:`~ipstrial.errors.TrialDataError` when the file is not an allocation-list
-        export or when the allocations do not match the recorded hash (the list was altered).
+        Raises :class:`~ipstrial.errors.TrialDataError` when the text is not an allocation-list JSON
+        export (empty, CSV, truncated, a missing file, ...) or when the provenance or the allocations do
+        not match the recorded SHA-256 (the export was altered).
         """
-        looks_like_text = isinstance(text_or_path, str) and text_or_path.lstrip().startswith("{")
-        text = _read_text(text_or_path, looks_like_text)
+        text = _read_text(text_or_path, "JSON")
+        if text.lstrip().startswith("#"):
+            raise TrialDataError(
+                "this is CSV text (it starts with '#', as AllocationList.to_csv writes), not a JSON export; "
+                "read it with AllocationList.from_csv"
+            )
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise TrialDataError(f"not an ipstrial allocation-list JSON export: {exc}") from exc
+            where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            if text.lstrip().startswith("{"):
+                raise TrialDataError(
+                    f"the allocation-list JSON is incomplete or malformed ({where}): it was truncated or "
+                    f"altered. {_DO_NOT_USE}"
+                ) from exc
+            raise TrialDataError(
+                f"not an ipstrial allocation-list JSON export: the text is not JSON ({where}); pass the text "
+                "or the path of a file written by AllocationList.to_json"
+            ) from exc
         if not isinstance(document, dict) or "provenance" not in document or "allocations" not in document:
             raise TrialDataError(
                 "not an ipstrial allocation-list JSON export: expected an object with keys "
@@ -219,43 +350,92 @@ class AllocationList:
         ):
             raise TrialDataError(
                 f"the allocations are not a list of records with the columns {columns} recorded in the "
-                "provenance; the list was altered"
+                f"provenance; the list was altered. {_DO_NOT_USE}"
             )
+        _check_count(len(rows), provenance)
         if rows:
             table = pd.DataFrame.from_records(rows, columns=columns)
         else:
             table = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        return _rebuild(table, provenance)
+        alloc = _rebuild(table, provenance)
+        _check_hash(_canonical(provenance, alloc._canonical_csv()), provenance)
+        written = [(f"provenance {key!r}", value) for key, value in provenance.items()]
+        written += [(f"allocation {k + 1}", row) for k, row in enumerate(rows)]
+        expected = [(f"provenance {key!r}", value) for key, value in alloc.provenance().items()]
+        expected += [(f"allocation {k + 1}", row) for k, row in enumerate(alloc._json_rows())]
+        _check_consistent(((w, _dump(a)), (e, _dump(b))) for (w, a), (e, b) in _pairs(written, expected))
+        return alloc
 
     @classmethod
     def from_csv(cls, text_or_path: str | os.PathLike[str]) -> AllocationList:
-        """Read a :meth:`to_csv` export (text or a file path) and verify its SHA-256.
+        """Read a :meth:`to_csv` export (its text or a file path, see the module docstring) and verify it.
 
-        Raises :class:`~ipstrial.errors.TrialDataError` when the provenance lines are missing or
-        when the allocations do not match the recorded hash (the list was altered).
+        Raises :class:`~ipstrial.errors.TrialDataError` when the text is not an allocation-list CSV
+        export (empty, JSON, without the ``#`` provenance lines or the table, a missing file, ...) or
+        when the provenance or the allocations do not match the recorded SHA-256 (the export was
+        altered).
         """
-        looks_like_text = isinstance(text_or_path, str) and text_or_path.startswith("#")
-        text = _read_text(text_or_path, looks_like_text)
+        text = _read_text(text_or_path, "CSV")
+        if text.lstrip().startswith("{"):
+            raise TrialDataError(
+                "this is JSON text (it starts with '{'), not a CSV export; read it with "
+                "AllocationList.from_json"
+            )
         lines = text.splitlines(keepends=True)
         provenance: dict[str, Any] = {}
+        hashed: list[str] = []  # the lines the SHA-256 covers: all but the '# sha256:' line
         k = 0
         while k < len(lines) and lines[k].startswith("# "):
             key, sep, value = lines[k][2:].rstrip("\r\n").partition(": ")
             if not sep:
-                raise TrialDataError(f"provenance line {k + 1} is not '# key: value': {lines[k]!r}")
+                raise TrialDataError(
+                    f"provenance line {k + 1} is not '# key: value': {lines[k]!r}; the export was truncated "
+                    f"or altered. {_DO_NOT_USE}"
+                )
             try:
                 provenance[key] = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise TrialDataError(f"provenance line {k + 1} ({key}) is not valid JSON: {exc}") from exc
+                raise TrialDataError(
+                    f"provenance line {k + 1} ({key}) is not valid JSON (column {exc.colno + len(key) + 4}: "
+                    f"{exc.msg}); the export was truncated or altered. {_DO_NOT_USE}"
+                ) from exc
+            if key != "sha256":
+                hashed.append(lines[k])
             k += 1
+        if not provenance:
+            raise TrialDataError(
+                "not an ipstrial allocation-list CSV export: it does not start with the '# key: value' "
+                "provenance lines that AllocationList.to_csv writes (a plain CSV cannot be verified); use "
+                "the original export"
+            )
         _check_provenance(provenance)
-        table = pd.read_csv(StringIO("".join(lines[k:])), dtype=str, keep_default_na=False, na_values=[""])
+        body = "".join(lines[k:])
+        if not body.strip():
+            raise TrialDataError(
+                f"the CSV export has its provenance lines but no table after them (it records "
+                f"n = {provenance['n']} allocations): it was truncated; use the original export"
+            )
+        try:
+            table = pd.read_csv(StringIO(body), dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise TrialDataError(
+                f"the table of the CSV export cannot be read ({str(exc).strip()}); the export was altered. "
+                f"{_DO_NOT_USE}"
+            ) from exc
         if [str(c) for c in table.columns] != provenance["columns"]:
             raise TrialDataError(
                 f"the CSV columns {list(table.columns)} differ from those recorded in the provenance "
-                f"{provenance['columns']}; the list was altered"
+                f"{provenance['columns']}; the list was altered. {_DO_NOT_USE}"
             )
-        return _rebuild(table, provenance)
+        _check_count(len(table), provenance)
+        _check_hash("".join(hashed) + body, provenance)
+        alloc = _rebuild(table, provenance)
+        written = list(enumerate(lines, start=1))
+        expected = list(enumerate(alloc.to_csv().splitlines(keepends=True), start=1))
+        _check_consistent(
+            ((f"line {i}", a), (f"line {j}", b)) for (i, a), (j, b) in _pairs(written, expected)
+        )
+        return alloc
 
     # ------------------------------------------------------------------ regeneration
     def regenerate(self, strata: pd.DataFrame | None = None) -> AllocationList:
@@ -329,6 +509,71 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _header(provenance: dict[str, Any]) -> str:
+    """The ``# key: value`` provenance lines of a CSV export (values in JSON), in the order given."""
+    return "".join(f"# {key}: {_dump(value)}\n" for key, value in provenance.items())
+
+
+def _canonical(provenance: dict[str, Any], table_csv: str) -> str:
+    """THE text whose UTF-8 bytes :attr:`AllocationList.sha256` hashes: the one definition.
+
+    It is the provenance lines of the CSV export without the ``sha256`` entry, followed by the
+    canonical CSV of the allocations (``table_csv``), i.e. the CSV export without its
+    ``# sha256:`` line.
+    """
+    return _header({key: value for key, value in provenance.items() if key != "sha256"}) + table_csv
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_hash(canonical: str, provenance: dict[str, Any]) -> None:
+    """Refuse an export whose canonical text does not have the recorded SHA-256."""
+    actual = _digest(canonical)
+    if actual != provenance["sha256"]:
+        raise TrialDataError(
+            f"the allocation list was altered: the SHA-256 of its provenance and allocations is {actual} "
+            f"but the export records {provenance['sha256']}. {_DO_NOT_USE}"
+        )
+
+
+def _check_count(rows: int, provenance: dict[str, Any]) -> None:
+    if rows != provenance["n"]:
+        raise TrialDataError(
+            f"the export has {rows} allocation{'' if rows == 1 else 's'} but its provenance records "
+            f"n = {provenance['n']}: it was truncated or altered. {_DO_NOT_USE}"
+        )
+
+
+def _pairs(written: list[Any], expected: list[Any]) -> Iterator[tuple[Any, Any]]:
+    """Pairs of ``written`` and ``expected`` items, padded with ``(label, None)`` to the longer one."""
+    for k in range(max(len(written), len(expected))):
+        yield (
+            written[k] if k < len(written) else (f"item {k + 1}", None),
+            expected[k] if k < len(expected) else (f"item {k + 1}", None),
+        )
+
+
+def _check_consistent(pairs: Iterator[tuple[tuple[str, Any], tuple[str, Any]]]) -> None:
+    """Refuse an export whose hash matches but that differs from what ipstrial writes for the list read.
+
+    That happens only when the SHA-256 was recomputed after an edit, or the file was not written by
+    :meth:`AllocationList.to_csv` / :meth:`AllocationList.to_json`.
+    """
+    for (where, written), (_, expected) in pairs:
+        if written != expected:
+            shown, wanted = (
+                "nothing" if text is None else repr(text if len(text) <= 80 else text[:80] + "...")
+                for text in (written, expected)
+            )
+            raise TrialDataError(
+                f"the export is not the one ipstrial writes for these allocations: {where} is {shown} where "
+                f"it should be {wanted}; the list was altered (its SHA-256 recomputed after an edit) or not "
+                f"written by ipstrial. {_DO_NOT_USE}"
+            )
+
+
 def _is_missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
@@ -337,15 +582,37 @@ def _is_missing(value: Any) -> bool:
 
 
 def _check_provenance(provenance: Any) -> None:
-    required = ("format", "scheme", "parameters", "seed", "columns", "dtypes", "index", "sha256")
+    """Refuse a provenance that is not of the current format or lacks a field or has one of a wrong type."""
+    if isinstance(provenance, dict) and provenance.get("format") in _OLD_FORMATS:
+        raise TrialDataError(
+            f"this export has the format {provenance['format']!r} of an earlier development version of "
+            "ipstrial, whose SHA-256 covered the allocations only, so it cannot be verified; regenerate the "
+            "list from its recorded scheme, parameters and seed (AllocationList.regenerate) and export it "
+            "again"
+        )
     if not isinstance(provenance, dict) or provenance.get("format") != _FORMAT:
         raise TrialDataError(
             f"not an ipstrial allocation-list export: the provenance must have format {_FORMAT!r} "
             "(written by AllocationList.to_csv / to_json)"
         )
-    missing = [key for key in required if key not in provenance]
+    missing = [key for key in _FIELDS if key not in provenance]
     if missing:
-        raise TrialDataError(f"the provenance of the allocation list lacks {missing}; the file was altered")
+        raise TrialDataError(
+            f"the provenance of the allocation list lacks {missing}; the file was altered. {_DO_NOT_USE}"
+        )
+    for key, types in _FIELDS.items():
+        value = provenance[key]
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if not wrong and key == "columns":
+            wrong = not all(isinstance(c, str) for c in value)
+        if not wrong and key == "index" and value is not None:
+            wrong = not {"column", "name", "dtype"} <= set(value)
+        if wrong:
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise TrialDataError(
+                f"the provenance field {key!r} is {value!r}, not a {kinds}; the file was altered. "
+                f"{_DO_NOT_USE}"
+            )
 
 
 def _restore(column: pd.Series, dtype: str) -> pd.Series:
@@ -361,30 +628,24 @@ def _restore(column: pd.Series, dtype: str) -> pd.Series:
 
 
 def _rebuild(table: pd.DataFrame, provenance: dict[str, Any]) -> AllocationList:
+    """The list described by an export's table and provenance (not yet verified against its hash)."""
     try:
         for column in table.columns:
             table[column] = _restore(table[column], provenance["dtypes"][column])
+        index = provenance["index"]
+        frame = table
+        if index is not None:
+            frame = table.set_index(index["column"])
+            frame.index = frame.index.astype(index["dtype"]).rename(index["name"])
     except (KeyError, TypeError, ValueError) as exc:
         raise TrialDataError(
             f"the allocations do not match the column types recorded in the provenance ({exc}); "
-            "the list was altered"
+            f"the list was altered. {_DO_NOT_USE}"
         ) from exc
-    index = provenance["index"]
-    frame = table
-    if index is not None:
-        frame = table.set_index(index["column"])
-        frame.index = frame.index.astype(index["dtype"]).rename(index["name"])
     parameters = provenance["parameters"]
-    arms = parameters.get("arms") if isinstance(parameters, dict) else None
+    arms = parameters.get("arms")
     if "arm" in frame.columns and isinstance(arms, list) and len({str(a) for a in arms}) == len(arms):
         labels = {str(a): a for a in arms}
         frame["arm"] = frame["arm"].map(lambda v: labels.get(str(v), v)).astype(object)
-    alloc = AllocationList(frame, provenance["scheme"], parameters, provenance["seed"])
-    actual = alloc.sha256
-    if actual != provenance["sha256"]:
-        raise TrialDataError(
-            f"the allocation list was altered: the SHA-256 of its allocations is {actual} but its provenance "
-            f"records {provenance['sha256']}. Do not use this list: go back to the original export, or "
-            "regenerate the list from its scheme, parameters and seed (AllocationList.regenerate)"
-        )
-    return alloc
+    recorded = {"ipstrial_version": provenance["ipstrial_version"], "note": provenance["note"]}
+    return AllocationList(frame, provenance["scheme"], parameters, provenance["seed"], recorded)
