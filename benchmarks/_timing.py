@@ -6,14 +6,39 @@ import time
 from collections.abc import Callable
 
 
+def clock(fn: Callable[[], object]) -> float:
+    """One wall-clock timing of ``fn()``, in seconds."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     """The fastest of ``repeat`` wall-clock timings of ``fn()``, in seconds."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(clock(fn) for _ in range(repeat))
+
+
+def warm_best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    """``best_of(fn, repeat)`` after one untimed call of ``fn()`` (imports and caches warmed up)."""
+    fn()
+    return best_of(fn, repeat)
+
+
+def plain_time(
+    plain: Callable[[int], object], total: int, part: int, full: bool, what: str
+) -> tuple[float, str]:
+    """The time of ``plain(total)`` and the line's note saying how it was taken.
+
+    With ``full`` all ``total`` repetitions are timed; otherwise ``plain(part)`` is timed and multiplied by
+    ``total // part``, as the note says.
+    """
+    if full:
+        return clock(lambda: plain(total)), f"plain timed on all {total:,} {what}"
+    factor = total // part
+    return (
+        factor * clock(lambda: plain(part)),
+        f"plain timed on {part:,} {what} x {factor} (all {total:,} with --full)",
+    )
 
 
 def line(name: str, ours: float, plain: float | None, note: str = "") -> str:

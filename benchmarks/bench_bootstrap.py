@@ -3,7 +3,7 @@
 On the committed 720-participant trial (IPS vs SAU, hours_18m, complete cases: 212 and 192
 participants), 10,000 replicates resampling participants within arm:
 
-* ipstrial: ``compare_means(..., n_boot=10_000)`` (Welch, arm means and the bootstrap: one integer
+* ipstrial: ``compare_means(..., n_resamples=10_000)`` (Welch, arm means and the bootstrap: one integer
   draw and one ``bincount`` per arm, replicate means by a matrix product);
 * plain: what a user would write -- per replicate ``groupby("arm").sample(frac=1, replace=True)``
   and the arm means. The loop is timed on 1,000 replicates first; only when 10,000 would take over a
@@ -16,14 +16,13 @@ resampled data set (timed on 100 replicates and multiplied by 20; ``--full`` tim
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _timing import best_of, line
+from _timing import clock, line, plain_time, warm_best_of
 
-from ipstrial.itt.continuous import compare_means, two_part
+from ipstrial.itt import compare_means, two_part
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
 COVARIATES = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
@@ -69,26 +68,19 @@ def plain_two_part(data: pd.DataFrame, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
-def _clock(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run(full: bool = False) -> list[str]:
     data = pd.read_csv(DATA)
     lines = []
 
     def ours() -> object:
         return compare_means(
-            data, "hours_18m", treatment="IPS", control="SAU", n_boot=N_BOOT, seed=1, missing="complete-case"
+            data, "hours_18m", "arm", "IPS", "SAU", n_resamples=N_BOOT, seed=1, missing="complete-case"
         )
 
-    ours()  # warm up (imports scipy.stats once)
-    fast = best_of(ours, repeat=5)
-    thousand = _clock(lambda: plain_bootstrap(data, 1_000, 1))
+    fast = warm_best_of(ours, repeat=5)  # the warm-up imports scipy.stats once
+    thousand = clock(lambda: plain_bootstrap(data, 1_000, 1))
     if full or 10 * thousand <= LIMIT:
-        plain = _clock(lambda: plain_bootstrap(data, N_BOOT, 1))
+        plain = clock(lambda: plain_bootstrap(data, N_BOOT, 1))
         note = "plain timed on all 10,000 replicates"
     else:
         plain = 10 * thousand
@@ -99,21 +91,16 @@ def run(full: bool = False) -> list[str]:
         return two_part(
             data,
             "hours_18m",
-            treatment="IPS",
-            control="SAU",
+            "arm",
+            "IPS",
+            "SAU",
             covariates=COVARIATES,
-            n_boot=2_000,
+            n_resamples=2_000,
             seed=1,
             missing="complete-case",
         )
 
-    ours_two_part()
-    fast = best_of(ours_two_part, repeat=2)
-    if full:
-        plain = _clock(lambda: plain_two_part(data, 2_000, 1))
-        note = "plain timed on all 2,000 replicates"
-    else:
-        plain = 20 * _clock(lambda: plain_two_part(data, 100, 1))
-        note = "plain timed on 100 replicates x 20 (all 2,000 with --full)"
+    fast = warm_best_of(ours_two_part, repeat=2)
+    plain, note = plain_time(lambda k: plain_two_part(data, k, 1), 2_000, 100, full, "replicates")
     lines.append(line("two_part_bootstrap_2000", fast, plain, f"limit 20 s; {note}"))
     return lines

@@ -6,9 +6,10 @@ replicates resampling participants within arm with cost and effect kept paired, 
 acceptability curve on 201 willingness-to-pay values (0 to 400,000 DKK per additional person in work
 or education):
 
-* ipstrial: ``cost_effectiveness(..., n_boot=10_000)``, the whole analysis (one integer draw and one
-  ``bincount`` per arm, replicate means of cost and effect by one matrix product per arm, the CEAC
-  and EVPI curves as matrix operations, the Fieller intervals and every row);
+* ipstrial: ``cost_effectiveness(..., n_resamples=10_000)``, the whole analysis (the input gate, the
+  counts drawn chunk by chunk of replicates with one integer draw and one ``bincount`` per arm,
+  replicate means of cost and effect by one matrix product per arm and chunk, the CEAC and EVPI
+  curves as matrix operations, the Fieller intervals and every row);
 * plain: what a user would write -- per replicate ``groupby("arm").sample(frac=1, replace=True)``,
   the arm means of cost and effect and the two differences; then the CEAC from the draws (one
   vectorised comparison per willingness-to-pay value). The loop is timed on 1,000 replicates and
@@ -17,14 +18,13 @@ or education):
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _timing import best_of, line
+from _timing import line, plain_time, warm_best_of
 
-from ipstrial.economics.cea import cost_effectiveness
+from ipstrial.economics import cost_effectiveness
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
 N_BOOT = 10_000
@@ -48,12 +48,6 @@ def plain_bootstrap(data: pd.DataFrame, n_boot: int, seed: int) -> tuple[np.ndar
     return dc, de, ceac
 
 
-def _clock(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run(full: bool = False) -> list[str]:
     data = pd.read_csv(DATA)
 
@@ -67,18 +61,13 @@ def run(full: bool = False) -> list[str]:
             "SAU",
             wtp=WTP,
             wtp_grid=GRID,
-            n_boot=N_BOOT,
+            n_resamples=N_BOOT,
             seed=1,
+            id="participant_id",
         )
 
-    ours()  # warm up
-    fast = best_of(ours, repeat=5)
-    if full:
-        plain = _clock(lambda: plain_bootstrap(data, N_BOOT, 1))
-        note = "plain timed on all 10,000 replicates"
-    else:
-        plain = 10 * _clock(lambda: plain_bootstrap(data, 1_000, 1))
-        note = "plain timed on 1,000 replicates x 10 (all 10,000 with --full)"
+    fast = warm_best_of(ours, repeat=5)
+    plain, note = plain_time(lambda k: plain_bootstrap(data, k, 1), N_BOOT, 1_000, full, "replicates")
     return [
         line(
             "cea_bootstrap_ceac_10000",

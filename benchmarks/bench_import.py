@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
-from _timing import line
+from _timing import best_of, line
 
 HEAVY = ("statsmodels", "lifelines", "scipy.stats", "matplotlib", "seaborn")
 CORE = "import ipstrial, ipstrial.schema, ipstrial.results, ipstrial.synthetic, ipstrial.randomization"
 
 
 def _time(code: str, repeat: int = 7) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        best = min(best, time.perf_counter() - start)
-    return best
+    return best_of(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeat)
 
 
 def run(full: bool = False) -> list[str]:

@@ -17,12 +17,11 @@ arrive in the order of the ``enrolment`` column):
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _timing import best_of, line
+from _timing import line, plain_time, warm_best_of
 
 from ipstrial.randomization.blocks import stratified_blocks
 from ipstrial.randomization.rerandomization import rerandomization_test
@@ -82,49 +81,34 @@ def plain_minimization(data: pd.DataFrame, n: int, p: float = 0.8) -> np.ndarray
     return out
 
 
-def _clock(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _ours(data: pd.DataFrame, design: dict, n_resamples: int):
+    """ipstrial's test of the risk difference, IPS vs SAU, replaying ``design`` in order of enrolment."""
+    return lambda: rerandomization_test(
+        data,
+        "employed_18m",
+        "arm",
+        "IPS",
+        "SAU",
+        design=design,
+        n_resamples=n_resamples,
+        seed=1,
+        order="enrolment",
+    )
 
 
 def run(full: bool = False) -> list[str]:
     data = pd.read_csv(DATA)
     lines = []
     blocks = {"scheme": "stratified_blocks", "factors": FACTORS, "block_sizes": [3, 6], "arms": list(ARMS)}
-
-    def ours() -> object:
-        return rerandomization_test(
-            data, "arm", blocks, n=10_000, seed=1, outcome="employed_18m", order="enrolment"
-        )
-
-    ours()  # warm up
-    fast = best_of(ours, repeat=3)
-    if full:
-        plain = _clock(lambda: plain_blocks(data, 10_000))
-        note = "plain timed on all 10,000 replays"
-    else:
-        plain = 20 * _clock(lambda: plain_blocks(data, 500))
-        note = "plain timed on 500 replays x 20 (all 10,000 with --full)"
+    fast = warm_best_of(_ours(data, blocks, 10_000), repeat=3)
+    plain, note = plain_time(lambda k: plain_blocks(data, k), 10_000, 500, full, "replays")
     lines.append(
         line("rerandomization_stratified_blocks_10000", fast, plain, f"target < 1 s and >= 20x; {note}")
     )
 
     mini = {"scheme": "minimization", "factors": FACTORS, "arms": list(ARMS), "p": 0.8}
-
-    def ours_mini() -> object:
-        return rerandomization_test(
-            data, "arm", mini, n=1_000, seed=1, outcome="employed_18m", order="enrolment"
-        )
-
-    ours_mini()
-    fast = best_of(ours_mini, repeat=3)
-    if full:
-        plain = _clock(lambda: plain_minimization(data, 1_000))
-        note = "plain timed on all 1,000 lists"
-    else:
-        plain = 20 * _clock(lambda: plain_minimization(data, 50))
-        note = "plain timed on 50 lists x 20 (all 1,000 with --full)"
+    fast = warm_best_of(_ours(data, mini, 1_000), repeat=3)
+    plain, note = plain_time(lambda k: plain_minimization(data, k), 1_000, 50, full, "lists")
     lines.append(line("rerandomization_minimization_1000", fast, plain, f"target < 5 s; {note}"))
     return lines
 

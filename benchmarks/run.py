@@ -19,6 +19,7 @@ MODULES = (
     "bench_bootstrap",
     "bench_logrank",
     "bench_cea",
+    "bench_cea_memory",
     "bench_rerandomization",
 )
 

@@ -3,9 +3,12 @@
 The public names are loaded on first use, so ``import ipstrial`` stays light: it imports
 neither statsmodels, lifelines, scipy.stats nor matplotlib (see ``benchmarks/bench_import.py``).
 
-Modules: :mod:`ipstrial.schema` (the data contract), :mod:`ipstrial.results` (the result
+Start from :class:`ipstrial.Trial` (the data with the roles of its columns, validated once); every
+estimator of :mod:`ipstrial.itt`, :mod:`ipstrial.missing`, :mod:`ipstrial.survival`,
+:mod:`ipstrial.economics` and :mod:`ipstrial.randomization` accepts it in place of a DataFrame.
+Other modules: :mod:`ipstrial.schema` (the data contract), :mod:`ipstrial.results` (the result
 type), :mod:`ipstrial.synthetic` (a Projekt Inklusion-like trial with known truths),
-:mod:`ipstrial.randomization` (allocation schemes).
+:mod:`ipstrial.budget` (business cases and projections).
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ _PUBLIC = {
     "TrialDataError": "ipstrial.errors",
     "DesignError": "ipstrial.errors",
     "EstimationError": "ipstrial.errors",
+    "ParameterError": "ipstrial.errors",
+    "MemoryBudgetError": "ipstrial.errors",
+    "Trial": "ipstrial.trial",
+    "set_memory_budget": "ipstrial._memory",
+    "memory_budget": "ipstrial._memory",
+    "memory_budget_of": "ipstrial._memory",
     "TrialSchema": "ipstrial.schema",
     "validate": "ipstrial.schema",
     "missing_by_arm": "ipstrial.schema",
@@ -31,6 +40,7 @@ _PUBLIC = {
 _SUBMODULES = (
     "errors",
     "schema",
+    "trial",
     "results",
     "synthetic",
     "randomization",

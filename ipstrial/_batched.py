@@ -4,7 +4,10 @@ Every replicate of a bootstrap is a set of frequency weights ``W[b]`` (resamplin
 same design matrix ``X``; fitting all replicates at once replaces a Python loop over model fits.
 ``newton_batch`` maximises a GLM log-likelihood for every weight row together (Newton-Raphson,
 McCullagh & Nelder 1989, sec. 2.5), ``solve_batch`` solves the stacked linear systems, and
-``full_rank`` / ``check_rank`` guard against rank-deficient designs.
+``full_rank`` / ``check_rank`` guard against rank-deficient designs. :func:`glm_derivatives` gives the
+per-participant derivatives of the GLMs the package fits (logistic, gamma with log link), so that every
+estimator (marginal effects, two-part models, multiple imputation, cost-effectiveness) uses this one
+Newton iteration.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 
 from ipstrial.errors import EstimationError
 
-__all__ = ["check_rank", "full_rank", "newton_batch", "solve_batch"]
+__all__ = ["check_rank", "full_rank", "glm_derivatives", "newton_batch", "solve_batch"]
 
 
 def check_rank(X: np.ndarray, names: Sequence[str], where: str) -> None:
@@ -91,3 +94,44 @@ def newton_batch(
         converged[idx[done & ~failed]] = True
         active[idx[done | failed]] = False
     return beta, converged & ok
+
+
+def glm_derivatives(family: str, y: np.ndarray) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``η -> (ℓ'(η), -ℓ''(η))`` per participant for :func:`newton_batch`.
+
+    ``"logistic"`` (binomial, logit link): ``ℓ' = y − μ``, ``−ℓ'' = μ(1 − μ)``, ``μ = 1/(1 + e^{−η})``
+    (the canonical link: Newton equals IRLS). ``"gamma-log"`` (gamma, log link; per unit dispersion
+    ``ℓ = −y e^{−η} − η``, McCullagh & Nelder 1989, sec. 8.3, the estimate not depending on the
+    dispersion): ``ℓ' = y/μ − 1``, ``−ℓ'' = y/μ > 0`` (the observed information; concave, so Newton
+    converges from any reasonable start). ``"gaussian"`` (identity link): ``ℓ' = y − η``, ``−ℓ'' = 1``.
+
+    Parameters
+    ----------
+    family
+        ``"logistic"``, ``"gamma-log"`` or ``"gaussian"``.
+    y
+        The outcome, shape ``(n,)`` (broadcast against ``η`` of shape ``(B, n)``).
+    """
+    y = np.asarray(y, dtype=float)
+    if family == "logistic":
+        from scipy.special import expit
+
+        def logistic(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            prob = expit(eta)
+            return y - prob, prob * (1.0 - prob)
+
+        return logistic
+    if family == "gamma-log":
+
+        def gamma(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            ratio = y * np.exp(-eta)
+            return ratio - 1.0, ratio
+
+        return gamma
+    if family == "gaussian":
+
+        def gaussian(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return y - eta, np.ones_like(eta)
+
+        return gaussian
+    raise ValueError(f"unknown GLM family {family!r}")

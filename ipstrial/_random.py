@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ipstrial.errors import ParameterError
+
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
@@ -21,7 +23,7 @@ def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
         return seed
     if seed is None or (isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0):
         return np.random.SeedSequence(None if seed is None else int(seed))
-    raise TypeError(
+    raise ParameterError(
         f"seed must be a non-negative int, a numpy SeedSequence or Generator, or None; got {seed!r}"
     )
 
@@ -59,3 +61,18 @@ def resolved_streams(seed: SeedLike, k: int) -> tuple[list[np.random.Generator],
     plain = sequence.spawn_key == () and sequence.n_children_spawned == 0 and sequence.pool_size == 4
     recorded = int(sequence.entropy) if plain and isinstance(sequence.entropy, int | np.integer) else None
     return streams(sequence, k), recorded
+
+
+def resolved_seed(seed: SeedLike) -> tuple[SeedLike, int | None]:
+    """The seed to draw from and the integer that regenerates it, resolved once.
+
+    ``None`` becomes a SeedSequence of fresh OS entropy, and that entropy is recorded; an int is its own
+    SeedSequence (the same draws as passing the int); a Generator, or a SeedSequence that cannot be rebuilt
+    from an integer, is used as it is and None is recorded. For kernels that take a seed (e.g.
+    :func:`ipstrial.resampling.bootstrap_count_chunks`) and results that record ``seed_entropy``.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed, None
+    sequence = seed_sequence(seed)
+    _, recorded = resolved_streams(sequence, 0)
+    return (np.random.SeedSequence(recorded), recorded) if recorded is not None else (sequence, None)

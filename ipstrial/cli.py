@@ -27,6 +27,7 @@ from ipstrial._version import __version__
 _SCENARIOS = ("inklusion", "inklusion-null")
 _SEED_MAX = 2**63 - 1  # a seed must fit a signed 64-bit integer (numpy, CSV readers, the provenance)
 _EXAMPLE_TOML = "analysis/business_case_2017.toml"
+_DEMO_MIN_N = 100  # the demo's analyses need participants with outcomes and events in every arm
 
 
 class _UserError(Exception):
@@ -173,8 +174,12 @@ def _error_text(exc: BaseException) -> str:
         return f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}); give a UTF-8 text file"
     if isinstance(exc, tomllib.TOMLDecodeError):
         return f"an input is not valid TOML ({exc}); correct the TOML file"
+    from ipstrial.errors import TrialDataError
+
+    if isinstance(exc, TrialDataError) and len(exc.problems) == 1 and str(exc).startswith("1 problem"):
+        return str(exc.problems[0])  # one problem: one line, without the "1 problem in the data:" header
     # _UserError and every IpstrialError: their messages say what is wrong and what to do; a
-    # TrialDataError's numbered problems follow its header line
+    # TrialDataError with several problems lists them numbered after its header line
     return str(exc).rstrip()
 
 
@@ -221,64 +226,168 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from ipstrial.report.summary import arm_summary
     from ipstrial.synthetic import simulate_trial
 
+    if args.n is not None and args.n < _DEMO_MIN_N:
+        raise _UserError(
+            f"--n {args.n} is too few for the demo, which runs every analysis (each needs participants with "
+            f"events and outcomes in every arm); give --n {_DEMO_MIN_N} or more, or leave it out for 720"
+        )
     scenario = _scenario(args.scenario)
-    frame = simulate_trial(scenario, n=args.n, seed=args.seed)
-    valid = scenario.schema().validate(frame)
+    trial = scenario.schema().validate(simulate_trial(scenario, n=args.n, seed=args.seed))
     print(f"ipstrial {__version__} demo: synthetic {scenario.description}")
     print(
-        f"{len(valid)} participants randomised (seed {args.seed}); stratified permuted blocks of "
+        f"{len(trial)} participants randomised (seed {args.seed}); stratified permuted blocks of "
         f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}"
     )
     print()
-    print(arm_summary(valid, arms=scenario.arms).to_string())
-    missing = valid.attrs.get("missing_by_arm", {})
-    if missing:
+    print(arm_summary(trial).to_string())
+    if trial.missing_by_arm:
         print()
         print("Missing outcomes by arm (kept, not dropped; choose a policy when estimating):")
-        for column, counts in missing.items():
-            parts = ", ".join(f"{arm} {counts.get(arm, 0)}" for arm in scenario.arms)
+        for column, counts in trial.missing_by_arm.items():
+            parts = ", ".join(f"{arm} {counts.get(arm, 0)}" for arm in trial.arms)
             print(f"  {column}: {parts} (total {counts['total']})")
+    truth = scenario.truth.set_index(["outcome", "estimand", "contrast"]).value
     print()
-    print(_itt_headline(valid, scenario))
+    print(_itt_headline(trial, truth))
     print()
-    print(_survival_headline(valid, scenario))
+    print(_survival_headline(trial, truth))
     print()
-    print(_economics_headline(valid, scenario))
+    print(_economics_headline(trial, truth))
     return 0
 
 
-def _economics_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame and a Scenario
-    """Cost-effectiveness over 18 months (bootstrap) and the Copenhagen 2017 business case."""
+def _p_text(p: float) -> str:
+    return "" if p != p else ("<0.0001" if p < 1e-4 else f"{p:.4f}")
+
+
+def _headline_table(lines: list[dict], money: bool = False) -> str:
     import pandas as pd
 
+    number = "{:,.3f}".format if money else "{:.3f}".format
+    with pd.option_context(
+        "display.width", 200, "display.max_colwidth", 60, "display.float_format", number
+    ):
+        return pd.DataFrame(lines).to_string(index=False)
+
+
+def _itt_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
+    """The intention-to-treat headline of the demo: each estimate next to the scenario's truth."""
+    from ipstrial import itt, missing
+
+    covariates = list(trial.covariates)
+    results = [
+        ("unadjusted, Newcombe", itt.compare_proportions(trial, "employed_18m", adjust="holm")),
+        (
+            "adjusted g-computation, Ye variance with strata",
+            itt.marginal_effect(trial, "employed_18m", covariates=covariates, strata=trial.strata),
+        ),
+        ("complete case", itt.compare_means(trial, "hours_18m", missing="complete-case", seed=1)),
+        (
+            "multiple imputation (m=20)",
+            missing.multiple_imputation(
+                trial, "hours_18m", covariates=covariates, kind="continuous", m=20, seed=1
+            ),
+        ),
+        # arm only: the NB model then reproduces the arm means, so its rate ratio is the marginal one
+        ("negative binomial, arm only", itt.rate_ratio(trial, "weeks_employed_18m")),
+    ]
+    wanted = {"risk_difference", "mean_difference", "rate_ratio"}
+    lines = []
+    for label, result in results:
+        frame = result.to_frame()
+        for row in frame[frame.estimand.isin(wanted)].itertuples():
+            lines.append(
+                {
+                    "outcome": row.outcome,
+                    "contrast": row.contrast,
+                    "estimand": row.estimand,
+                    "estimate": row.estimate,
+                    "95% CI": f"({row.ci_low:.3f}, {row.ci_high:.3f})",
+                    "p": _p_text(row.p_value),
+                    "truth": truth.get((row.outcome, row.estimand, row.contrast), float("nan")),
+                    "analysis": label + (f", {row.variant}" if row.variant else ""),
+                }
+            )
+    return (
+        "Intention-to-treat effects (estimate, its interval, and the scenario's true value; "
+        "hours: complete case and multiple imputation, the truth refers to complete data):\n"
+        + _headline_table(lines)
+    )
+
+
+def _survival_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
+    """Time to first employment: medians, log-rank, Cox, RMST and competing risks, beside the truths."""
+    from ipstrial import survival
+    from ipstrial.synthetic import DAYS_18M
+
+    results = [
+        ("Kaplan-Meier, competing exits censored", survival.kaplan_meier(trial, "days_to_job")),
+        ("log-rank, stratified by site", survival.logrank(trial, "days_to_job", strata="site")),
+        (
+            "Cox, all generating covariates, stratified by site",
+            survival.cox(trial, "days_to_job", covariates=list(trial.covariates), strata="site"),
+        ),
+        (f"RMST to day {DAYS_18M}", survival.rmst(trial, "days_to_job", tau=DAYS_18M)),
+        (
+            f"Aalen-Johansen at day {DAYS_18M}, Gray's test",
+            survival.cumulative_incidence(trial, "days_to_job", times=DAYS_18M),
+        ),
+        ("Fine-Gray, arm only", survival.fine_gray(trial, "days_to_job")),
+    ]
+    wanted = {
+        "median_time",
+        "logrank",
+        "hazard_ratio",
+        "rmst_difference",
+        "cumulative_incidence",
+        "gray_test",
+        "subdistribution_hazard_ratio",
+    }
+    lines = []
+    for label, result in results:
+        frame = result.to_frame()
+        frame = frame[frame.estimand.isin(wanted)]
+        if "model" in frame.columns:  # Fine-Gray's cause-specific companion rows are shown by the Cox line
+            frame = frame[frame.model.fillna("") != "cause-specific"]
+        for row in frame.itertuples():
+            lines.append(
+                {
+                    "contrast": row.contrast,
+                    "estimand": row.estimand,
+                    "estimate": row.estimate,
+                    "95% CI": "" if row.ci_low != row.ci_low else f"({row.ci_low:.3f}, {row.ci_high:.3f})",
+                    "p": _p_text(row.p_value),
+                    "truth": truth.get(("days_to_job", row.estimand, row.contrast), ""),
+                    "analysis": label,
+                }
+            )
+    return (
+        "Time to first employment or education, days (the hazard-ratio truth is the conditional "
+        "cause-specific one):\n" + _headline_table(lines)
+    )
+
+
+def _economics_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
+    """Cost-effectiveness over 18 months (bootstrap) and the Copenhagen 2017 business case."""
     from ipstrial import economics
 
     wtp = 200_000
-    truth = scenario.truth.set_index(["outcome", "estimand", "contrast"]).value
     lines = []
-    for treatment in scenario.treatments:
+    for treatment in trial.treatments:
         result = economics.cost_effectiveness(
-            data,
-            "cost_total",
-            "employed_18m",
-            "arm",
-            treatment,
-            scenario.control,
-            wtp=wtp,
-            n_boot=5000,
-            seed=2012,
+            trial, "cost_total", "employed_18m", treatment=treatment, wtp=wtp, n_resamples=5000, seed=2012
         )
         frame = result.to_frame()
         frame = frame[frame.contrast.str.contains(" vs ")]
         for row in frame.itertuples():
-            if getattr(row, "interval", "") == "normal":
+            if row.estimand in ("delta_cost", "delta_effect", "inmb") and row.variant != "bootstrap":
                 continue
             truth_value = ""
             if row.estimand == "delta_cost":
                 truth_value = truth.get(("cost_total", "delta_cost", row.contrast), "")
             elif row.estimand == "delta_effect":
                 truth_value = truth.get(("employed_18m", "risk_difference", row.contrast), "")
-            interval = "" if pd.isna(row.ci_low) else f"({row.ci_low:,.3f}, {row.ci_high:,.3f})"
+            interval = "" if row.ci_low != row.ci_low else f"({row.ci_low:,.3f}, {row.ci_high:,.3f})"
             lines.append(
                 {
                     "contrast": row.contrast,
@@ -289,12 +398,11 @@ def _economics_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame an
                     "note": f"quadrant {result.quadrant}" if row.estimand == "icer" else "",
                 }
             )
-    with pd.option_context("display.width", 200, "display.float_format", "{:,.3f}".format):
-        body = pd.DataFrame(lines).to_string(index=False)
     case = _business_case_summary()
     return (
         f"Cost-effectiveness over 18 months (cost_total DKK per participant; effect: in work or education; "
-        f"bootstrap intervals, 5,000 replicates; willingness to pay {wtp:,} DKK per person):\n{body}"
+        f"bootstrap intervals, 5,000 replicates; willingness to pay {wtp:,} DKK per person):\n"
+        + _headline_table(lines, money=True)
         + (f"\n\n{case}" if case else "")
     )
 
@@ -310,162 +418,7 @@ def _business_case_summary() -> str:
     net = ", ".join(f"{year}: {value:,.0f}" for year, value in case.net.items())
     return (
         f"Business case (analysis/business_case_2017.toml, 1,000 DKK): net {net}; "
-        f"payback {case.payback_years} year(s)"
-    )
-
-
-def _survival_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame and a Scenario
-    """Time to first employment or education: medians, log-rank, Cox, RMST, beside the truths."""
-    import pandas as pd
-
-    from ipstrial import survival
-    from ipstrial.synthetic import DAYS_18M
-
-    treatments, control = list(scenario.treatments), scenario.control
-    truth = scenario.truth.set_index(["outcome", "estimand", "contrast"]).value
-    results = [
-        (
-            "Kaplan-Meier, competing exits censored",
-            survival.kaplan_meier(data, "days_to_job", "event", "arm", arms=list(scenario.arms)),
-        ),
-        (
-            "log-rank, stratified by site",
-            survival.logrank(data, "days_to_job", "event", "arm", arms=list(scenario.arms), strata="site"),
-        ),
-        (
-            "Cox, all generating covariates, stratified by site",
-            survival.cox(
-                data,
-                "days_to_job",
-                "event",
-                "arm",
-                treatments,
-                control,
-                covariates=["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"],
-                strata="site",
-            ),
-        ),
-        (
-            f"RMST to day {DAYS_18M}",
-            survival.rmst(data, "days_to_job", "event", "arm", treatments, control, tau=DAYS_18M),
-        ),
-        (
-            f"Aalen-Johansen at day {DAYS_18M}, Gray's test",
-            survival.cumulative_incidence(
-                data, "days_to_job", "event", "arm", arms=list(scenario.arms), times=DAYS_18M
-            ),
-        ),
-        ("Fine-Gray, arm only", survival.fine_gray(data, "days_to_job", "event", "arm", treatments, control)),
-    ]
-    lines = []
-    for label, result in results:
-        frame = result.to_frame()
-        wanted = [
-            "median_time",
-            "logrank",
-            "hazard_ratio",
-            "rmst_difference",
-            "cumulative_incidence",
-            "gray_test",
-            "subdistribution_hazard_ratio",
-        ]
-        frame = frame[frame.estimand.isin(wanted)]
-        if "model" in frame.columns:  # Fine-Gray's cause-specific companion rows are shown by the Cox line
-            frame = frame[frame.model.fillna("") != "cause-specific"]
-        for row in frame.itertuples():
-            p = "" if pd.isna(row.p_value) else ("<0.0001" if row.p_value < 1e-4 else f"{row.p_value:.4f}")
-            interval = "" if pd.isna(row.ci_low) else f"({row.ci_low:.3f}, {row.ci_high:.3f})"
-            lines.append(
-                {
-                    "contrast": row.contrast,
-                    "estimand": row.estimand,
-                    "estimate": row.estimate,
-                    "95% CI": interval,
-                    "p": p,
-                    "truth": truth.get(("days_to_job", row.estimand, row.contrast), ""),
-                    "analysis": label,
-                }
-            )
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
-        body = pd.DataFrame(lines).to_string(index=False)
-    return (
-        "Time to first employment or education, days (the hazard-ratio truth is the conditional "
-        "cause-specific one):\n" + body
-    )
-
-
-def _itt_headline(data, scenario) -> str:  # noqa: ANN001 - a DataFrame and a Scenario
-    """The intention-to-treat headline of the demo: each estimate next to the scenario's truth."""
-    import pandas as pd
-
-    from ipstrial import itt, missing
-
-    treatments, control = list(scenario.treatments), scenario.control
-    covariates = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
-    truth = scenario.truth.set_index(["outcome", "estimand", "contrast"]).value
-    results = [
-        (
-            "unadjusted, Newcombe",
-            itt.compare_proportions(
-                data, "employed_18m", treatment=treatments, control=control, adjust="holm"
-            ),
-        ),
-        (
-            "adjusted g-computation, Ye variance with strata",
-            itt.marginal_effect(
-                data,
-                "employed_18m",
-                "arm",
-                treatments,
-                control,
-                covariates,
-                strata=list(scenario.strata),
-                variance="ye",
-            ),
-        ),
-        (
-            "complete case",
-            itt.compare_means(data, "hours_18m", "arm", treatments, control, missing="complete-case", seed=1),
-        ),
-        (
-            "multiple imputation (m=20)",
-            missing.multiple_imputation(
-                data, "hours_18m", "arm", treatments, control, covariates, kind="continuous", m=20, seed=1
-            ),
-        ),
-        # arm only: the NB model then reproduces the arm means, so its rate ratio is the marginal one
-        (
-            "negative binomial, arm only",
-            itt.rate_ratio(data, "weeks_employed_18m", "arm", treatments, control),
-        ),
-    ]
-    wanted = {"risk_difference", "mean_difference", "rate_ratio"}
-    lines = []
-    for label, result in results:
-        frame = result.to_frame()
-        for row in frame[frame.estimand.isin(wanted)].itertuples():
-            analysis = label + (", bootstrap" if "bootstrap" in str(row.method) else "")
-            p = "" if pd.isna(row.p_value) else ("<0.0001" if row.p_value < 1e-4 else f"{row.p_value:.4f}")
-            lines.append(
-                {
-                    "outcome": row.outcome,
-                    "contrast": row.contrast,
-                    "estimand": row.estimand,
-                    "estimate": row.estimate,
-                    "95% CI": f"({row.ci_low:.3f}, {row.ci_high:.3f})",
-                    "p": p,
-                    "truth": truth.get((row.outcome, row.estimand, row.contrast), float("nan")),
-                    "analysis": analysis,
-                }
-            )
-    table = pd.DataFrame(lines)
-    with pd.option_context(
-        "display.width", 200, "display.max_colwidth", 60, "display.float_format", "{:.3f}".format
-    ):
-        body = table.to_string(index=False)
-    return (
-        "Intention-to-treat effects (estimate, its interval, and the scenario's true value; "
-        "hours: complete case and multiple imputation, the truth refers to complete data):\n" + body
+        f"payback {case.payback_years} {'year' if case.payback_years == 1 else 'years'}"
     )
 
 
@@ -493,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ipstrial {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser, seed: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, seed: bool = True, min_n: int = 1) -> None:
         p.add_argument(
             "--scenario",
             choices=_SCENARIOS,
@@ -508,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--n",
                 type=_n_type,
                 default=None,
-                help="participants, 1 or more (default: the scenario's 720)",
+                help=f"participants, {min_n} or more (default: the scenario's 720)",
             )
 
     p = sub.add_parser(
@@ -536,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
         "contract, print a per-arm summary, and run the intention-to-treat, time-to-employment and "
         "cost-effectiveness analyses, each estimate beside the scenario's true value.",
     )
-    common(p)
+    common(p, min_n=_DEMO_MIN_N)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser(

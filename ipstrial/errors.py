@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ __all__ = [
     "DesignError",
     "EstimationError",
     "IpstrialError",
+    "MemoryBudgetError",
+    "ParameterError",
+    "Participants",
     "Problem",
     "TrialDataError",
     "offending_ids",
@@ -45,9 +49,12 @@ class Problem:
     fix:
         What the user should do about it.
     ids:
-        Up to five offending participant ids, as strings.
+        Up to five offending participant ids, as strings (values of the id column).
     count:
         How many rows offend in total (may exceed ``len(ids)``).
+    positions:
+        True when the data have no id column and ``ids`` are 0-based row positions (``df.iloc``);
+        the message then says "rows at positions ..." instead of "participant ids ...".
     """
 
     column: str | None
@@ -55,6 +62,7 @@ class Problem:
     fix: str
     ids: tuple[str, ...] = ()
     count: int = 0
+    positions: bool = False
 
     def __post_init__(self) -> None:
         """Normalise ``ids`` to a tuple of strings and ``count`` to a plain int."""
@@ -63,6 +71,7 @@ class Problem:
         else:
             object.__setattr__(self, "ids", tuple(str(i) for i in self.ids))
         object.__setattr__(self, "count", int(self.count))
+        object.__setattr__(self, "positions", bool(self.positions))
 
     def __str__(self) -> str:
         """Render the problem on one line: column, message, offending ids and the fix."""
@@ -70,7 +79,10 @@ class Problem:
         if self.column is not None:
             text = f"column {self.column!r}: {text}"
         if self.ids:
-            noun = "participant id" if len(self.ids) == 1 else "participant ids"
+            if self.positions:
+                noun = "row at position" if len(self.ids) == 1 else "rows at positions"
+            else:
+                noun = "participant id" if len(self.ids) == 1 else "participant ids"
             listed = ", ".join(self.ids)
             more = max(self.count, len(self.ids)) - len(self.ids)
             if more > 0:
@@ -132,6 +144,73 @@ class EstimationError(IpstrialError, ValueError):
     """An estimate is undefined for the data given (e.g. an arm without any events)."""
 
 
+class ParameterError(IpstrialError, ValueError, TypeError):
+    """An argument that is not data is out of range or of the wrong type (``alpha="0.05"``, ``m=1``).
+
+    It is both a :class:`ValueError` and a :class:`TypeError`, so code that catches either keeps working.
+    """
+
+
+class MemoryBudgetError(IpstrialError, MemoryError):
+    """A call would need more memory than the budget allows (:func:`ipstrial.set_memory_budget`).
+
+    Raised before any large array is allocated; the message gives the estimate and the fix.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class Participants:
+    """Who the rows of a data set are, for messages: id values, or 0-based row positions.
+
+    ``values`` holds one entry per row (the id column's values, or the row positions when the data have
+    no id column); ``column`` is the id column, or ``None`` for positions. Only the ids a message shows
+    are turned into text, so this costs nothing for large data.
+    """
+
+    values: np.ndarray
+    column: str | None = None
+
+    @classmethod
+    def of(cls, data: pd.DataFrame, id: str | None) -> Participants:
+        """The participants of ``data``: the values of column ``id``, or row positions when ``id`` is None."""
+        if id is None:
+            return cls(np.arange(len(data)), None)
+        return cls(data[id].to_numpy(dtype=object), id)
+
+    @property
+    def positions(self) -> bool:
+        """True when the rows are known by position (no id column)."""
+        return self.column is None
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Every participant as text (for small data; messages use :meth:`offending`)."""
+        return np.array([_id_text(v) for v in self.values], dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, rows: np.ndarray | pd.Series | Sequence[bool]) -> Participants:
+        """The participants of a subset of rows (a boolean mask or integer positions)."""
+        return Participants(self.values[np.asarray(rows)], self.column)
+
+    def offending(self, mask: np.ndarray | pd.Series | Sequence[bool], limit: int = 5) -> dict[str, Any]:
+        """``ids``, ``count`` and ``positions`` of the rows flagged by ``mask``, as keywords of a Problem."""
+        shown, count = offending_ids(self.values, mask, limit)
+        return {"ids": shown, "count": count, "positions": self.positions}
+
+
+def _id_text(value: object) -> str:
+    """An id value as text: whole floats without ``.0`` (ids read from a CSV with gaps become floats)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "<missing id>"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def offending_ids(
     ids: pd.Series, mask: pd.Series | np.ndarray | Sequence[bool], limit: int = 5
 ) -> tuple[tuple[str, ...], int]:
@@ -147,5 +226,5 @@ def offending_ids(
     values = ids.to_numpy() if isinstance(ids, pd.Series) else np.asarray(ids)
     if flags.shape != (len(values),):
         raise ValueError(f"mask has shape {flags.shape}, expected ({len(values)},) to match the ids")
-    selected = values[flags]
-    return tuple(str(v) for v in selected[: max(limit, 0)]), int(flags.sum())
+    selected = values[np.flatnonzero(flags)[: max(limit, 0)]]
+    return tuple(_id_text(v) for v in selected), int(flags.sum())

@@ -33,29 +33,24 @@ call of shape ``(n_boot, n_g)``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ipstrial._checks import check_alpha
+from ipstrial._checks import check_count as _check_count
+from ipstrial._memory import CHUNK_BYTES, check_memory, chunks, format_bytes
 from ipstrial._random import SeedLike, streams
 
 __all__ = [
+    "bootstrap_count_chunks",
     "bootstrap_counts",
     "bootstrap_means",
     "counts_in_data_order",
     "percentile_interval",
+    "permutation_chunks",
 ]
 
-_CHUNK_CELLS = 1 << 18
-"""Replicates are drawn in chunks of about this many counts (2 MB of int64), which keeps the work in
-cache (about three times faster than one large draw) and bounds the memory of bootstrap_means."""
-
-
-def _check_count(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_sizes(group_sizes: Sequence[int]) -> list[int]:
@@ -71,13 +66,14 @@ def _count_chunks(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[tup
     Successive ``integers`` calls on one Generator continue the same stream, so the chunks give the
     same draws as one call of shape ``(n_boot, n)`` whatever the chunk size.
     """
-    step = max(1, _CHUNK_CELLS // n)
-    offsets = np.arange(step, dtype=np.int64)[:, None] * n
-    for start in range(0, n_boot, step):
-        rows = min(step, n_boot - start)
-        idx = rng.integers(0, n, size=(rows, n))
-        idx += offsets[:rows]
-        yield slice(start, start + rows), np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n)
+    offsets: np.ndarray | None = None
+    for rows in chunks(n_boot, 8.0 * n, CHUNK_BYTES):
+        m = rows.stop - rows.start
+        if offsets is None:
+            offsets = np.arange(m, dtype=np.int64)[:, None] * n
+        idx = rng.integers(0, n, size=(m, n))
+        idx += offsets[:m]
+        yield rows, np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
 
 
 def bootstrap_counts(group_sizes: Sequence[int], n_boot: int, seed: SeedLike = None) -> list[np.ndarray]:
@@ -105,7 +101,12 @@ def bootstrap_counts(group_sizes: Sequence[int], n_boot: int, seed: SeedLike = N
         ``counts[g]`` of shape ``(n_boot, group_sizes[g])``, every row summing to ``group_sizes[g]``.
     """
     sizes = _check_sizes(group_sizes)
-    n_boot = _check_count(n_boot, "n_boot")
+    n_boot = _check_count(n_boot, "n_resamples")
+    check_memory(
+        8.0 * n_boot * sum(sizes),
+        f"bootstrap counts for {n_boot} replicates of {sum(sizes)} participants",
+        "iterate over chunks of replicates with ipstrial.resampling.bootstrap_count_chunks instead",
+    )
     out = []
     for rng, n in zip(streams(seed, len(sizes)), sizes, strict=True):
         counts = np.empty((n_boot, n), dtype=np.int64)
@@ -113,6 +114,95 @@ def bootstrap_counts(group_sizes: Sequence[int], n_boot: int, seed: SeedLike = N
             counts[rows] = chunk
         out.append(counts)
     return out
+
+
+def bootstrap_count_chunks(
+    group_sizes: Sequence[int], n_boot: int, seed: SeedLike = None, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[slice, list[np.ndarray]]]:
+    """The counts of :func:`bootstrap_counts`, chunk by chunk of replicates: ``(rows, counts)`` pairs.
+
+    ``counts[g]`` has shape ``(rows.stop - rows.start, n_g)`` and equals rows ``rows`` of the matrix
+    :func:`bootstrap_counts` returns for the same arguments (the same bits: each group's stream is
+    consumed in order, whatever the chunk size). A chunk holds about ``chunk_bytes`` of counts over all
+    groups (at least one replicate), so the memory does not grow with replicates x participants.
+
+    Parameters
+    ----------
+    group_sizes, n_boot, seed
+        As in :func:`bootstrap_counts`.
+    chunk_bytes
+        The size of one chunk's counts (default :data:`ipstrial._memory.CHUNK_BYTES`).
+    """
+    sizes = _check_sizes(group_sizes)
+    n_boot = _check_count(n_boot, "n_resamples")
+    rngs = streams(seed, len(sizes))
+    offsets = {n: None for n in sizes}
+    for rows in chunks(n_boot, 8.0 * sum(sizes), chunk_bytes):
+        m = rows.stop - rows.start
+        out = []
+        for rng, n in zip(rngs, sizes, strict=True):
+            if offsets[n] is None or offsets[n].shape[0] < m:  # type: ignore[union-attr]
+                offsets[n] = np.arange(m, dtype=np.int64)[:, None] * n
+            idx = rng.integers(0, n, size=(m, n))
+            idx += offsets[n][:m]  # type: ignore[index]
+            out.append(np.bincount(idx.ravel(), minlength=m * n).reshape(m, n))
+        yield rows, out
+
+
+def permutation_chunks(
+    labels: np.ndarray,
+    n_resamples: int,
+    seed: SeedLike = None,
+    groups: np.ndarray | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Random permutations of ``labels`` (within ``groups``), chunk by chunk: ``(rows, permuted)`` pairs.
+
+    Every replicate is a uniformly random permutation of ``labels`` among the rows of each group (the
+    strata of a stratified permutation test; all rows when ``groups`` is None), so the number of rows
+    with each label stays that of the data within every group (a permutation test conditions on it;
+    Good 2005, *Permutation, Parametric and Bootstrap Tests of Hypotheses*, ch. 3). ``permuted`` has
+    shape ``(rows.stop - rows.start, n)`` and the dtype of ``labels``.
+
+    Randomness: one stream per group, spawned from ``seed`` in group order (groups are numbered by
+    their sorted codes), consumed chunk after chunk, so the permutations depend only on the seed,
+    the labels and the groups, never on the chunk size (the same seed gives the same bits).
+
+    Parameters
+    ----------
+    labels
+        One label (e.g. an arm index) per row.
+    n_resamples
+        Number of permutations (>= 1).
+    seed
+        int, SeedSequence, Generator or None.
+    groups
+        One group code per row, or None.
+    chunk_bytes
+        The size of one chunk's permuted labels.
+    """
+    base = np.asarray(labels)
+    if base.ndim != 1 or base.size == 0:
+        raise ValueError("labels must be a non-empty one-dimensional array")
+    n_resamples = _check_count(n_resamples, "n_resamples")
+    if groups is None:
+        members = [np.arange(base.size)]
+    else:
+        codes = np.asarray(groups)
+        if codes.shape != base.shape:
+            raise ValueError(f"groups has shape {codes.shape}, labels {base.shape}")
+        members = [np.flatnonzero(codes == g) for g in np.unique(codes)]
+    rngs = streams(seed, len(members))
+    whole = len(members) == 1 and members[0].size == base.size
+    for rows in chunks(n_resamples, float(base.itemsize * base.size), chunk_bytes):
+        m = rows.stop - rows.start
+        if whole:
+            yield rows, rngs[0].permuted(np.broadcast_to(base, (m, base.size)), axis=1)
+            continue
+        block = np.empty((m, base.size), dtype=base.dtype)
+        for rng, idx in zip(rngs, members, strict=True):
+            block[:, idx] = rng.permuted(np.broadcast_to(base[idx], (m, idx.size)), axis=1)
+        yield rows, block
 
 
 def bootstrap_means(
@@ -142,7 +232,12 @@ def bootstrap_means(
             raise ValueError(f"group {g} has no values")
         if not np.all(np.isfinite(values)):
             raise ValueError(f"group {g} has missing or infinite values; remove or impute them first")
-    n_boot = _check_count(n_boot, "n_boot")
+    n_boot = _check_count(n_boot, "n_resamples")
+    check_memory(
+        8.0 * n_boot * len(groups),
+        f"bootstrap means of {n_boot} replicates",
+        f"use fewer replicates ({format_bytes(8.0 * n_boot * len(groups))} of replicate means are kept)",
+    )
     out = np.empty((n_boot, len(groups)))
     for g, (rng, values) in enumerate(zip(streams(seed, len(groups)), groups, strict=True)):
         for rows, counts in _count_chunks(rng, values.size, n_boot):
@@ -188,8 +283,7 @@ def percentile_interval(draws: Sequence[float] | np.ndarray, alpha: float = 0.05
     ``draws`` of shape ``(n_boot,)`` give two floats; of shape ``(n_boot, k)`` two arrays of length
     ``k`` (one interval per column).
     """
-    if not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    alpha = check_alpha(alpha)
     values = np.asarray(draws, dtype=float)
     if values.ndim not in (1, 2) or values.shape[0] < 2:
         raise ValueError(f"draws must be (n_boot,) or (n_boot, k) with n_boot >= 2, got shape {values.shape}")

@@ -36,7 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only, matplotlib is imported lazi
 
 __all__ = [
     "ARD_COLUMNS",
+    "ARD_KEY",
     "ESTIMANDS",
+    "InputSummary",
     "Result",
     "Row",
     "Table",
@@ -87,6 +89,7 @@ ARD_COLUMNS: tuple[str, ...] = (
     "outcome",
     "contrast",
     "estimand",
+    "variant",
     "estimate",
     "se",
     "ci_low",
@@ -96,10 +99,17 @@ ARD_COLUMNS: tuple[str, ...] = (
     "n",
     "conf_level",
 )
-"""The leading columns, in order, of every analysis-results-dataset frame."""
+"""The leading columns, in order, of every analysis-results-dataset frame.
+
+``(analysis, outcome, contrast, estimand, variant)`` is the key of a row: unique within a result, and
+within :func:`collect` output (which refuses two results that would repeat a key).
+"""
+
+ARD_KEY: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "variant")
+"""The columns that identify a row of an analysis-results dataset."""
 
 _FLOAT_COLUMNS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "p_value", "conf_level")
-_TEXT_COLUMNS: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "method")
+_TEXT_COLUMNS: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "variant", "method")
 _ACRONYMS: dict[str, str] = {"icer": "ICER", "inmb": "INMB", "evpi": "EVPI", "rmst": "RMST"}
 _MISSING = "—"
 
@@ -109,21 +119,25 @@ _MISSING = "—"
 # ---------------------------------------------------------------------------
 
 
-def contrast_label(treatment: str, control: str) -> str:
+def contrast_label(treatment: object, control: object) -> str:
     """Return the label of a two-arm contrast, e.g. ``contrast_label("IPS", "SAU") == "IPS vs SAU"``.
+
+    Arms coded as numbers or booleans read as their labels: ``contrast_label(1, 0) == "1 vs 0"``.
 
     Parameters
     ----------
     treatment, control
-        Names of the experimental and the comparator arm.
+        The experimental and the comparator arm (labels; numbers and booleans are shown as text).
 
     Raises
     ------
     ValueError
         If either name is empty.
     """
-    treatment = str(treatment).strip()
-    control = str(control).strip()
+    from ipstrial._labels import label_of
+
+    treatment = label_of(treatment).strip()
+    control = label_of(control).strip()
     if not treatment or not control:
         raise ValueError("contrast_label needs non-empty treatment and control names")
     return f"{treatment} vs {control}"
@@ -369,6 +383,11 @@ class Row:
     extra
         Additional columns, given as a mapping or as ``(name, value)`` pairs; stored as a
         tuple of pairs sorted by name.
+    variant
+        What tells this row from another of the same analysis, outcome, contrast and estimand:
+        ``""`` for the primary (normal-theory or model-based) row, ``"bootstrap"`` for its bootstrap
+        twin, ``"t=548"`` for a time point, ``"sex=F"`` for a subgroup level, ``"wtp=200000"`` for a
+        willingness to pay. ``(analysis, outcome, contrast, estimand, variant)`` is the row's key.
 
     Raises
     ------
@@ -393,9 +412,14 @@ class Row:
     outcome: str = ""
     conf_level: float = 0.95
     extra: tuple[tuple[str, object], ...] | Mapping[str, object] = ()
+    variant: str = ""
 
     def __post_init__(self) -> None:
         """Validate the row and normalise numbers and extras."""
+        if not isinstance(self.contrast, str) and isinstance(self.contrast, numbers.Number | np.generic):
+            from ipstrial._labels import label_of
+
+            object.__setattr__(self, "contrast", label_of(self.contrast))
         for name in _TEXT_COLUMNS:
             value = getattr(self, name)
             if not isinstance(value, str):
@@ -453,6 +477,64 @@ def _coerce_ard_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputSummary:
+    """Which rows of the data an analysis used, and which it left out and why (never silently).
+
+    Attributes
+    ----------
+    n_rows
+        Rows in the data given.
+    arm
+        The arm column.
+    arms
+        The analysed arms, in the order results list them.
+    n_by_arm
+        Participants analysed per arm.
+    outside
+        Rows of other arms, not part of this analysis, per arm label (e.g. IPSE in IPS vs SAU).
+    excluded
+        Rows of the analysed arms left out by the missing-data policy, per arm.
+    policy
+        The missing-data policy applied (``"complete-case"``), or None.
+    reason
+        What the excluded rows lack (e.g. ``"missing hours_18m"``).
+    id
+        The id column, or None when rows were known by position.
+    """
+
+    n_rows: int
+    arm: str
+    arms: tuple[str, ...]
+    n_by_arm: Mapping[str, int]
+    outside: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    excluded: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    policy: str | None = None
+    reason: str = ""
+    id: str | None = None
+
+    @property
+    def n(self) -> int:
+        """Participants analysed."""
+        return int(sum(self.n_by_arm.values()))
+
+    def notes(self) -> tuple[str, ...]:
+        """Sentences for a summary: rows outside the analysis and rows excluded, with their counts."""
+        out = []
+        if any(self.outside.values()):
+            parts = ", ".join(f"{a if a == a.strip() else repr(a)} {k}" for a, k in self.outside.items() if k)
+            total = sum(self.outside.values())
+            out.append(f"Not in this analysis: {total} rows of other arms ({parts}).")
+        if any(self.excluded.values()):
+            parts = ", ".join(f"{a} {k}" for a, k in self.excluded.items())
+            total = sum(self.excluded.values())
+            why = f" with {self.reason}" if self.reason else ""
+            out.append(f"Excluded ({self.policy or 'policy'}): {total} participants{why} ({parts}).")
+        if self.id is None:
+            out.append("No id column was given: duplicated participants could not be checked.")
+        return tuple(out)
+
+
+@dataclasses.dataclass(frozen=True)
 class Result:
     """Base class of every estimator result.
 
@@ -460,7 +542,13 @@ class Result:
     Everything else -- :meth:`to_frame`, :meth:`summary`, :meth:`_repr_html_`,
     :meth:`to_dict` -- is derived from the rows and fields.  Subclasses with a natural
     picture override :meth:`plot`, and may override :attr:`title`.
+
+    Every result records, in :attr:`inputs`, which rows it analysed and which it left out and why
+    (an :class:`InputSummary`, shown as notes under the table). Subclasses build their rows with
+    :meth:`_row`, which fills in the ``analysis``, ``outcome`` and ``conf_level`` they hold.
     """
+
+    inputs: InputSummary | None = dataclasses.field(default=None, kw_only=True)
 
     @property
     def title(self) -> str:
@@ -470,6 +558,21 @@ class Result:
     def rows(self) -> tuple[Row, ...]:
         """The ARD rows of this result; subclasses must override."""
         raise NotImplementedError(f"{type(self).__name__} does not implement rows()")
+
+    def _row(self, contrast: object, estimand: str, estimate: object, **fields: Any) -> Row:
+        """A :class:`Row` of this result: ``analysis``, ``outcome`` and ``conf_level`` (``1 - alpha``)
+        are taken from the result's attributes of those names unless given."""
+        if "analysis" not in fields:
+            fields["analysis"] = str(getattr(self, "analysis", ""))
+        if "outcome" not in fields:
+            fields["outcome"] = str(getattr(self, "outcome", "") or "")
+        if "conf_level" not in fields:
+            alpha = getattr(self, "alpha", None)
+            fields["conf_level"] = 0.95 if alpha is None else 1.0 - float(alpha)
+        from ipstrial._labels import label_of
+
+        label = contrast if isinstance(contrast, str) else label_of(contrast)
+        return Row(contrast=label, estimand=estimand, estimate=estimate, **fields)  # type: ignore[arg-type]
 
     def _checked_rows(self) -> tuple[Row, ...]:
         """Call :meth:`rows` and check that it returned :class:`Row` objects."""
@@ -500,7 +603,15 @@ class Result:
         show_analysis = len(analyses) > 1
         if len(analyses) == 1 and (only := next(iter(analyses))):
             notes.append(f"Analysis: {only}")
+        own = getattr(self, "notes", ())
+        if isinstance(own, str):
+            own = (own,)
+        if isinstance(own, tuple | list):
+            notes.extend(str(note) for note in own if note)
+        if self.inputs is not None:
+            notes.extend(self.inputs.notes())
         show_outcome = any(row.outcome for row in rows)
+        show_variant = any(row.variant for row in rows)
         levels = {row.conf_level for row in rows}
         same_level = len(levels) <= 1
         ci_header = f"{_format_level(next(iter(levels)))} CI" if len(levels) == 1 else "CI"
@@ -510,9 +621,10 @@ class Result:
             spec.append(("Analysis", False))
         if show_outcome:
             spec.append(("Outcome", False))
+        spec += [("Contrast", False), ("Estimand", False)]
+        if show_variant:
+            spec.append(("Variant", False))
         spec += [
-            ("Contrast", False),
-            ("Estimand", False),
             ("Estimate", True),
             ("SE", True),
             (ci_header, True),
@@ -530,9 +642,10 @@ class Result:
                 cells.append(row.analysis or _MISSING)
             if show_outcome:
                 cells.append(row.outcome or _MISSING)
+            cells += [row.contrast, _estimand_label(row.estimand)]
+            if show_variant:
+                cells.append(row.variant or _MISSING)
             cells += [
-                row.contrast,
-                _estimand_label(row.estimand),
                 format_number(row.estimate, digits),
                 format_number(row.se, digits),
                 interval,
@@ -684,4 +797,13 @@ def collect(*results: Result | Iterable[Result]) -> pd.DataFrame:
     records = [record for frame in frames for record in frame.to_dict(orient="records")]
     combined = pd.DataFrame.from_records(records, columns=columns)
     combined.index = pd.RangeIndex(len(records))
-    return _coerce_ard_dtypes(combined)
+    combined = _coerce_ard_dtypes(combined)
+    repeated = combined.duplicated(list(ARD_KEY), keep=False)
+    if repeated.any():
+        first = combined.loc[repeated, list(ARD_KEY)].iloc[0].to_dict()
+        raise ValueError(
+            f"collect(): {int(repeated.sum())} rows share their key {list(ARD_KEY)}, e.g. {first}; the same "
+            "analysis was collected twice, or two results use one analysis name: give each its own "
+            "analysis= name"
+        )
+    return combined

@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -22,13 +21,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ipstrial.errors import DesignError, TrialDataError
+from ipstrial.errors import DesignError, ParameterError, TrialDataError
 from ipstrial.randomization.balance import BalanceResult, balance
 from ipstrial.randomization.properties import COMPARE_COLUMNS, compare_schemes, simulate_scheme
 
 matplotlib.use("Agg")
-ROOT = Path(__file__).parents[1]
-DATA = pd.read_csv(ROOT / "data/synthetic/inklusion.csv")
 Z = 4.0  # tolerance in Monte Carlo standard errors
 
 
@@ -55,12 +52,19 @@ def small() -> pd.DataFrame:
     )
 
 
+def test_the_arm_as_a_factor_is_a_parameter_error(trial, small):
+    with pytest.raises(ParameterError, match=r"the arm column 'arm' is also listed in factors"):
+        balance(trial, ["arm"])
+    with pytest.raises(ParameterError, match=r"the arm column 'arm' is also listed in factors"):
+        balance(small, ["x", "arm"], "arm")
+
+
 def smd_rows(result: BalanceResult, factor: str) -> pd.DataFrame:
     return result.smd[result.smd.factor == factor].set_index(["level", "contrast"])
 
 
 def test_smd_and_tests_by_hand_two_arms(small):
-    result = balance(small, "arm", ["x", "sex"])
+    result = balance(small, ["x", "sex"], "arm")
     assert result.kinds == {"x": "numeric", "sex": "categorical"}
     # numeric: (2.5 - 4) / sqrt((5/3 + 4) / 2) = -1.5 / sqrt(17/6)
     assert smd_rows(result, "x").loc[("mean (SD)", "A vs B"), "smd"] == pytest.approx(
@@ -97,7 +101,7 @@ def test_three_arms_against_scipy():
             "site": rng.choice(["Copenhagen", "Odense", "Aarhus"], n),
         }
     )
-    result = balance(frame, "arm", ["age", "site"])
+    result = balance(frame, ["age", "site"], "arm")
     crosstab = pd.crosstab(frame.site, frame.arm)
     ref = stats.chi2_contingency(crosstab.to_numpy(), correction=False)
     tests = result.tests.set_index("factor")
@@ -126,7 +130,7 @@ def test_missing_factor_values_are_a_level(small):
     data = small.copy()
     data.loc[[1, 5], "sex"] = None
     data.loc[6, "x"] = np.nan
-    result = balance(data, "arm", ["x", "sex"])
+    result = balance(data, ["x", "sex"], "arm")
     table = result.table.set_index(["factor", "level", "arm"])
     assert table.loc[("sex", "missing", "A"), "count"] == 1
     assert table.loc[("sex", "missing", "B"), "count"] == 1
@@ -153,7 +157,7 @@ def test_missing_factor_values_are_a_level(small):
 
 
 def test_rows_words_and_caution(small):
-    result = balance(small, "arm", ["x", "sex"])
+    result = balance(small, ["x", "sex"], "arm")
     frame = result.to_frame()
     assert set(frame.estimand) == {"proportion", "mean", "mean_difference", "chi_square"}
     smd = frame[frame.quantity == "smd"]
@@ -170,7 +174,7 @@ def test_rows_words_and_caution(small):
 
 
 def test_love_plot(small):
-    result = balance(small, "arm", ["x", "sex"])
+    result = balance(small, ["x", "sex"], "arm")
     ax = result.plot()
     assert any(np.allclose(line.get_xdata(), 0.1) for line in ax.lines)
     labels = [t.get_text() for t in ax.get_yticklabels()]
@@ -181,8 +185,9 @@ def test_love_plot(small):
     )
 
 
-def test_inklusion_tables_match_crosstab():
-    result = balance(DATA, "arm", ["site", "age", "diagnosis", "employed_prev5y", "hours_18m"])
+def test_inklusion_tables_match_crosstab(frame):
+    DATA = frame
+    result = balance(DATA, ["site", "age", "diagnosis", "employed_prev5y", "hours_18m"], "arm")
     table = result.table.set_index(["factor", "level", "arm"])["count"]
     crosstab = pd.crosstab(DATA.diagnosis, DATA.arm)
     for level in crosstab.index:
@@ -199,16 +204,16 @@ def test_inklusion_tables_match_crosstab():
 def test_balance_bad_input(small):
     data = small.copy()
     data.loc[2, "arm"] = None
-    with pytest.raises(TrialDataError, match="p3"):
-        balance(data, "arm", ["x"])
+    with pytest.raises(TrialDataError, match="1 participant without an arm.*p3"):
+        balance(data, ["x"], "arm", id="participant_id")
     with pytest.raises(TrialDataError, match="not found"):
-        balance(small, "arm", ["height"])
-    with pytest.raises(TrialDataError, match="'C'"):
-        balance(small, "arm", ["x"], arms=["A", "C"])
+        balance(small, ["height"], "arm")
+    with pytest.raises(TrialDataError, match="arm 'C' is not an arm label in the data"):
+        balance(small, ["x"], "arm", "A", "C")
     with pytest.raises(TrialDataError, match="numeric"):
-        balance(small, "arm", {"sex": "numeric"})
-    subset = balance(small, "arm", ["x"], arms=["B", "A"])
-    assert subset.arms == ("B", "A") and subset.excluded == 0
+        balance(small, {"sex": "numeric"}, "arm")
+    subset = balance(small, ["x"], "arm", "B", "A")
+    assert subset.arms == ("B", "A") and dict(subset.inputs.outside) == {}
 
 
 # ---------------------------------------------------------------------------
@@ -362,28 +367,84 @@ def test_random_block_sizes_never_exceed_half_the_largest_block():
 # ---------------------------------------------------------------------------
 
 
-EXPECTED_COLUMNS = [
-    "label",
-    "scheme",
-    "parameters",
-    "n",
-    "n_sim",
-    "imbalance_mean",
-    "imbalance_se",
-    "imbalance_p95",
-    "imbalance_max",
-    "p_balanced",
-    "within_strata_imbalance_mean",
-    "within_strata_imbalance_se",
-    "end_imbalance_p95",
-    "marginal_imbalance_mean",
-    "marginal_imbalance_se",
-    "block_end_imbalance_max",
-    "p_guess_overall",
-    "p_guess_overall_se",
-    "p_guess_within_stratum",
-    "p_guess_within_stratum_se",
-]
+def scaled_imbalance(arms: np.ndarray, ratio: tuple[int, ...]) -> float:
+    """D = max_i N_i / r_i - min_i N_i / r_i of the arm indices ``arms`` (0 for no participant)."""
+    scaled = [np.sum(arms == i) / r for i, r in enumerate(ratio)]
+    return float(max(scaled) - min(scaled))
+
+
+def convergence_guesses(arms: np.ndarray, groups: np.ndarray, ratio: tuple[int, ...]) -> float:
+    """Expected share of correct convergence guesses, participant by participant, the recruiter knowing
+    the past allocations of the participant's group (one group: all past allocations)."""
+    seen: dict[int, list[int]] = {}
+    total = 0.0
+    for arm, group in zip(arms, groups, strict=True):
+        counts = seen.setdefault(int(group), [0] * len(ratio))
+        scaled = [counts[i] / r for i, r in enumerate(ratio)]
+        ties = [i for i, v in enumerate(scaled) if v == min(scaled)]
+        total += (arm in ties) / len(ties)
+        counts[arm] += 1
+    return total / len(arms)
+
+
+def mean_and_se(values: list[float]) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
+
+
+def direct_summary(result) -> dict[str, object]:
+    """The line of compare_schemes computed directly from the simulated allocations of a stratified block
+    scheme, sequence by sequence and participant by participant (the columns in their documented order)."""
+    ratio = result.ratio
+    final, within, marginal, ends, overall, stratum = [], [], [], [], [], []
+    levels = [dict(part.split("=") for part in label.split(", ")) for label in result.strata_labels]
+    for arms, codes in zip(result.allocations, result.strata_codes, strict=True):
+        final.append(scaled_imbalance(arms, ratio))
+        present = sorted(set(codes.tolist()))
+        per_stratum = [scaled_imbalance(arms[codes == s], ratio) for s in present]
+        ends += per_stratum
+        within.append(float(np.mean(per_stratum)))
+        level_of = {f: np.array([levels[c][f] for c in codes]) for f in result.factors}
+        marginal.append(
+            float(
+                np.mean(
+                    [
+                        scaled_imbalance(arms[level_of[f] == v], ratio)
+                        for f in result.factors
+                        for v in sorted(set(level_of[f]))
+                    ]
+                )
+            )
+        )
+        overall.append(convergence_guesses(arms, np.zeros(len(arms)), ratio))
+        stratum.append(convergence_guesses(arms, codes, ratio))
+    imbalance, imbalance_se = mean_and_se(final)
+    within_mean, within_se = mean_and_se(within)
+    marginal_mean, marginal_se = mean_and_se(marginal)
+    guess, guess_se = mean_and_se(overall)
+    guess_stratum, guess_stratum_se = mean_and_se(stratum)
+    return {
+        "label": "stratified_blocks(block_sizes=[4])",
+        "scheme": "stratified_blocks",
+        "parameters": "block_sizes=[4], arms=[A, B]",
+        "n": 60,
+        "n_sim": 100,
+        "imbalance_mean": imbalance,
+        "imbalance_se": imbalance_se,
+        "imbalance_p95": float(np.quantile(final, 0.95)),
+        "imbalance_max": max(final),
+        "p_balanced": float(np.mean(np.array(final) == 0)),
+        "within_strata_imbalance_mean": within_mean,
+        "within_strata_imbalance_se": within_se,
+        "end_imbalance_p95": float(np.quantile(ends, 0.95, method="inverted_cdf")),
+        "marginal_imbalance_mean": marginal_mean,
+        "marginal_imbalance_se": marginal_se,
+        "block_end_imbalance_max": 0.0,  # completed blocks are balanced (permuted blocks)
+        "p_guess_overall": guess,
+        "p_guess_overall_se": guess_se,
+        "p_guess_within_stratum": guess_stratum,
+        "p_guess_within_stratum_se": guess_stratum_se,
+    }
+
 
 STRATA = {"site": {"Copenhagen": 0.5, "Odense": 0.3, "Frederiksberg": 0.2}, "employed_prev5y": [0, 1]}
 
@@ -394,7 +455,7 @@ def test_compare_schemes_one_row_per_scheme():
         {"scheme": "stratified_blocks", "block_sizes": (4,)},
     ]
     table = compare_schemes(specs, n=60, n_sim=100, seed=11, strata=STRATA)
-    assert list(table.columns) == EXPECTED_COLUMNS == list(COMPARE_COLUMNS)
+    assert list(table.columns) == list(COMPARE_COLUMNS)
     assert len(table) == 2
     assert list(table.label) == ["blocks 4/6", "stratified_blocks(block_sizes=[4])"]
     assert (table.block_end_imbalance_max == 0).all()
@@ -406,11 +467,17 @@ def test_compare_schemes_one_row_per_scheme():
     )
     single = simulate_scheme("stratified_blocks", 60, n_sim=100, seed=11, strata=STRATA, block_sizes=(4,))
     row, ref = table.iloc[1].to_dict(), single.summary_row()
-    for key in EXPECTED_COLUMNS:
+    for key in COMPARE_COLUMNS:
         if isinstance(ref[key], float) and math.isnan(ref[key]):
             assert math.isnan(row[key]), key
         else:
             assert row[key] == ref[key], key
+    # every column against its direct computation from the simulated allocations, in the documented order
+    direct = direct_summary(single)
+    assert list(direct) == list(COMPARE_COLUMNS)
+    for key, value in direct.items():
+        expected = pytest.approx(value, rel=1e-12, abs=1e-15) if isinstance(value, float) else value
+        assert ref[key] == expected, key
 
 
 def test_compare_with_unstratified_and_minimization():
@@ -422,7 +489,7 @@ def test_compare_with_unstratified_and_minimization():
         {"scheme": "minimization", "p": 0.8},
     ]
     table = compare_schemes(specs, n=60, n_sim=60, seed=12, strata=STRATA)
-    assert len(table) == 3 and list(table.columns) == EXPECTED_COLUMNS
+    assert len(table) == 3 and list(table.columns) == list(COMPARE_COLUMNS)
     assert table.block_end_imbalance_max.isna().all()
     simple_row, minim = table.iloc[0], table.iloc[2]
     assert minim.marginal_imbalance_mean < simple_row.marginal_imbalance_mean

@@ -349,6 +349,81 @@ def test_projection_bad_input():
         cohort_projection([0, 0], 1, 100.0, 0.1, values)
 
 
+def _som_with(tmp_path: Path, key: str, value: str) -> Path:
+    """The SØM 2021 projection file with one key's line replaced."""
+    lines = SOM_2021.read_text(encoding="utf-8").splitlines()
+    changed = [f"{key} = {value}" if line.split("=")[0].strip() == key else line for line in lines]
+    assert changed != lines
+    path = tmp_path / "projection.toml"
+    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "horizon",
+            "100000000",
+            r"horizon=100000000 must be between 1 and 200 \(more than 200 years is not a",
+        ),
+        ("horizon", "201", r"horizon=201 must be between 1 and 200"),
+        ("duration", "100000000", r"duration=100000000 must be between 1 and 200 \(years in the programme\)"),
+        ("duration", "{ 1 = 0.5, 100000000 = 0.5 }", r"duration: '100000000' years in the programme; a stay"),
+        (
+            "intake",
+            "[" + ", ".join(["1"] * 201) + "]",
+            r"intake lists 201 years of operation; give at most 200",
+        ),
+        ("start_year", "10000000000000000000000", r"start_year=10000000000000000000000 must be between"),
+        ("horizon", "inf", r"horizon=inf must be a whole number"),
+    ],
+)
+def test_projection_sizes_are_bounded_before_any_array(tmp_path, capsys, key, value, message):
+    path = _som_with(tmp_path, key, value)
+    with pytest.raises(BudgetInputError, match=message):
+        projection_from_toml(path)
+    assert main(["budget", str(path)]) == 2  # one line on stderr, no traceback, no ArrayMemoryError
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "MemoryError" not in err
+
+
+def test_projection_at_the_bounds_runs():
+    values = {"v": {"municipality": 1.0}}
+    result = cohort_projection([1] + [0] * 199, 200, 100.0, 0.1, values, horizon=200)
+    assert len(result.table()) == 200 + 200 - 1
+    one = cohort_projection([10], 1, 100.0, 0.1, values, horizon=1)
+    assert "over 1 year from exit" in one.to_frame().method.str.cat()
+
+
+def test_business_case_years_spanning_centuries_are_refused_without_listing_them():
+    with pytest.raises(
+        BudgetInputError, match=r"run from 2017 to 100000000, 99,997,984 years; a business case"
+    ) as info:
+        _case({"a": {2017: 1.0, 100000000: 2.0}})
+    assert len(str(info.value)) < 300
+    with pytest.raises(BudgetInputError, match=r"the years of years run from 2017 to 3000"):
+        _case({"a": {2017: 1.0}}, years=[2017, 3000])
+    # the gaps of a short span are listed, the first ten of them
+    with pytest.raises(BudgetInputError, match=r"no line gives 2018, 2019, .*, 2027 and 2 more"):
+        _case({"a": {2017: 1.0, 2030: 2.0}})
+
+
+def test_counts_of_one_read_in_the_singular():
+    assert monitor(16, 73, 0.25, planned_n=1).to_frame().contrast.iloc[-1].endswith(": next 1 participant")
+    case = _case({"a": {2017: -1.0, 2018: 0.0}})
+    assert "payback time (all lines): 1 year " in case.report_text()
+    with pytest.raises(BudgetInputError, match="can stay 2 years, beyond the 1 year of operation"):
+        cohort_projection([50], 2, 100.0, 0.1, {"v": {"municipality": 1.0}})
+
+
+def test_caseload_of_overflowing_numbers_is_refused():
+    with pytest.raises(BudgetInputError, match="not a finite number of consultants"):
+        consultants_needed(1e308, 1e-300)
+    with pytest.raises(BudgetInputError, match="not a finite caseload"):
+        caseload(1e308, 1e10)
+
+
 def test_projection_plots():
     import matplotlib.pyplot as plt
 
@@ -402,7 +477,7 @@ def _brute_needed(x: int, n: int, m: int, target: float) -> int | None:
 
 
 def test_monitor_how_many_more_by_brute_force():
-    result = monitor(16, 73, 0.25, planned_n=caseload(3))
+    result = monitor(16, 73, 0.25, planned_n=caseload(3, 25))
     assert result.planned_n == 75
     assert result.successes_needed == _brute_needed(16, 73, 75, 0.25) == 21
     assert result.all_successes_needed == next(m for m in range(1000) if (16 + m) / (73 + m) >= 0.25) == 3
@@ -444,12 +519,20 @@ def test_monitor_bad_input():
 
 
 def test_caseload():
-    assert caseload(3) == 75  # Sydhavnen: 3 consultants, about 25 citizens each
-    assert caseload(2.5, 20) == 50
-    assert consultants_needed(140) == 6  # Copenhagen 2017: capacity about 140, about 25 each
-    assert consultants_needed(75) == 3
+    assert caseload(3, 25) == 75  # Sydhavnen: 3 consultants, about 25 citizens each
+    assert caseload(2.5, 20) == 50  # the IPS fidelity scale's at most 20 per specialist
+    assert consultants_needed(140, 25) == 6  # Copenhagen 2017: capacity about 140, about 25 each
+    assert consultants_needed(140, 20) == 7
+    assert consultants_needed(75, 25) == 3
     with pytest.raises(ValueError):
-        caseload(-1)
+        caseload(-1, 25)
+    with pytest.raises(ValueError, match="per_consultant"):
+        consultants_needed(75, 0)
+    # the caseload per consultant is the programme's own figure: no default
+    with pytest.raises(TypeError):
+        caseload(3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        consultants_needed(140)  # type: ignore[call-arg]
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -460,7 +543,7 @@ def test_cli_budget_prints_the_business_case(capsys):
     assert net.split()[1:] == ["-2,250", "-2,000", "-1,000", "-1,000"]
     team = next(line for line in out.splitlines() if line.startswith(TEAM))
     assert team.split()[-4:] == ["1,750", "2,500", "0", "0"]
-    assert "payback time (all lines): 1 year(s)" in out
+    assert "payback time (all lines): 1 year" in out
     assert "payback time (lines on the service area only): -" in out
 
 

@@ -1,4 +1,6 @@
-"""Tests for :mod:`ipstrial.economics.cea` (cost-effectiveness: ICER, INMB, CEAC, EVPI, QALYs).
+"""Tests for :mod:`ipstrial.economics.cea` and :mod:`ipstrial.economics.plane` (ICER, INMB, CEAC, EVPI).
+
+QALYs (:func:`ipstrial.economics.qaly_auc`) are tested here too.
 
 References: closed forms computed here from the data (arm means, variances, covariances, Fieller's
 quadratic solved by hand, net benefit, EVPI on hand-made draws); ``tests/reference/cea.json`` made
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COVARIATES, REFERENCE
 
-from ipstrial.economics.cea import (
+from ipstrial.economics import (
     ceac_from_draws,
     cost_effectiveness,
     evpi_from_draws,
@@ -27,33 +29,32 @@ from ipstrial.economics.cea import (
     qaly_auc,
     quadrant,
 )
-from ipstrial.errors import EstimationError, TrialDataError
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
 from ipstrial.resampling import bootstrap_counts, counts_in_data_order
 from ipstrial.synthetic import INKLUSION, simulate_trial
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = json.loads((ROOT / "tests" / "reference" / "cea.json").read_text())
-COVARIATES = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
+R_REFERENCE = json.loads((REFERENCE / "cea.json").read_text())
 Z = NormalDist().inv_cdf(0.975)
+EQ5D = (
+    ("eq5d_0", "eq5d_18m"),
+    (0, 1.5),
+)  # the utility columns of the synthetic trial and their times (years)
 
 
 @pytest.fixture(scope="module")
-def trial() -> pd.DataFrame:
-    data = pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv")
-    data["qaly"] = 0.75 * (data.eq5d_0 + data.eq5d_18m)
-    return data
+def trial(frame) -> pd.DataFrame:
+    """The synthetic trial (a copy of the shared frame) with a QALY column (0.75 (u_0 + u_18))."""
+    return frame.assign(qaly=0.75 * (frame.eq5d_0 + frame.eq5d_18m))
 
 
 def _ce(data, effect="employed_18m", treatment="IPS", control="SAU", **kwargs):
-    options = {"wtp": 200_000.0, "n_boot": 2000, "seed": 1} | kwargs
+    options = {"wtp": 200_000.0, "n_resamples": 2000, "seed": 1, "id": "participant_id"} | kwargs
     return cost_effectiveness(data, "cost_total", effect, "arm", treatment, control, **options)
 
 
-def _row(result, estimand, contrast="IPS vs SAU", interval=None):
+def _row(result, estimand, contrast="IPS vs SAU", variant=""):
     frame = result.to_frame()
-    rows = frame[(frame.estimand == estimand) & (frame.contrast == contrast)]
-    if interval is not None:
-        rows = rows[rows.interval == interval]
+    rows = frame[(frame.estimand == estimand) & (frame.contrast == contrast) & (frame.variant == variant)]
     assert len(rows) == 1, rows
     return rows.iloc[0]
 
@@ -89,12 +90,12 @@ def test_unadjusted_point_estimates_and_normal_theory_match_closed_forms(trial):
     wtp = 200_000.0
     result = _ce(trial, wtp=wtp)
     dc, de, vc, ve, cov = _moments(trial, "employed_18m")
-    row = _row(result, "delta_cost", interval="normal")
+    row = _row(result, "delta_cost")
     assert row.estimate == pytest.approx(dc, rel=1e-12)
     assert row.se == pytest.approx(math.sqrt(vc), rel=1e-12)
     assert row.ci_low == pytest.approx(dc - Z * math.sqrt(vc), rel=1e-12)
     assert row.p_value == pytest.approx(math.erfc(abs(dc) / math.sqrt(vc) / math.sqrt(2)), rel=1e-9)
-    row = _row(result, "delta_effect", interval="normal")
+    row = _row(result, "delta_effect")
     assert row.estimate == pytest.approx(de, rel=1e-12)
     assert row.se == pytest.approx(math.sqrt(ve), rel=1e-12)
     assert result.estimates.cov_cost_effect.iloc[0] == pytest.approx(cov, rel=1e-10)
@@ -107,13 +108,13 @@ def test_unadjusted_point_estimates_and_normal_theory_match_closed_forms(trial):
     assert a > 0  # ΔE is significant: the interval is bounded
     assert (icer.ci_low, icer.ci_high) == pytest.approx((low, high), rel=1e-9)
 
-    inmb = _row(result, "inmb", interval="normal")
+    inmb = _row(result, "inmb")
     se_inmb = math.sqrt(wtp**2 * ve + vc - 2 * wtp * cov)
     assert inmb.estimate == pytest.approx(wtp * de - dc, rel=1e-12)
     assert inmb.se == pytest.approx(se_inmb, rel=1e-10)
     assert inmb.ci_high == pytest.approx(wtp * de - dc + Z * se_inmb, rel=1e-10)
     # the bootstrap interval of the net benefit is always there
-    boot = _row(result, "inmb", interval="bootstrap percentile")
+    boot = _row(result, "inmb", variant="bootstrap")
     assert boot.estimate == inmb.estimate and boot.ci_low < boot.estimate < boot.ci_high
 
     arm_rows = result.to_frame().query("estimand == 'mean' and outcome == 'cost_total'")
@@ -178,7 +179,7 @@ def test_evpi_on_hand_made_draws():
 
 def test_result_evpi_and_prob_match_the_draws(trial):
     wtp = 300_000.0
-    result = _ce(trial, treatment=["IPS", "IPSE"], wtp=wtp, n_boot=1000)
+    result = _ce(trial, treatment=["IPS", "IPSE"], wtp=wtp, n_resamples=1000)
     draws = result.draws
     inmb = {
         c: wtp * g.sort_values("replicate").delta_effect.to_numpy()
@@ -215,10 +216,10 @@ R_CASES = {
 
 @pytest.mark.parametrize("case", sorted(R_CASES))
 def test_adjusted_contrasts_and_sandwich_covariance_match_R(trial, case):
-    result = _ce(trial, n_boot=200, **R_CASES[case])
+    result = _ce(trial, n_resamples=200, **R_CASES[case])
     assert result.failed_replicates == 0
     for e in result.estimates.itertuples(index=False):
-        ref = REFERENCE[case][e.contrast]
+        ref = R_REFERENCE[case][e.contrast]
         assert e.delta_cost == pytest.approx(ref["delta_cost"], rel=1e-6)
         assert e.delta_effect == pytest.approx(ref["delta_effect"], rel=1e-6)
         assert e.se_cost**2 == pytest.approx(ref["var_cost"], rel=1e-6)
@@ -235,10 +236,10 @@ def test_adjusted_contrasts_and_sandwich_covariance_match_R(trial, case):
 def test_baseline_utility_removes_the_qaly_imbalance(trial):
     # Manca et al. (2005): IPS had lower baseline EQ-5D by chance; the unadjusted QALY difference is
     # negative, the adjusted one positive, as the true difference (0.75 x the 18-month difference)
-    plain = _ce(trial, effect="qaly", wtp=350_000.0, n_boot=200).estimates.iloc[0]
-    adjusted = _ce(trial, effect="qaly", wtp=350_000.0, n_boot=200, baseline_utility="eq5d_0").estimates.iloc[
-        0
-    ]
+    plain = _ce(trial, effect="qaly", wtp=350_000.0, n_resamples=200).estimates.iloc[0]
+    adjusted = _ce(
+        trial, effect="qaly", wtp=350_000.0, n_resamples=200, baseline_utility="eq5d_0"
+    ).estimates.iloc[0]
     assert plain.delta_effect < 0 < adjusted.delta_effect
     assert adjusted.se_effect < plain.se_effect
 
@@ -247,7 +248,7 @@ def test_bootstrap_refits_equal_fits_on_the_resampled_data(trial):
     """Replicate b = the models refitted on the resample; counts as documented (treatments, control)."""
     import statsmodels.api as sm
 
-    from ipstrial._inputs import design_matrix, id_series
+    from ipstrial._inputs import design_matrix
 
     n_boot, seed = 12, 5
     result = _ce(
@@ -256,14 +257,14 @@ def test_bootstrap_refits_equal_fits_on_the_resampled_data(trial):
         treatment="IPS",
         covariates=COVARIATES,
         cost_model="gamma",
-        n_boot=n_boot,
+        n_resamples=n_boot,
         seed=seed,
     )
     sub = trial[trial.arm.isin(["IPS", "SAU"])]
     codes = np.where(sub.arm.to_numpy() == "IPS", 0, 1)
     counts = bootstrap_counts([int(np.sum(codes == 0)), int(np.sum(codes == 1))], n_boot, seed)
     W = counts_in_data_order(counts, codes)
-    dm = design_matrix(sub, COVARIATES, id_series(sub, "participant_id")).to_numpy(dtype=float)
+    dm = design_matrix(sub, COVARIATES).to_numpy(dtype=float)
     X = np.column_stack([np.ones(len(sub)), (codes == 0).astype(float), dm])
     X_ips, X_sau = X.copy(), X.copy()
     X_ips[:, 1], X_sau[:, 1] = 1.0, 0.0
@@ -310,11 +311,11 @@ def _reference_bootstrap(data, treatment, control, wtp, n_boot, seed):
 def test_bootstrap_intervals_within_monte_carlo_error_of_a_large_reference_run(trial):
     # IPSE vs IPS: a contrast whose INMB straddles 0 at λ = 500,000, so the probability is not near 0/1
     wtp, small, large = 500_000.0, 2000, 50_000
-    result = _ce(trial, treatment="IPSE", control="IPS", wtp=wtp, n_boot=small, seed=11)
+    result = _ce(trial, treatment="IPSE", control="IPS", wtp=wtp, n_resamples=small, seed=11)
     dc, de, inmb = _reference_bootstrap(trial, "IPSE", "IPS", wtp, large, seed=20240601)
     contrast = "IPSE vs IPS"
     for estimand, ref in (("delta_cost", dc), ("delta_effect", de), ("inmb", inmb)):
-        row = _row(result, estimand, contrast, interval="bootstrap percentile")
+        row = _row(result, estimand, contrast, variant="bootstrap")
         sigma = np.std(ref, ddof=1)
         # Monte Carlo SE of a sample p-quantile from B draws: sqrt(p(1-p)/B) / f(q_p) (asymptotic
         # normality of sample quantiles; Serfling 1980, sec. 2.3.3), with the density f(q_p) of the
@@ -345,7 +346,7 @@ def test_bootstrap_intervals_within_monte_carlo_error_of_a_large_reference_run(t
 
 def test_ceac_facts(trial):
     wtp = 300_000.0
-    result = _ce(trial, treatment="IPSE", control="IPS", wtp=wtp, n_boot=1000)
+    result = _ce(trial, treatment="IPSE", control="IPS", wtp=wtp, n_resamples=1000)
     curve = result.ceac
     draws = result.draws
     assert len(curve) == 201 and curve.wtp.iloc[0] == 0 and curve.wtp.iloc[-1] == 2 * wtp
@@ -373,13 +374,13 @@ def test_ceac_monotone_when_every_draw_gains_effect():
     )
     grid = np.linspace(0, 20_000, 41)
     up = cost_effectiveness(
-        data, "cost_total", "effect", "arm", "A", "B", wtp=5000, n_boot=500, seed=2, wtp_grid=grid
+        data, "cost_total", "effect", "arm", "A", "B", wtp=5000, n_resamples=500, seed=2, wtp_grid=grid
     )
     ceac = up.ceac["A vs B"].to_numpy()
     assert np.all(np.diff(ceac) >= 0)
     assert np.array_equal(ceac, [np.mean(up.draws.delta_cost < lam) for lam in grid])
     down = cost_effectiveness(
-        data, "cost_total", "effect", "arm", "B", "A", wtp=5000, n_boot=500, seed=2, wtp_grid=grid
+        data, "cost_total", "effect", "arm", "B", "A", wtp=5000, n_resamples=500, seed=2, wtp_grid=grid
     )
     assert np.all(np.diff(down.ceac["B vs A"].to_numpy()) <= 0)
 
@@ -394,35 +395,35 @@ def test_synthetic_trial_delta_cost_near_truth_and_ips_dominant():
         "outcome == 'cost_total' and estimand == 'delta_cost' and contrast == 'IPS vs SAU'"
     ).value.item()
     assert true_dc == -72_000
-    result = _ce(data, wtp=200_000.0, n_boot=2000)
-    row = _row(result, "delta_cost", interval="normal")
+    result = _ce(data, wtp=200_000.0, n_resamples=2000)
+    row = _row(result, "delta_cost")
     assert abs(row.estimate - true_dc) < 3 * row.se
     assert result.quadrant == "dominant"
     assert result.estimates.p_dominant.iloc[0] > 0.5
     share = np.mean((result.draws.delta_cost < 0) & (result.draws.delta_effect > 0))
     assert share == result.estimates.p_dominant.iloc[0]
     # QALYs adjusted for baseline utility: the true difference is 0.75 x the 18-month difference
-    data["qaly"] = qaly_auc(data)
+    data["qaly"] = qaly_auc(data, *EQ5D)
     true_de = (
         0.75
         * truth.query(
             "outcome == 'eq5d_18m' and estimand == 'mean_difference' and contrast == 'IPS vs SAU'"
         ).value.item()
     )
-    qaly = _ce(data, effect="qaly", wtp=350_000.0, n_boot=500, baseline_utility="eq5d_0")
-    row = _row(qaly, "delta_effect", interval="normal")
+    qaly = _ce(data, effect="qaly", wtp=350_000.0, n_resamples=500, baseline_utility="eq5d_0")
+    row = _row(qaly, "delta_effect")
     assert abs(row.estimate - true_de) < 3 * row.se
 
 
 def test_same_seed_same_bits(trial):
-    first = _ce(trial, treatment=["IPS", "IPSE"], n_boot=300, seed=7)
-    second = _ce(trial, treatment=["IPS", "IPSE"], n_boot=300, seed=7)
-    other = _ce(trial, treatment=["IPS", "IPSE"], n_boot=300, seed=8)
+    first = _ce(trial, treatment=["IPS", "IPSE"], n_resamples=300, seed=7)
+    second = _ce(trial, treatment=["IPS", "IPSE"], n_resamples=300, seed=7)
+    other = _ce(trial, treatment=["IPS", "IPSE"], n_resamples=300, seed=8)
     assert first.draws.equals(second.draws)
     pd.testing.assert_frame_equal(first.to_frame(), second.to_frame())
     assert not first.draws.equals(other.draws)
     adjusted = [
-        _ce(trial, effect="qaly", n_boot=100, seed=9, covariates=COVARIATES, cost_model="gamma").draws
+        _ce(trial, effect="qaly", n_resamples=100, seed=9, covariates=COVARIATES, cost_model="gamma").draws
         for _ in range(2)
     ]
     assert adjusted[0].equals(adjusted[1])
@@ -434,7 +435,7 @@ def test_result_serialises_and_plots(trial):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    result = _ce(trial, treatment=["IPS", "IPSE"], n_boot=200)
+    result = _ce(trial, treatment=["IPS", "IPSE"], n_resamples=200)
     json.dumps(result.to_dict(), allow_nan=False)
     assert "dominant" in result.summary()
     ax = result.plot(kind="plane")
@@ -454,7 +455,7 @@ def test_negative_costs_are_an_error_naming_ids(trial):
     data = trial.copy()
     pid = data.participant_id[data.arm == "IPS"].iloc[3]
     data.loc[data.participant_id == pid, "cost_total"] = -10.0
-    with pytest.raises(TrialDataError, match="1 negative costs") as info:
+    with pytest.raises(TrialDataError, match="1 negative value") as info:
         _ce(data)
     assert str(pid) in str(info.value)
 
@@ -466,16 +467,17 @@ def test_missing_costs_need_a_policy(trial):
     with pytest.raises(TrialDataError, match="missing") as info:
         _ce(data)
     assert all(str(i) in str(info.value) for i in ids)
-    result = _ce(data, missing="complete-case", n_boot=200)
+    result = _ce(data, missing="complete-case", n_resamples=200)
     assert result.excluded == {"IPS": 0, "SAU": 2}
-    row = _row(result, "delta_cost", interval="normal")
+    assert result.inputs.excluded == {"IPS": 0, "SAU": 2}
+    row = _row(result, "delta_cost")
     assert row.excluded == 2 and "complete case" in row.method
 
 
 def test_missing_effect_complete_case_counts_per_arm(trial):
     with pytest.raises(TrialDataError, match="hours_18m"):
         _ce(trial, effect="hours_18m", wtp=500.0)
-    result = _ce(trial, effect="hours_18m", wtp=500.0, n_boot=200, missing="complete-case")
+    result = _ce(trial, effect="hours_18m", wtp=500.0, n_resamples=200, missing="complete-case")
     sub = trial[trial.arm.isin(["IPS", "SAU"])]
     expected = sub.hours_18m.isna().groupby(sub.arm).sum().to_dict()
     assert result.excluded == expected and sum(expected.values()) > 0
@@ -507,29 +509,33 @@ def test_zero_effect_difference_is_reported_not_a_crash():
             "effect": [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
         }
     )
-    result = cost_effectiveness(data, "cost_total", "effect", "arm", "T", "C", wtp=100.0, n_boot=200, seed=1)
+    result = cost_effectiveness(
+        data, "cost_total", "effect", "arm", "T", "C", wtp=100.0, n_resamples=200, seed=1
+    )
     icer = _row(result, "icer", "T vs C")
     assert math.isnan(icer.estimate)
     assert "undefined" in icer.icer_note and "ΔE = 0" in icer.icer_note
     assert result.quadrant == "dominant"  # equally effective and cheaper
     # INMB = λ·0 − ΔC = −(11.5 − 20.5)
-    assert _row(result, "inmb", "T vs C", interval="normal").estimate == pytest.approx(9.0, rel=1e-12)
+    assert _row(result, "inmb", "T vs C").estimate == pytest.approx(9.0, rel=1e-12)
 
 
 @pytest.mark.parametrize(
     ("wtp", "shown"), [(-5.0, "-5.0"), (0.0, "0.0"), ("abc", "'abc'"), (float("nan"), "nan"), (True, "True")]
 )
-def test_bad_willingness_to_pay_is_a_value_error_naming_it(trial, wtp, shown):
-    with pytest.raises(ValueError, match="wtp must be a positive") as info:
+def test_bad_willingness_to_pay_is_a_parameter_error_naming_it(trial, wtp, shown):
+    with pytest.raises(ParameterError, match="wtp must be a positive") as info:
         _ce(trial, wtp=wtp)
     assert f"got {shown}" in str(info.value) or f"value {shown}" in str(info.value)
 
 
 def test_bad_wtp_grid(trial):
-    with pytest.raises(ValueError, match="-1"):
+    with pytest.raises(ParameterError, match="-1"):
         _ce(trial, wtp_grid=[0, -1, 5])
-    with pytest.raises(ValueError, match="wtp_grid"):
+    with pytest.raises(ParameterError, match="wtp_grid"):
         _ce(trial, wtp_grid="0:100")
+    with pytest.raises(ParameterError, match="more than once"):
+        _ce(trial, wtp_grid=[0, 5, 5])
 
 
 def test_gamma_cost_model_needs_positive_costs(trial):
@@ -544,7 +550,7 @@ def test_gamma_cost_model_needs_positive_costs(trial):
 
 
 def test_qaly_auc_trapezium_rule(trial):
-    assert np.allclose(qaly_auc(trial), 0.75 * (trial.eq5d_0 + trial.eq5d_18m), rtol=0, atol=1e-14)
+    assert np.allclose(qaly_auc(trial, *EQ5D), 0.75 * (trial.eq5d_0 + trial.eq5d_18m), rtol=0, atol=1e-14)
     small = pd.DataFrame({"u0": [0.5, 1.0], "u1": [0.7, 0.0], "u2": [0.9, -0.2]})
     # 0.5 (0.5 + 0.7)/2 + 1.0 (0.7 + 0.9)/2 = 0.3 + 0.8; 0.5 (1 + 0)/2 + 1.0 (0 - 0.2)/2 = 0.25 - 0.1
     got = qaly_auc(small, ("u0", "u1", "u2"), (0, 0.5, 1.5), id=None)
@@ -556,15 +562,43 @@ def test_qaly_auc_missing_and_bad_utilities(trial):
     pid = data.participant_id.iloc[5]
     data.loc[data.index[5], "eq5d_18m"] = np.nan
     with pytest.raises(TrialDataError, match="missing utility") as info:
-        qaly_auc(data)
+        qaly_auc(data, *EQ5D, id="participant_id")
     assert str(pid) in str(info.value)
-    values = qaly_auc(data, missing="complete-case")
+    values = qaly_auc(data, *EQ5D, missing="complete-case")
     assert values.isna().sum() == 1 and np.isnan(values.iloc[5])
     data.loc[data.index[6], "eq5d_0"] = 1.2
-    with pytest.raises(TrialDataError, match="above 1"):
-        qaly_auc(data, missing="complete-case")
-    with pytest.raises(ValueError, match="increasing"):
-        qaly_auc(trial, times=(1.5, 0))
+    with pytest.raises(TrialDataError, match="greater than 1"):
+        qaly_auc(data, *EQ5D, missing="complete-case")
+    with pytest.raises(ParameterError, match="increasing"):
+        qaly_auc(trial, EQ5D[0], (1.5, 0))
+    with pytest.raises(TypeError):
+        qaly_auc(trial)  # the utility columns and their times are required: no domain defaults
+
+
+def test_qaly_auc_missing_utilities_name_each_column_and_count_in_words(trial):
+    data = trial.copy()
+    data.loc[data.index[5], "eq5d_18m"] = np.nan
+    data.loc[data.index[[7, 9]], "eq5d_0"] = np.nan
+    with pytest.raises(TrialDataError) as info:
+        qaly_auc(data, *EQ5D, id="participant_id")
+    text = str(info.value)
+    assert "column 'eq5d_0': 2 participants with a missing utility" in text
+    assert "column 'eq5d_18m': 1 participant with a missing utility" in text
+    assert "'eq5d_0, eq5d_18m'" not in text and "1 participants" not in text
+    assert text.count("missing='complete-case'") == 2  # once per problem, not twice in one fix
+
+
+def test_fieller_refuses_a_covariance_impossible_for_the_variances():
+    # |cov| <= sqrt(var_cost var_effect) (Cauchy-Schwarz): 10 / sqrt(1 * 0.001) is a correlation of 316
+    with pytest.raises(ParameterError, match=r"cov=10.0 is impossible .* implied correlation is 316") as info:
+        fieller_interval(-100.0, 0.1, 1.0, 0.001, 10.0)
+    assert "sqrt(var_cost * var_effect) = 0.0316228" in str(info.value)
+    with pytest.raises(ParameterError, match="implied correlation is infinite"):
+        fieller_interval(-100.0, 0.1, 0.0, 0.001, -0.5)
+    # a correlation of exactly +-1 is possible
+    bound = math.sqrt(1.0 * 0.001)
+    assert fieller_interval(-100.0, 0.1, 1.0, 0.001, bound).kind == "bounded"
+    assert fieller_interval(-100.0, 0.1, 1.0, 0.001, -bound).kind == "bounded"
 
 
 def test_evpi_is_exactly_zero_when_every_draw_favours_one_arm():
@@ -572,7 +606,5 @@ def test_evpi_is_exactly_zero_when_every_draw_favours_one_arm():
     rng = np.random.default_rng(3)
     delta_cost = -90_000 + 1_000 * rng.standard_normal(5000)
     delta_effect = 0.15 + 0.01 * rng.standard_normal(5000)
-    from ipstrial.economics import evpi_from_draws
-
     values = evpi_from_draws(delta_cost, delta_effect, np.linspace(0, 400_000, 201))
     assert np.all(values == 0.0)

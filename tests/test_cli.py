@@ -178,9 +178,7 @@ def test_demo(capsys):
 
     rd = [line.split() for line in out.splitlines() if "risk_difference" in line and "Newcombe" in line]
     assert len(rd) == 2
-    interval = compare_proportions(frame, "employed_18m", treatment="IPS", control="SAU").interval(
-        "risk_difference"
-    )
+    interval = compare_proportions(frame, "employed_18m", "arm", "IPS", "SAU").interval("risk_difference")
     assert rd[0][:6] == ["employed_18m", "IPS", "vs", "SAU", "risk_difference", f"{interval.estimate:.3f}"]
     assert f"({interval.low:.3f}," in rd[0] and "0.134" in rd[0]
     analyses = [line for line in out.splitlines() if "mean_difference" in line or "rate_ratio" in line]
@@ -202,7 +200,7 @@ def test_demo(capsys):
     cost_lines = [x for x in out.splitlines() if "delta_cost" in x]
     assert len(cost_lines) == 2 and "-72,000.000" in cost_lines[0] and "-55,000.000" in cost_lines[1]
     assert sum("quadrant dominant" in x for x in out.splitlines()) == 2
-    assert "net 2017: -2,250, 2018: -2,000, 2019: -1,000, 2020: -1,000; payback 1 year(s)" in out
+    assert "net 2017: -2,250, 2018: -2,000, 2019: -1,000, 2020: -1,000; payback 1 year" in out
 
 
 # ----------------------------------------------------------------------------- truth
@@ -487,8 +485,11 @@ def _ipstrial_errors() -> list[BaseException]:
         BudgetInputError("lines[2].amount: 'x' is not a number; write a plain number"),
         errors.TrialDataError("the data have no rows; pass the trial data"),
     ]
-    found += [getattr(errors, name)("bad value; fix it") for name in ("ParameterError", "MemoryBudgetError")
-              if hasattr(errors, name)]
+    found += [
+        getattr(errors, name)("bad value; fix it")
+        for name in ("ParameterError", "MemoryBudgetError")
+        if hasattr(errors, name)
+    ]
     return found
 
 
@@ -536,3 +537,30 @@ def test_a_closed_pipe_is_still_quiet(capsys, monkeypatch):
     assert main(["simulate", "--n", "5"]) == 0
     assert capsys.readouterr().err == ""
     assert len(redirected) == 1 and redirected[0][1] == 1
+
+
+def test_demo_refuses_too_few_participants_on_one_line(capsys):
+    from ipstrial.cli import main
+
+    assert main(["demo", "--n", "20"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--n 20 is too few for the demo" in err[0] and "--n 100 or more" in err[0]
+
+
+def test_a_single_data_problem_is_one_line(capsys, tmp_path):
+    import ipstrial.cli as cli
+    from ipstrial.errors import Problem, TrialDataError
+
+    assert cli._error_text(
+        TrialDataError([Problem("arm", "1 participant without an arm", "fill it in")])
+    ) == ("column 'arm': 1 participant without an arm. Fix: fill it in.")
+    two = TrialDataError([Problem("a", "x", "y"), Problem("b", "z", "w")])
+    assert cli._error_text(two).splitlines()[0] == "2 problems in the trial data:"
+
+
+def test_simulating_more_participants_than_memory_allows_is_refused(capsys):
+    from ipstrial.cli import main
+
+    assert main(["simulate", "--n", "1000000000000"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "simulating 1,000,000,000,000 participants would need about" in err and "Traceback" not in err

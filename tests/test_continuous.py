@@ -1,4 +1,7 @@
-"""Tests of ipstrial.resampling and ipstrial.itt.continuous.
+"""Tests of ipstrial.resampling and of the hours and weeks estimators of ipstrial.itt.
+
+(compare_means, adjusted_mean_difference: ipstrial.itt.means; two_part: ipstrial.itt.two_part;
+rate_ratio: ipstrial.itt.counts; hodges_lehmann: ipstrial.itt.rank.)
 
 References: R 4.2 output in tests/reference/continuous.json, made by tests/reference/continuous.R
 (t.test, lm + sandwich::vcovHC, MASS::glm.nb and the NB2 maximum likelihood, wilcox.test, glm
@@ -9,28 +12,23 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import COVARIATES as COVS
+from conftest import REFERENCE
 
-from ipstrial import resampling
+from ipstrial import itt, resampling
 from ipstrial._inputs import prepare
-from ipstrial.errors import EstimationError, TrialDataError
-from ipstrial.itt import continuous as cont
+from ipstrial._random import resolved_streams
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
+from ipstrial.itt._common import model_matrix
 from ipstrial.synthetic import INKLUSION, simulate_trial
 
-ROOT = Path(__file__).resolve().parents[1]
-REF = json.loads((ROOT / "tests" / "reference" / "continuous.json").read_text())
-COVS = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
+REF = json.loads((REFERENCE / "continuous.json").read_text())
 ARMS = ["IPS", "IPSE"]
 REL = 1e-6
-
-
-@pytest.fixture(scope="module")
-def trial() -> pd.DataFrame:
-    return pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv")
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +103,7 @@ def test_bootstrap_means_match_counts_and_chunking(monkeypatch: pytest.MonkeyPat
     np.testing.assert_allclose(means, expected, rtol=1e-13)
     # chunks of 3 and 5 replicates draw the same counts (one different count would move a mean by
     # about 1e-2); only the floating-point summation order of the matrix product may differ
-    monkeypatch.setattr(resampling, "_CHUNK_CELLS", 100)
+    monkeypatch.setattr(resampling, "CHUNK_BYTES", 800)  # chunks of 100 counts
     np.testing.assert_allclose(resampling.bootstrap_means(values, 500, seed=9), means, rtol=1e-13)
 
 
@@ -142,7 +140,7 @@ def test_counts_in_data_order() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True])
 def test_resampling_input_errors(bad: object) -> None:
-    with pytest.raises(ValueError, match="n_boot"):
+    with pytest.raises(ValueError, match="n_resamples"):
         resampling.bootstrap_counts([3], bad, seed=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="group size"):
         resampling.bootstrap_counts([3, bad], 10, seed=1)  # type: ignore[list-item]
@@ -151,10 +149,8 @@ def test_resampling_input_errors(bad: object) -> None:
 # ------------------------------------------------------------------------------------ R agreement
 
 
-def test_welch_and_t_means_match_r(trial: pd.DataFrame) -> None:
-    result = cont.compare_means(
-        trial, "hours_18m", treatment=ARMS, n_boot=200, seed=1, missing="complete-case"
-    )
+def test_welch_and_t_means_match_r(trial) -> None:
+    result = itt.compare_means(trial, "hours_18m", n_resamples=200, seed=1, missing="complete-case")
     for arm in ("IPS", "IPSE", "SAU"):
         ref, got = REF[f"mean_{arm}"], row(result, arm, "mean")
         assert got.n == ref["n"]
@@ -164,19 +160,19 @@ def test_welch_and_t_means_match_r(trial: pd.DataFrame) -> None:
             assert close(value, expected)
     for arm in ARMS:
         ref, got = REF[f"welch_{arm}"], row(result, f"{arm} vs SAU", "mean_difference", "Welch")
-        assert got.method == "Welch"
+        assert got.method == "Welch" and got.variant == ""
         assert close(got.estimate, ref["difference"]) and close(got.se, ref["se"])
         assert close(got.ci_low, ref["ci"][0]) and close(got.ci_high, ref["ci"][1])
         assert close(got.df, ref["df"]) and close(got.p_value, ref["p"])
         assert got.n == ref["n_treatment"] + ref["n_control"]
+        twin = row(result, f"{arm} vs SAU", "mean_difference", "bootstrap")
+        assert twin.variant == "bootstrap" and twin.estimate == got.estimate
 
 
 @pytest.mark.parametrize("hc", ["HC0", "HC3"])
-def test_adjusted_mean_difference_matches_r(trial: pd.DataFrame, hc: str) -> None:
-    both = cont.adjusted_mean_difference(
-        trial, "hours_18m", treatment=ARMS, covariates=COVS, hc=hc, missing="complete-case"
-    )
-    pair = cont.adjusted_mean_difference(
+def test_adjusted_mean_difference_matches_r(trial, hc: str) -> None:
+    both = itt.adjusted_mean_difference(trial, "hours_18m", covariates=COVS, hc=hc, missing="complete-case")
+    pair = itt.adjusted_mean_difference(
         trial, "hours_18m", treatment="IPS", covariates=COVS, hc=hc, missing="complete-case"
     )
     for result, ref, arms in ((both, REF["lm_all"], ARMS), (pair, REF["lm_pair"], ["IPS"])):
@@ -189,10 +185,10 @@ def test_adjusted_mean_difference_matches_r(trial: pd.DataFrame, hc: str) -> Non
                 assert close(got.p_value, ref[arm]["p_HC3"])
 
 
-def test_rate_ratio_matches_nb_maximum_likelihood(trial: pd.DataFrame) -> None:
+def test_rate_ratio_matches_nb_maximum_likelihood(trial) -> None:
     # glm.nb itself fails on these data (see continuous.R); the reference is the same ML found in R by
     # the root of the profile score, then the glm with theta fixed and vcovHC(type = "HC0")
-    result = cont.rate_ratio(trial, "weeks_employed_18m", treatment=ARMS, covariates=COVS)
+    result = itt.rate_ratio(trial, "weeks_employed_18m", covariates=COVS)
     ref = REF["nb_profile_all"]
     assert close(result.theta, ref["theta"]) and close(result.loglik, ref["loglik"])
     coefficients = result.coefficients.set_axis(r_names(result.coefficients.index))
@@ -212,11 +208,11 @@ def test_rate_ratio_matches_nb_maximum_likelihood(trial: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("control", ["default", "tight"])
-def test_rate_ratio_matches_glm_nb(trial: pd.DataFrame, control: str) -> None:
+def test_rate_ratio_matches_glm_nb(frame, control: str) -> None:
     # where glm.nb converges (participants with weeks > 0), the same numbers to 1e-6, also at its default
     # convergence criterion
-    positive = trial[trial.weeks_employed_18m > 0]
-    result = cont.rate_ratio(positive, "weeks_employed_18m", treatment=ARMS, covariates=COVS)
+    positive = frame[frame.weeks_employed_18m > 0]
+    result = itt.rate_ratio(positive, "weeks_employed_18m", "arm", ARMS, "SAU", covariates=COVS)
     ref = REF[f"nb_glmnb_positive_{control}"]
     assert close(result.theta, ref["theta"]) and close(result.theta_se, ref["se_theta"])
     assert close(result.loglik, ref["loglik"])
@@ -226,8 +222,8 @@ def test_rate_ratio_matches_glm_nb(trial: pd.DataFrame, control: str) -> None:
         assert close(got.se, ref[arm]["se_HC0"]) and close(got.se_model, ref[arm]["se_model"])
 
 
-def test_hodges_lehmann_matches_wilcox_test(trial: pd.DataFrame) -> None:
-    result = cont.hodges_lehmann(trial, "hours_18m", treatment=ARMS, missing="complete-case")
+def test_hodges_lehmann_matches_wilcox_test(trial) -> None:
+    result = itt.hodges_lehmann(trial, "hours_18m", missing="complete-case")
     for arm in ARMS:
         ref, got = REF[f"wilcox_{arm}"], row(result, f"{arm} vs SAU", "median_difference")
         # R's roots of the step function are where Brent's method stops (e.g. 2.1e-5 for a shift of 0);
@@ -244,14 +240,39 @@ def test_hodges_lehmann_is_median_of_differences_without_ties() -> None:
     data = pd.DataFrame(
         {"arm": ["T"] * 31 + ["C"] * 27, "y": np.concatenate([rng.normal(3, 2, 31), rng.normal(1, 2, 27)])}
     )
-    result = cont.hodges_lehmann(data, "y", treatment="T", control="C")
+    result = itt.hodges_lehmann(data, "y", "arm", "T", "C")
     x, y = data.y[data.arm == "T"].to_numpy(), data.y[data.arm == "C"].to_numpy()
     assert abs(result.table.estimate[0] - np.median(np.subtract.outer(x, y))) < 1e-4
 
 
-def test_two_part_matches_r(trial: pd.DataFrame) -> None:
-    result = cont.two_part(
-        trial, "hours_18m", treatment=ARMS, covariates=COVS, n_boot=200, seed=3, missing="complete-case"
+def test_hodges_lehmann_one_participant_per_arm_is_an_estimation_error() -> None:
+    # R: wilcox.test(541.4, 0, conf.int=TRUE, exact=FALSE) stops ("cannot compute confidence interval
+    # when all observations are tied"): with one value per arm the only shift ties everything
+    df = simulate_trial(INKLUSION, seed=3, n=90).assign(hours_18m=lambda d: d.hours_18m.fillna(0))
+    tiny = pd.concat([df[df.arm == a].iloc[:1] for a in ("SAU", "IPS", "IPSE")])
+    undefined = r"interval of 'hours_18m' for 'IPS vs SAU' is undefined"
+    with pytest.raises(EstimationError, match=undefined) as err:
+        itt.hodges_lehmann(tiny, "hours_18m", "arm", control="SAU")
+    assert "1 participant in 'IPS'" in str(err.value)
+    assert "2 or more participants with different values" in str(err.value)
+    # each arm constant (more than one participant) is the same case
+    constant = pd.DataFrame({"arm": ["T", "T", "C", "C", "C"], "y": [3.0, 3.0, 5.0, 5.0, 5.0]})
+    with pytest.raises(EstimationError, match="each arm has a single value"):
+        itt.hodges_lehmann(constant, "y", "arm", "T", "C")
+
+
+def test_hodges_lehmann_one_participant_against_two_matches_wilcox_test() -> None:
+    ref = REF["wilcox_one_vs_two"]  # R's wilcox.test(3, c(5, 6), conf.int = TRUE, exact = FALSE)
+    data = pd.DataFrame({"arm": ["T", "C", "C"], "y": [ref["x"], *ref["y"]]})
+    got = itt.hodges_lehmann(data, "y", "arm", "T", "C").table.iloc[0]
+    assert got.W == ref["W"] and got.p_value == pytest.approx(ref["p"], rel=1e-9)
+    assert got.estimate == pytest.approx(ref["estimate"], abs=1e-6)
+    np.testing.assert_allclose([got.ci_low, got.ci_high], ref["ci"], atol=1e-6)
+
+
+def test_two_part_matches_r(trial) -> None:
+    result = itt.two_part(
+        trial, "hours_18m", covariates=COVS, n_resamples=200, seed=3, missing="complete-case"
     )
     ref = REF["two_part_converged"]
     for part in ("logit", "gamma"):
@@ -265,29 +286,32 @@ def test_two_part_matches_r(trial: pd.DataFrame) -> None:
     assert result.n == ref["n"] and result.n_positive == ref["n_positive"]
 
 
-def test_two_part_bootstrap_kernel_equals_refit_on_resampled_data(trial: pd.DataFrame) -> None:
-    # the vectorised replicate fits must equal statsmodels fits on the explicitly resampled rows
+def test_two_part_bootstrap_kernel_equals_refit_on_resampled_data(frame) -> None:
+    # the vectorised, chunked replicate fits must equal statsmodels fits on the explicitly resampled rows
     import statsmodels.api as sm
 
-    seed, n_boot = 17, 6
-    result = cont.two_part(
-        trial,
+    seed, n_resamples = 17, 6
+    result = itt.two_part(
+        frame,
         "hours_18m",
-        treatment="IPS",
+        "arm",
+        "IPS",
+        "SAU",
         covariates=COVS,
-        n_boot=n_boot,
+        n_resamples=n_resamples,
         seed=seed,
         missing="complete-case",
     )
-    assert result.failed == 0
+    assert result.failed == 0 and result.seed_entropy == seed
     prepared = prepare(
-        trial, "hours_18m", "arm", "IPS", "SAU", COVS, kind="continuous", missing="complete-case"
+        frame, "hours_18m", "arm", "IPS", "SAU", COVS, kind="continuous", missing="complete-case"
     )
-    X, _, arm_cols = cont._model_matrix(prepared)
+    X, _, arm_cols = model_matrix(prepared)
     codes = pd.Index(["IPS", "SAU"]).get_indexer(prepared.arms)
     sizes = [int(np.sum(codes == 0)), int(np.sum(codes == 1))]
-    weights = resampling.counts_in_data_order(resampling.bootstrap_counts(sizes, n_boot, seed), codes)
-    for b in range(n_boot):
+    (rng,), _ = resolved_streams(seed, 1)
+    weights = resampling.counts_in_data_order(resampling.bootstrap_counts(sizes, n_resamples, rng), codes)
+    for b in range(n_resamples):
         rows = np.repeat(np.arange(len(prepared.y)), weights[b])
         Xb, yb = X[rows], prepared.y[rows]
         p1 = sm.GLM((yb > 0).astype(float), Xb, family=sm.families.Binomial()).fit(tol=1e-13)
@@ -301,9 +325,9 @@ def test_two_part_bootstrap_kernel_equals_refit_on_resampled_data(trial: pd.Data
         np.testing.assert_allclose(result.replicates[b], means, rtol=1e-8)
 
 
-def _with_marker(trial: pd.DataFrame, zeros: int, positives: int) -> pd.DataFrame:
+def _with_marker(frame: pd.DataFrame, zeros: int, positives: int) -> pd.DataFrame:
     """Complete cases with a 0/1 covariate that is 1 for a few SAU participants only."""
-    data = trial.dropna(subset=["hours_18m"]).copy()
+    data = frame.dropna(subset=["hours_18m"]).copy()
     sau = data[data.arm == "SAU"]
     chosen = [*sau.index[sau.hours_18m == 0][:zeros], *sau.index[sau.hours_18m > 0][:positives]]
     data["marker"] = 0
@@ -311,18 +335,27 @@ def _with_marker(trial: pd.DataFrame, zeros: int, positives: int) -> pd.DataFram
     return data
 
 
-def test_two_part_counts_failed_replicates(trial: pd.DataFrame) -> None:
+def test_two_part_counts_failed_replicates(frame) -> None:
     # a covariate that is 1 for 4 positive (and 10 zero) SAU participants: a replicate without any of the
     # 4 cannot fit the gamma part, which happens with probability (1 - 1/192)^(4 x 192) ≈ e^-4 ≈ 1.8 %
-    data = _with_marker(trial, zeros=10, positives=4)
-    result = cont.two_part(data, "hours_18m", covariates=["marker"], n_boot=500, seed=4)
+    data = _with_marker(frame, zeros=10, positives=4)
+    result = itt.two_part(
+        data, "hours_18m", "arm", "IPS", "SAU", covariates="marker", n_resamples=500, seed=4
+    )
     assert 0 < result.failed < 25
     assert result.replicates.shape == (500 - result.failed, 2)
     assert row(result, "IPS vs SAU", "mean_difference").failed_replicates == result.failed
     # one positive participant with the marker: about e^-1 ≈ 37 % of the replicates fail -> error
-    data = _with_marker(trial, zeros=10, positives=1)
+    data = _with_marker(frame, zeros=10, positives=1)
     with pytest.raises(EstimationError, match="of 200 bootstrap replicates could not be fitted"):
-        cont.two_part(data, "hours_18m", covariates=["marker"], n_boot=200, seed=4)
+        itt.two_part(data, "hours_18m", "arm", "IPS", "SAU", covariates=["marker"], n_resamples=200, seed=4)
+
+
+def test_two_part_separation_names_the_covariate_level(frame) -> None:
+    # every SAU participant with the marker has hours > 0: the logistic part's MLE does not exist
+    data = _with_marker(frame, zeros=0, positives=12)
+    with pytest.raises(EstimationError, match=r"separation in the logistic part.*'marker' = 1: all 12"):
+        itt.two_part(data, "hours_18m", "arm", "IPS", "SAU", covariates=["marker"], n_resamples=20, seed=1)
 
 
 # ------------------------------------------------------------------------ truths on a large sample
@@ -331,8 +364,8 @@ def test_two_part_counts_failed_replicates(trial: pd.DataFrame) -> None:
 @pytest.mark.parametrize("outcome", ["hours_18m", "weeks_employed_18m"])
 def test_mean_differences_recover_truth(large: pd.DataFrame, outcome: str) -> None:
     truth = INKLUSION.truth.set_index(["outcome", "estimand", "contrast"]).value
-    means = cont.compare_means(large, outcome, treatment=ARMS, n_boot=200, seed=1)
-    adjusted = cont.adjusted_mean_difference(large, outcome, treatment=ARMS, covariates=COVS)
+    means = itt.compare_means(large, outcome, "arm", ARMS, "SAU", n_resamples=200, seed=1)
+    adjusted = itt.adjusted_mean_difference(large, outcome, "arm", ARMS, "SAU", covariates=COVS)
     for arm in ARMS:
         target = truth[(outcome, "mean_difference", f"{arm} vs SAU")]
         for result, start in ((means, "Welch"), (adjusted, "OLS")):
@@ -342,47 +375,110 @@ def test_mean_differences_recover_truth(large: pd.DataFrame, outcome: str) -> No
 
 def test_rate_ratio_without_covariates_recovers_truth(large: pd.DataFrame) -> None:
     # with arm indicators only, the NB2 fitted means are the arm means, so exp(β) estimates the ratio of
-    # mean weeks (the true rate ratio of the scenario)
+    # mean weeks (the true rate ratio of the scenario); 60,000 participants: the fit must converge
     truth = INKLUSION.truth.set_index(["outcome", "estimand", "contrast"]).value
-    result = cont.rate_ratio(large, "weeks_employed_18m", treatment=ARMS)
+    result = itt.rate_ratio(large, "weeks_employed_18m", "arm", ARMS, "SAU")
+    y = large.weeks_employed_18m
     for arm in ARMS:
         got = row(result, f"{arm} vs SAU", "rate_ratio")
         target = truth[("weeks_employed_18m", "rate_ratio", f"{arm} vs SAU")]
         assert abs(got.log_rate_ratio - math.log(target)) < 4 * got.se
+        # closed form: the ratio of the arm means
+        assert got.estimate == pytest.approx(
+            y[large.arm == arm].mean() / y[large.arm == "SAU"].mean(), rel=1e-9
+        )
+
+
+def test_rate_ratio_arm_without_events_is_named(frame) -> None:
+    data = frame.copy()
+    data.loc[data.arm == "SAU", "weeks_employed_18m"] = 0
+    with pytest.raises(
+        EstimationError, match="no maximum likelihood estimate: arm 'SAU': all 240 participants have count 0"
+    ):
+        itt.rate_ratio(data, "weeks_employed_18m", "arm", "IPS", "SAU")
+    data = frame.assign(clinic=np.where(np.arange(len(frame)) % 30 == 0, "small", "big"))
+    data.loc[data.clinic == "small", "weeks_employed_18m"] = 0
+    small = int(((data.clinic == "small") & data.arm.isin(["IPS", "SAU"])).sum())
+    message = f"covariate 'clinic' = 'small': all {small} participants have count 0"
+    with pytest.raises(EstimationError, match=message):
+        itt.rate_ratio(data, "weeks_employed_18m", "arm", "IPS", "SAU", covariates=["clinic", "age"])
 
 
 # ------------------------------------------------------------------------------------- bootstrap
 
 
-def test_bootstrap_same_seed_same_bits(trial: pd.DataFrame) -> None:
-    first = cont.compare_means(trial, "hours_18m", n_boot=1000, seed=42, missing="complete-case")
-    second = cont.compare_means(trial, "hours_18m", n_boot=1000, seed=42, missing="complete-case")
+def test_bootstrap_same_seed_same_bits(trial, frame) -> None:
+    first = itt.compare_means(trial, "hours_18m", n_resamples=1000, seed=42, missing="complete-case")
+    second = itt.compare_means(trial, "hours_18m", n_resamples=1000, seed=42, missing="complete-case")
     np.testing.assert_array_equal(first.replicates, second.replicates)
-    third = cont.compare_means(trial, "hours_18m", n_boot=1000, seed=43, missing="complete-case")
+    third = itt.compare_means(trial, "hours_18m", n_resamples=1000, seed=43, missing="complete-case")
     assert not np.array_equal(first.replicates, third.replicates)
-    generator = cont.compare_means(
-        trial, "hours_18m", n_boot=50, seed=np.random.default_rng(1), missing="complete-case"
+    generator = itt.compare_means(
+        trial, "hours_18m", n_resamples=50, seed=np.random.default_rng(1), missing="complete-case"
     )
     assert generator.seed_entropy is None and first.seed_entropy == 42
-    a = cont.two_part(trial, "hours_18m", covariates=COVS, n_boot=30, seed=7, missing="complete-case")
-    b = cont.two_part(trial, "hours_18m", covariates=COVS, n_boot=30, seed=7, missing="complete-case")
+    fresh = itt.compare_means(trial, "hours_18m", n_resamples=50, missing="complete-case")
+    replay = itt.compare_means(
+        trial, "hours_18m", n_resamples=50, seed=fresh.seed_entropy, missing="complete-case"
+    )
+    np.testing.assert_array_equal(fresh.replicates, replay.replicates)
+    a = itt.two_part(
+        frame,
+        "hours_18m",
+        "arm",
+        "IPS",
+        "SAU",
+        covariates=COVS,
+        n_resamples=30,
+        seed=7,
+        missing="complete-case",
+    )
+    b = itt.two_part(
+        frame,
+        "hours_18m",
+        "arm",
+        "IPS",
+        "SAU",
+        covariates=COVS,
+        n_resamples=30,
+        seed=7,
+        missing="complete-case",
+    )
     np.testing.assert_array_equal(a.replicates, b.replicates)
+    assert a.seed_entropy == 7
 
 
-def test_bootstrap_se_close_to_welch_se(trial: pd.DataFrame) -> None:
-    n_boot = 10_000
-    result = cont.compare_means(trial, "hours_18m", n_boot=n_boot, seed=2024, missing="complete-case")
+def test_two_part_bootstrap_does_not_depend_on_the_chunk_size(frame, monkeypatch) -> None:
+    import sys
+
+    module = sys.modules["ipstrial.itt._bootstrap"]
+
+    kwargs = dict(covariates=COVS, n_resamples=40, seed=9, missing="complete-case")
+    whole = itt.two_part(frame, "hours_18m", "arm", "IPS", "SAU", **kwargs)
+    original = module.bootstrap_count_chunks
+    monkeypatch.setattr(
+        module, "bootstrap_count_chunks", lambda *a, **k: original(*a, chunk_bytes=8 * 404 * 3, **k)
+    )
+    chunked = itt.two_part(frame, "hours_18m", "arm", "IPS", "SAU", **kwargs)
+    np.testing.assert_allclose(chunked.replicates, whole.replicates, rtol=1e-12)
+
+
+def test_bootstrap_se_close_to_welch_se(frame) -> None:
+    n_resamples = 10_000
+    result = itt.compare_means(
+        frame, "hours_18m", "arm", "IPS", "SAU", n_resamples=n_resamples, seed=2024, missing="complete-case"
+    )
     boot = row(result, "IPS vs SAU", "mean_difference", "bootstrap")
     welch = row(result, "IPS vs SAU", "mean_difference", "Welch")
-    assert boot.method == f"bootstrap percentile, {n_boot} resamples within arm"
+    assert boot.method == f"bootstrap percentile, {n_resamples} resamples within arm"
     # the ideal (B = ∞) bootstrap SE is the plug-in sqrt(Σ s_g² (n_g - 1)/n_g²), slightly below Welch's
-    x = trial.hours_18m[trial.arm == "IPS"].dropna()
-    y = trial.hours_18m[trial.arm == "SAU"].dropna()
+    x = frame.hours_18m[frame.arm == "IPS"].dropna()
+    y = frame.hours_18m[frame.arm == "SAU"].dropna()
     ideal = math.sqrt(sum(np.var(v, ddof=1) * (v.size - 1) / v.size**2 for v in (x, y)))
     # Monte Carlo SD of an SD from B draws: sd·sqrt((κ - 1)/(4B)); κ from the replicates themselves
     diffs = result.replicates[:, 0] - result.replicates[:, 1]
     kurtosis = np.mean((diffs - diffs.mean()) ** 4) / np.var(diffs) ** 2
-    mc = ideal * math.sqrt((kurtosis - 1) / (4 * n_boot))
+    mc = ideal * math.sqrt((kurtosis - 1) / (4 * n_resamples))
     assert abs(boot.se - ideal) < 4 * mc
     assert abs(boot.se - welch.se) < 4 * mc + (welch.se - ideal)
     assert boot.ci_low < welch.estimate < boot.ci_high
@@ -391,12 +487,12 @@ def test_bootstrap_se_close_to_welch_se(trial: pd.DataFrame) -> None:
 # ---------------------------------------------------------------------------------- missing data
 
 
-def test_missing_hours_without_policy_raises_with_counts(trial: pd.DataFrame) -> None:
+def test_missing_hours_without_policy_raises_with_counts(trial) -> None:
     for call in (
-        lambda: cont.compare_means(trial, "hours_18m", treatment=ARMS, n_boot=10, seed=1),
-        lambda: cont.adjusted_mean_difference(trial, "hours_18m", covariates=COVS),
-        lambda: cont.two_part(trial, "hours_18m", n_boot=10, seed=1),
-        lambda: cont.hodges_lehmann(trial, "hours_18m"),
+        lambda: itt.compare_means(trial, "hours_18m", n_resamples=10, seed=1),
+        lambda: itt.adjusted_mean_difference(trial, "hours_18m", covariates=COVS),
+        lambda: itt.two_part(trial, "hours_18m", n_resamples=10, seed=1),
+        lambda: itt.hodges_lehmann(trial, "hours_18m"),
     ):
         with pytest.raises(TrialDataError) as info:
             call()
@@ -404,104 +500,155 @@ def test_missing_hours_without_policy_raises_with_counts(trial: pd.DataFrame) ->
         assert "hours_18m" in text and "IPS 27" in text and "SAU 48" in text and "complete-case" in text
 
 
-def test_complete_case_reports_excluded_counts(trial: pd.DataFrame) -> None:
-    excluded = trial.hours_18m.isna().groupby(trial.arm).sum()
-    result = cont.compare_means(
-        trial, "hours_18m", treatment=ARMS, n_boot=20, seed=1, missing="complete-case"
-    )
-    frame = result.to_frame()
+def test_complete_case_reports_excluded_counts(trial, frame) -> None:
+    excluded = frame.hours_18m.isna().groupby(frame.arm).sum()
+    result = itt.compare_means(trial, "hours_18m", n_resamples=20, seed=1, missing="complete-case")
+    out = result.to_frame()
     for arm in ("IPS", "IPSE", "SAU"):
-        assert frame.loc[frame.contrast == arm, "excluded"].item() == excluded[arm]
+        assert out.loc[out.contrast == arm, "excluded"].item() == excluded[arm]
     for arm in ARMS:
-        contrast = frame[frame.contrast == f"{arm} vs SAU"]
+        contrast = out[out.contrast == f"{arm} vs SAU"]
         assert (contrast.excluded_treatment == excluded[arm]).all()
         assert (contrast.excluded_control == excluded["SAU"]).all()
-    assert "complete case: 107 participants" in result.notes[0]
+    assert "Excluded (complete-case): 107 participants with missing hours_18m" in result.summary()
     for result in (
-        cont.adjusted_mean_difference(trial, "hours_18m", covariates=COVS, missing="complete-case"),
-        cont.hodges_lehmann(trial, "hours_18m", missing="complete-case"),
-        cont.two_part(trial, "hours_18m", n_boot=20, seed=1, missing="complete-case"),
+        itt.adjusted_mean_difference(trial, "hours_18m", covariates=COVS, missing="complete-case"),
+        itt.hodges_lehmann(trial, "hours_18m", missing="complete-case"),
+        itt.two_part(trial, "hours_18m", n_resamples=20, seed=1, missing="complete-case"),
     ):
         got = row(result, "IPS vs SAU", result.rows()[-1].estimand)
         assert got.excluded_treatment == excluded["IPS"] and got.excluded_control == excluded["SAU"]
+        assert dict(result.inputs.excluded) == excluded.to_dict()
 
 
 # ------------------------------------------------------------------------------------- bad input
 
 
-def test_negative_counts_name_the_participants(trial: pd.DataFrame) -> None:
-    bad = trial.copy()
+def test_negative_counts_name_the_participants(data) -> None:
+    bad = data.copy()
     bad.loc[bad.participant_id.isin(["P0002", "P0010"]), "weeks_employed_18m"] = -3
     with pytest.raises(TrialDataError, match=r"weeks_employed_18m.*P0002, P0010") as info:
-        cont.rate_ratio(bad, "weeks_employed_18m", treatment=ARMS)
-    assert "non-negative" in str(info.value)
-    bad = trial.copy()
+        itt.rate_ratio(bad, "weeks_employed_18m", "arm", ARMS, "SAU", id="participant_id")
+    assert "negative" in str(info.value)
+    bad = data.copy()
     bad["weeks_employed_18m"] = bad.weeks_employed_18m.astype(float)
     bad.loc[bad.participant_id == "P0002", "weeks_employed_18m"] = 2.5
     with pytest.raises(TrialDataError, match="P0002"):
-        cont.rate_ratio(bad, "weeks_employed_18m", treatment=ARMS)
+        itt.rate_ratio(bad, "weeks_employed_18m", "arm", ARMS, "SAU", id="participant_id")
 
 
-def test_negative_hours_in_two_part_name_the_participants(trial: pd.DataFrame) -> None:
-    bad = trial.dropna(subset=["hours_18m"]).copy()
+def test_negative_hours_in_two_part_name_the_participants(frame) -> None:
+    bad = frame.dropna(subset=["hours_18m"]).copy()
     bad.loc[bad.participant_id == "P0002", "hours_18m"] = -1.0
     with pytest.raises(TrialDataError, match=r"hours_18m.*negative.*P0002"):
-        cont.two_part(bad, "hours_18m", n_boot=10, seed=1)
+        itt.two_part(bad, "hours_18m", "arm", "IPS", "SAU", n_resamples=10, seed=1, id="participant_id")
+    # without an id column: named by row position in the data
+    with pytest.raises(TrialDataError, match=r"1 negative value \(row at position 1\)"):
+        itt.two_part(bad, "hours_18m", "arm", "IPS", "SAU", n_resamples=10, seed=1)
 
 
-def test_bad_exposure(trial: pd.DataFrame) -> None:
-    data = trial.assign(followup=1.5)
+def test_bad_exposure(trial, frame) -> None:
+    data = frame.assign(followup=1.5)
     data.loc[data.participant_id == "P0002", "followup"] = 0.0
     with pytest.raises(TrialDataError, match=r"followup.*P0002"):
-        cont.rate_ratio(data, "weeks_employed_18m", exposure="followup")
+        itt.rate_ratio(
+            data, "weeks_employed_18m", "arm", "IPS", "SAU", exposure="followup", id="participant_id"
+        )
+    data.loc[data.participant_id == "P0006", "followup"] = np.nan
+    with pytest.raises(TrialDataError, match=r"followup.*1 missing value in a exposure column.*P0006"):
+        itt.rate_ratio(
+            data, "weeks_employed_18m", "arm", "IPS", "SAU", exposure="followup", id="participant_id"
+        )
     # a constant exposure only rescales the intercept: the rate ratio is unchanged
-    ok = cont.rate_ratio(trial.assign(followup=1.5), "weeks_employed_18m", exposure="followup")
-    plain = cont.rate_ratio(trial, "weeks_employed_18m")
+    ok = itt.rate_ratio(
+        frame.assign(followup=1.5), "weeks_employed_18m", "arm", "IPS", "SAU", exposure="followup"
+    )
+    plain = itt.rate_ratio(frame, "weeks_employed_18m", "arm", "IPS", "SAU")
     assert close(ok.table.estimate[0], plain.table.estimate[0], rel=1e-9)
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda d: cont.compare_means(d, "y", n_boot=10, seed=1),
-        lambda d: cont.adjusted_mean_difference(d, "y", covariates=["age"]),
-        lambda d: cont.two_part(d, "y", n_boot=10, seed=1),
-        lambda d: cont.rate_ratio(d, "y"),
-        lambda d: cont.hodges_lehmann(d, "y"),
+        lambda d: itt.compare_means(d, "y", "arm", "IPS", "SAU", n_resamples=10, seed=1),
+        lambda d: itt.adjusted_mean_difference(d, "y", "arm", "IPS", "SAU", covariates=["age"]),
+        lambda d: itt.two_part(d, "y", "arm", "IPS", "SAU", n_resamples=10, seed=1),
+        lambda d: itt.rate_ratio(d, "y", "arm", "IPS", "SAU"),
+        lambda d: itt.hodges_lehmann(d, "y", "arm", "IPS", "SAU"),
     ],
     ids=["compare_means", "adjusted", "two_part", "rate_ratio", "hodges_lehmann"],
 )
 @pytest.mark.parametrize("value", [0, 7])
-def test_all_outcomes_identical_is_a_clear_error(trial: pd.DataFrame, call, value: int) -> None:
-    data = trial.assign(y=value)
+def test_all_outcomes_identical_is_a_clear_error(frame, call, value: int) -> None:
     with pytest.raises(EstimationError, match=f"every analysed value of 'y' is {value}"):
-        call(data)
+        call(frame.assign(y=value))
 
 
-def test_two_part_needs_zeros_and_positives_in_every_arm(trial: pd.DataFrame) -> None:
-    data = trial.dropna(subset=["hours_18m"]).copy()
+def test_two_part_needs_zeros_and_positives_in_every_arm(frame) -> None:
+    data = frame.dropna(subset=["hours_18m"]).copy()
     data.loc[data.arm == "SAU", "hours_18m"] += 1.0
     with pytest.raises(EstimationError, match="arm 'SAU' has no zero"):
-        cont.two_part(data, "hours_18m", n_boot=10, seed=1)
+        itt.two_part(data, "hours_18m", "arm", "IPS", "SAU", n_resamples=10, seed=1)
 
 
 def test_no_overdispersion_is_an_error() -> None:
     data = pd.DataFrame({"arm": ["T", "C"] * 50, "y": [4, 5, 6, 5] * 25})
     with pytest.raises(EstimationError, match="no overdispersion"):
-        cont.rate_ratio(data, "y", treatment="T", control="C")
+        itt.rate_ratio(data, "y", "arm", "T", "C")
 
 
-def test_argument_errors(trial: pd.DataFrame) -> None:
-    with pytest.raises(ValueError, match="hc="):
-        cont.adjusted_mean_difference(trial, "weeks_employed_18m", hc="HC5")
-    with pytest.raises(ValueError, match="alpha"):
-        cont.compare_means(trial, "weeks_employed_18m", alpha=0)
-    with pytest.raises(ValueError, match="n_boot"):
-        cont.two_part(trial, "weeks_employed_18m", n_boot=1)
+def test_argument_errors(trial) -> None:
+    with pytest.raises(ParameterError, match="hc must be one of"):
+        itt.adjusted_mean_difference(trial, "weeks_employed_18m", hc="HC5")
+    with pytest.raises(ParameterError, match="alpha must be a number between 0 and 1"):
+        itt.compare_means(trial, "weeks_employed_18m", alpha=0)
+    with pytest.raises(ParameterError, match="n_resamples must be a whole number at least 2"):
+        itt.two_part(trial, "weeks_employed_18m", n_resamples=1)
+    with pytest.raises(ParameterError, match="analysis must be a snake_case name"):
+        itt.rate_ratio(trial, "weeks_employed_18m", analysis="Rate Ratio")
+    with pytest.raises(ParameterError, match="exposure must be a column name"):
+        itt.rate_ratio(trial, "weeks_employed_18m", exposure=["followup"])
 
 
-def test_result_rendering(trial: pd.DataFrame) -> None:
-    result = cont.hodges_lehmann(trial, "weeks_employed_18m", treatment=ARMS)
+@pytest.mark.parametrize("seed", ["x", -1, 1.5, float("nan"), True])
+def test_bad_seed_is_refused_before_any_work(trial, seed) -> None:
+    with pytest.raises(ParameterError, match="seed must be a non-negative int"):
+        itt.compare_means(trial, "weeks_employed_18m", n_resamples=10, seed=seed)
+    with pytest.raises(ParameterError, match="seed must be a non-negative int"):
+        itt.two_part(trial, "weeks_employed_18m", n_resamples=10, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: itt.adjusted_mean_difference(d, "y", "arm", "IPS", "SAU", covariates=["age", "y"]),
+        lambda d: itt.adjusted_mean_difference(d, "y", "arm", "IPS", "SAU", covariates=["arm"]),
+        lambda d: itt.rate_ratio(d, "y", "arm", "IPS", "SAU", covariates=["y"]),
+        lambda d: itt.rate_ratio(d, "y", "arm", "IPS", "SAU", covariates=["age", "arm"]),
+        lambda d: itt.two_part(d, "y", "arm", "IPS", "SAU", covariates=["y"], n_resamples=10, seed=1),
+    ],
+    ids=["adjusted-outcome", "adjusted-arm", "rate_ratio-outcome", "rate_ratio-arm", "two_part-outcome"],
+)
+def test_arm_or_outcome_as_a_covariate_is_refused(frame, call) -> None:
+    data = frame.assign(y=frame.weeks_employed_18m)
+    clash = r"covariates lists '(y|arm)', which is (an outcome|the arm column)"
+    with pytest.raises(ParameterError, match=clash):
+        call(data)
+
+
+def test_counts_in_messages_agree_in_number(frame) -> None:
+    # one offender: "1 exposure that is not ...", not "1 exposures that are not ..."
+    exposed = frame.assign(t=1.0)
+    exposed.loc[exposed.index[exposed.arm == "SAU"][0], "t"] = 0.0
+    with pytest.raises(TrialDataError, match=r"1 exposure that is not a positive number \("):
+        itt.rate_ratio(exposed, "weeks_employed_18m", "arm", "IPS", "SAU", exposure="t")
+    tiny = pd.DataFrame({"arm": ["T", "C", "T"], "y": [1.0, 2.0, 3.0], "x": [0.0, 1.0, 2.0]})
+    with pytest.raises(EstimationError, match="^3 participants for 3 model coefficients"):
+        itt.adjusted_mean_difference(tiny, "y", "arm", "T", "C", covariates="x")
+
+
+def test_result_rendering(trial) -> None:
+    result = itt.hodges_lehmann(trial, "weeks_employed_18m")
     frame = result.to_frame()
     assert list(frame.estimand) == ["median_difference"] * 2
     assert "Hodges-Lehmann" in result.summary()

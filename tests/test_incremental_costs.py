@@ -23,25 +23,19 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REFERENCE
 
 from ipstrial.economics import costs as ec
 from ipstrial.economics import incremental as inc
-from ipstrial.errors import EstimationError, TrialDataError
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
 from ipstrial.synthetic import COST_CATEGORIES, INKLUSION, simulate_trial
 
-ROOT = Path(__file__).resolve().parents[1]
-REF = json.loads((ROOT / "tests" / "reference" / "incremental_costs.json").read_text())
+REF = json.loads((REFERENCE / "incremental_costs.json").read_text())
 REL = 1e-9
-
-
-@pytest.fixture(scope="module")
-def trial() -> pd.DataFrame:
-    return pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv")
 
 
 def means(arms, costs, effects) -> pd.DataFrame:
@@ -201,35 +195,38 @@ def test_incremental_bad_input():
         inc.incremental_analysis(means("AB", [1.0, math.nan], [1.0, 2.0]))
 
 
-def test_incremental_from_data_uses_arm_means(trial):
-    result = inc.incremental_from_data(trial, "cost_total", "employed_18m")
-    grouped = trial.groupby("arm")[["cost_total", "employed_18m"]].mean()
+def test_incremental_from_data_uses_arm_means(frame, trial):
+    result = inc.incremental_from_data(frame, "cost_total", "employed_18m", "arm")
+    trial_result = inc.incremental_from_data(trial, "cost_total", "employed_18m")
+    pd.testing.assert_frame_equal(result.to_frame(), trial_result.to_frame())
+    grouped = frame.groupby("arm")[["cost_total", "employed_18m"]].mean()
     table = result.table.set_index("arm")
     for a in ("IPS", "IPSE", "SAU"):
         assert close(table.loc[a, "cost"], grouped.loc[a, "cost_total"])
         assert close(table.loc[a, "effect"], grouped.loc[a, "employed_18m"])
-        sd = trial.loc[trial.arm == a, "cost_total"].std(ddof=1)
-        assert close(table.loc[a, "cost_se"], sd / math.sqrt((trial.arm == a).sum()))
+        sd = frame.loc[frame.arm == a, "cost_total"].std(ddof=1)
+        assert close(table.loc[a, "cost_se"], sd / math.sqrt((frame.arm == a).sum()))
     # in this sample IPS is cheapest and most effective: it dominates IPSE and SAU
     assert result.frontier == ("IPS",)
     assert result.status == {"IPS": "frontier", "IPSE": "dominated", "SAU": "dominated"}
-    frame = result.to_frame()
-    assert set(frame.estimand) == {"mean", "icer"}
-    icer = frame[frame.estimand == "icer"].set_index("contrast")
+    ard = result.to_frame()
+    assert set(ard.estimand) == {"mean", "icer"}
+    icer = ard[ard.estimand == "icer"].set_index("contrast")
     assert icer.loc["IPSE vs IPS", "n"] == 241 + 239 and icer.loc["SAU vs IPS", "n"] == 240 + 239
 
 
-def test_incremental_from_data_missing(trial):
-    data = trial.copy()
+def test_incremental_from_data_missing(data):
     data.loc[[0, 1, 5], "eq5d_18m"] = np.nan
     with pytest.raises(TrialDataError, match="missing outcome values"):
-        inc.incremental_from_data(data, "cost_total", "eq5d_18m")
-    result = inc.incremental_from_data(data, "cost_total", "eq5d_18m", missing="complete-case")
+        inc.incremental_from_data(data, "cost_total", "eq5d_18m", "arm")
+    result = inc.incremental_from_data(data, "cost_total", "eq5d_18m", "arm", missing="complete-case")
     kept = data.dropna(subset=["eq5d_18m"])
     table = result.table.set_index("arm")
     for a in ("IPS", "IPSE", "SAU"):
         assert close(table.loc[a, "cost"], kept.loc[kept.arm == a, "cost_total"].mean())
-    assert "3 participants" in result.notes[0]
+    expected = data.loc[[0, 1, 5]].arm.value_counts().to_dict()
+    assert {a: k for a, k in result.inputs.excluded.items() if k} == expected
+    assert "3 participants with missing eq5d_18m" in result.summary()
 
 
 # ------------------------------------------------------------------------------ acceptability frontier
@@ -252,7 +249,7 @@ def three_arms(seed: int = 7, n: int = 300) -> pd.DataFrame:
 def test_ceaf_extremes_and_sums():
     data = three_arms()
     result = inc.acceptability_frontier(
-        data, "cost", "effect", wtp_grid=[0.0, 1e4, 1e9], n_boot=2000, seed=11
+        data, "cost", "effect", "arm", wtp_grid=[0.0, 1e4, 1e9], n_resamples=2000, seed=11
     )
     sample = data.groupby("arm")[["cost", "effect"]].mean()
     assert result.optimal[0] == sample.cost.idxmin() == "A"
@@ -268,9 +265,15 @@ def test_ceaf_extremes_and_sums():
 
 def test_ceaf_same_seed_same_bits_different_seed_differs():
     data = three_arms()
-    a = inc.acceptability_frontier(data, "cost", "effect", wtp_grid=[1e4, 2e4], n_boot=500, seed=3)
-    b = inc.acceptability_frontier(data, "cost", "effect", wtp_grid=[1e4, 2e4], n_boot=500, seed=3)
-    c = inc.acceptability_frontier(data, "cost", "effect", wtp_grid=[1e4, 2e4], n_boot=500, seed=4)
+    a = inc.acceptability_frontier(
+        data, "cost", "effect", "arm", wtp_grid=[1e4, 2e4], n_resamples=500, seed=3
+    )
+    b = inc.acceptability_frontier(
+        data, "cost", "effect", "arm", wtp_grid=[1e4, 2e4], n_resamples=500, seed=3
+    )
+    c = inc.acceptability_frontier(
+        data, "cost", "effect", "arm", wtp_grid=[1e4, 2e4], n_resamples=500, seed=4
+    )
     assert a.replicate_costs.tobytes() == b.replicate_costs.tobytes()
     assert a.ceac.to_numpy().tobytes() == b.ceac.to_numpy().tobytes()
     assert a.replicate_costs.tobytes() != c.replicate_costs.tobytes()
@@ -281,7 +284,7 @@ def test_ceaf_optimal_arm_follows_the_frontier_icers():
     # Between successive frontier ICERs of the sample means, the arm with the highest expected net
     # benefit is the frontier arm whose ICER was last passed (Fenwick et al. 2001, sec. 3).
     data = three_arms()
-    incremental = inc.incremental_from_data(data, "cost", "effect")
+    incremental = inc.incremental_from_data(data, "cost", "effect", "arm")
     assert incremental.frontier == ("A", "B", "C")
     icers = incremental.table.set_index("arm").icer
     grid = [
@@ -292,7 +295,9 @@ def test_ceaf_optimal_arm_follows_the_frontier_icers():
         1.25 * icers["C"],
         3 * icers["C"],
     ]
-    result = inc.acceptability_frontier(data, "cost", "effect", wtp_grid=grid, n_boot=4000, seed=5)
+    result = inc.acceptability_frontier(
+        data, "cost", "effect", "arm", wtp_grid=grid, n_resamples=4000, seed=5
+    )
     assert result.optimal == ("A", "A", "B", "B", "C", "C")
 
 
@@ -307,7 +312,7 @@ def test_two_arm_ceac_matches_the_normal_approximation():
     icer = (sample.cost["C"] - sample.cost["A"]) / (sample.effect["C"] - sample.effect["A"])
     grid = icer + np.array([-600.0, 0.0, 600.0])  # about -1, 0 and +1 SD of the net-benefit difference
     result = inc.acceptability_frontier(
-        data, "cost", "effect", arms=["A", "C"], wtp_grid=grid, n_boot=5000, seed=1
+        data, "cost", "effect", "arm", ["A", "C"], wtp_grid=grid, n_resamples=5000, seed=1
     )
     for w, lam in enumerate(grid):
         nb = {a: lam * data.effect[data.arm == a] - data.cost[data.arm == a] for a in ("A", "C")}
@@ -320,17 +325,26 @@ def test_two_arm_ceac_matches_the_normal_approximation():
 
 
 def test_ceaf_default_grid_and_bad_input(trial):
-    result = inc.acceptability_frontier(trial, "cost_total", "employed_18m", n_boot=200, seed=2)
+    result = inc.acceptability_frontier(trial, "cost_total", "employed_18m", n_resamples=200, seed=2)
     assert result.wtp[0] == 0 and len(result.wtp) == 101
-    with pytest.raises(ValueError, match="non-negative"):
-        inc.acceptability_frontier(trial, "cost_total", "employed_18m", wtp_grid=[-1.0], n_boot=10, seed=1)
-    with pytest.raises(ValueError, match="n_boot"):
-        inc.acceptability_frontier(trial, "cost_total", "employed_18m", n_boot=1, seed=1)
+    assert result.arms == ("IPS", "IPSE", "SAU")  # the Trial's arms, in their order
+    with pytest.raises(ParameterError, match=">= 0"):
+        inc.acceptability_frontier(
+            trial, "cost_total", "employed_18m", wtp_grid=[-1.0], n_resamples=10, seed=1
+        )
+    with pytest.raises(ParameterError, match="n_resamples"):
+        inc.acceptability_frontier(trial, "cost_total", "employed_18m", n_resamples=1, seed=1)
+    with pytest.raises(ParameterError, match="not arms of the Trial"):
+        inc.acceptability_frontier(
+            trial, "cost_total", "employed_18m", treatment=["IPS", "XYZ"], n_resamples=10
+        )
     with pytest.raises(TrialDataError, match="not an arm label"):
-        inc.acceptability_frontier(trial, "cost_total", "employed_18m", arms=["IPS", "XYZ"], n_boot=10)
+        inc.acceptability_frontier(
+            trial.data, "cost_total", "employed_18m", "arm", ["IPS", "XYZ"], n_resamples=10
+        )
 
 
-def test_plots(trial):
+def test_plots(frame):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -342,10 +356,10 @@ def test_plots(trial):
     assert {"frontier", "arm:A", "arm:B", "arm:C", "arm:D"} <= gids
     frontier_line = next(line for line in ax.get_lines() if line.get_gid() == "frontier")
     assert list(frontier_line.get_xdata()) == [1.0, 2.5]
-    ceaf = inc.acceptability_frontier(three_arms(), "cost", "effect", n_boot=200, seed=1)
+    ceaf = inc.acceptability_frontier(three_arms(), "cost", "effect", "arm", n_resamples=200, seed=1)
     ax = ceaf.plot()
     assert {"ceac:A", "ceac:B", "ceac:C", "ceaf"} <= {line.get_gid() for line in ax.get_lines()}
-    costs = ec.costs_by_category(trial, COST_CATEGORIES, treatment=["IPS", "IPSE"])
+    costs = ec.costs_by_category(frame, COST_CATEGORIES, "arm", ["IPS", "IPSE"], "SAU")
     ax = costs.plot()
     plt.close("all")
 
@@ -354,9 +368,7 @@ def test_plots(trial):
 
 
 def test_costs_by_category_matches_r_t_test(trial):
-    result = ec.costs_by_category(
-        trial, COST_CATEGORIES, treatment=["IPS", "IPSE"], control="SAU", total="cost_total"
-    )
+    result = ec.costs_by_category(trial, COST_CATEGORIES, total="cost_total")
     frame = result.to_frame()
     for outcome in [*COST_CATEGORIES, "cost_total"]:
         ref = REF[outcome]
@@ -386,23 +398,21 @@ def test_costs_by_category_matches_r_t_test(trial):
             assert row.n == r["n"]
 
 
-def test_total_difference_is_the_sum_of_category_differences(trial):
-    result = ec.costs_by_category(trial, COST_CATEGORIES, treatment=["IPS", "IPSE"], control="SAU")
+def test_total_difference_is_the_sum_of_category_differences(frame):
+    result = ec.costs_by_category(frame, COST_CATEGORIES, "arm", ["IPS", "IPSE"], "SAU")
     d = result.differences
     for contrast in ("IPS vs SAU", "IPSE vs SAU"):
         parts = d[(d.contrast == contrast) & (d.outcome != "total")].estimate.sum()
         total = d[(d.contrast == contrast) & (d.outcome == "total")].estimate.iloc[0]
         assert total == pytest.approx(parts, rel=1e-12)
         t = contrast.split(" vs ")[0]
-        direct = trial.cost_total[trial.arm == t].mean() - trial.cost_total[trial.arm == "SAU"].mean()
+        direct = frame.cost_total[frame.arm == t].mean() - frame.cost_total[frame.arm == "SAU"].mean()
         assert total == pytest.approx(direct, rel=1e-12)
 
 
 def test_costs_by_category_recover_the_synthetic_truths():
     large = simulate_trial(n=50_000, seed=20240902)
-    result = ec.costs_by_category(
-        large, COST_CATEGORIES, treatment=["IPS", "IPSE"], control="SAU", total="cost_total"
-    )
+    result = ec.costs_by_category(large, COST_CATEGORIES, "arm", ["IPS", "IPSE"], "SAU", total="cost_total")
     frame = result.to_frame()
     truth = INKLUSION.truth
     checked = 0
@@ -421,45 +431,48 @@ def test_costs_by_category_recover_the_synthetic_truths():
     assert checked == 7 * 5
 
 
-def test_costs_by_category_missing_and_bad_input(trial):
-    data = trial.copy()
-    rows = [trial.index[trial.arm == "IPS"][0], trial.index[trial.arm == "SAU"][1]]
+def test_costs_by_category_missing_and_bad_input(frame, data):
+    rows = [frame.index[frame.arm == "IPS"][0], frame.index[frame.arm == "SAU"][1]]
     data.loc[rows, "cost_social"] = np.nan
     with pytest.raises(TrialDataError, match="missing outcome values"):
-        ec.costs_by_category(data, COST_CATEGORIES)
-    result = ec.costs_by_category(data, COST_CATEGORIES, missing="complete-case")
+        ec.costs_by_category(data, COST_CATEGORIES, "arm", "IPS", "SAU")
+    result = ec.costs_by_category(data, COST_CATEGORIES, "arm", "IPS", "SAU", missing="complete-case")
     d = result.differences
     assert d[d.outcome == "total"].estimate.iloc[0] == pytest.approx(
         d[d.outcome != "total"].estimate.sum(), rel=1e-12
     )
     assert result.excluded == {"IPS": 1, "SAU": 1}
-    assert "2 participants" in result.notes[0]
-    assert result.arms.n.sum() == (trial.arm != "IPSE").sum() * 7 - 2 * 7
-    bad = trial.copy()
+    assert result.inputs.excluded == {"IPS": 1, "SAU": 1}
+    assert "2 participants with missing cost_social (IPS 1, SAU 1)" in result.summary()
+    assert result.arms.n.sum() == (frame.arm != "IPSE").sum() * 7 - 2 * 7
+    bad = frame.copy()
     bad.loc[[0, 7], "cost_jobcentre"] = -5
     with pytest.raises(TrialDataError) as error:
-        ec.costs_by_category(bad, COST_CATEGORIES, treatment=["IPS", "IPSE"])
+        ec.costs_by_category(bad, COST_CATEGORIES, "arm", ["IPS", "IPSE"], "SAU", id="participant_id")
     message = str(error.value)
     assert "cost_jobcentre" in message and "negative" in message
-    assert trial.participant_id[0] in message and trial.participant_id[7] in message
+    assert frame.participant_id[0] in message and frame.participant_id[7] in message
     with pytest.raises(TrialDataError, match="not found"):
-        ec.costs_by_category(trial, ["cost_ips", "cost_nothing"])
-    with pytest.raises(ValueError, match="also a category"):
-        ec.costs_by_category(trial, ["cost_ips", "cost_social"], total="cost_ips")
+        ec.costs_by_category(frame, ["cost_ips", "cost_nothing"], "arm", "IPS", "SAU")
+    with pytest.raises(ParameterError, match="also a category"):
+        ec.costs_by_category(frame, ["cost_ips", "cost_social"], "arm", "IPS", "SAU", total="cost_ips")
 
 
 # ------------------------------------------------------------------------------ perspectives
 
 
-def test_perspectives_follow_the_payer_convention(trial):
-    societal = ec.perspective_cost(trial, ec.INKLUSION_PAYERS, "societal")
-    assert (societal == trial.cost_total).all()
+def test_perspectives_follow_the_payer_convention(frame, trial):
+    assert ec.perspective_cost(trial, ec.INKLUSION_PAYERS, "societal").equals(
+        ec.perspective_cost(frame, ec.INKLUSION_PAYERS, "societal")
+    )
+    societal = ec.perspective_cost(frame, ec.INKLUSION_PAYERS, "societal")
+    assert (societal == frame.cost_total).all()
     assert societal.name == "cost_societal"
-    municipal = ec.perspective_cost(trial, ec.INKLUSION_PAYERS, "municipal")
-    expected = trial.cost_ips + trial.cost_jobcentre + trial.cost_social + trial.transfers_18m
+    municipal = ec.perspective_cost(frame, ec.INKLUSION_PAYERS, "municipal")
+    expected = frame.cost_ips + frame.cost_jobcentre + frame.cost_social + frame.transfers_18m
     assert (municipal == expected).all()
-    regional = ec.perspective_cost(trial, ec.INKLUSION_PAYERS, "regional")
-    expected = trial.cost_psych_inpatient + trial.cost_psych_outpatient + trial.cost_emergency
+    regional = ec.perspective_cost(frame, ec.INKLUSION_PAYERS, "regional")
+    expected = frame.cost_psych_inpatient + frame.cost_psych_outpatient + frame.cost_emergency
     assert (regional == expected).all()
     # the payer -> categories form gives the same
     by_payer = {"municipality": ["cost_jobcentre", "cost_social"], "transfer": ["transfers_18m"]}
@@ -471,19 +484,19 @@ def test_perspectives_follow_the_payer_convention(trial):
     assert ec.perspective_categories(by_payer, "societal") == ("cost_jobcentre", "cost_social")
 
 
-def test_perspective_bad_input(trial):
+def test_perspective_bad_input(frame):
     with pytest.raises(ValueError, match="unknown perspective 'health'"):
-        ec.perspective_cost(trial, ec.INKLUSION_PAYERS, "health")
+        ec.perspective_cost(frame, ec.INKLUSION_PAYERS, "health")
     with pytest.raises(ValueError, match="unknown payer"):
-        ec.perspective_cost(trial, {"cost_ips": "kommune"}, "municipal")
+        ec.perspective_cost(frame, {"cost_ips": "kommune"}, "municipal")
     with pytest.raises(ValueError, match="nothing counts"):
-        ec.perspective_cost(trial, {"cost_ips": "municipality"}, "regional")
-    bad = trial.copy()
+        ec.perspective_cost(frame, {"cost_ips": "municipality"}, "regional")
+    bad = frame.copy()
     bad.loc[2, "cost_emergency"] = -100
     with pytest.raises(TrialDataError) as error:
-        ec.perspective_cost(bad, ec.INKLUSION_PAYERS, "regional")
-    assert "cost_emergency" in str(error.value) and trial.participant_id[2] in str(error.value)
-    gone = trial.copy()
+        ec.perspective_cost(bad, ec.INKLUSION_PAYERS, "regional", id="participant_id")
+    assert "cost_emergency" in str(error.value) and frame.participant_id[2] in str(error.value)
+    gone = frame.copy()
     gone.loc[4, "cost_social"] = np.nan
     with pytest.raises(TrialDataError, match="missing costs"):
         ec.perspective_cost(gone, ec.INKLUSION_PAYERS, "societal")
@@ -497,32 +510,34 @@ def test_discount_closed_forms():
     annuity = 100 * (1 - (1 + r) ** -3) / r  # 100 at times 1, 2, 3 = 280.1637...
     assert annuity == pytest.approx(100 / 1.035 + 100 / 1.035**2 + 100 / 1.035**3, rel=1e-14)
     years = {1: 100.0, 2: 100.0, 3: 100.0}
-    assert ec.discount(years, r, convention="end") == pytest.approx(annuity, rel=1e-12)
-    assert ec.discount(years, r, convention="start") == pytest.approx(
+    assert ec.discount(years, rate=r, convention="end") == pytest.approx(annuity, rel=1e-12)
+    assert ec.discount(years, rate=r, convention="start") == pytest.approx(
         100 + 100 / 1.035 + 100 / 1.035**2, rel=1e-12
     )
-    assert ec.discount(years, r, convention="mid") == pytest.approx(annuity * 1.035**0.5, rel=1e-12)
+    assert ec.discount(years, rate=r, convention="mid") == pytest.approx(annuity * 1.035**0.5, rel=1e-12)
     # a plain list is years base, base + 1, ...: under "end" the base year has factor 1
-    assert ec.discount([100, 100, 100], r) == pytest.approx(100 + 100 / 1.035 + 100 / 1.035**2, rel=1e-12)
-    assert ec.discount([100, 100, 100], 0.0) == 300.0
+    assert ec.discount([100, 100, 100], rate=r) == pytest.approx(
+        100 + 100 / 1.035 + 100 / 1.035**2, rel=1e-12
+    )
+    assert ec.discount([100, 100, 100], rate=0.0) == 300.0
     # calendar years, base 2021
-    assert ec.discount({2021: 50.0, 2023: 50.0}, r, base_year=2021) == pytest.approx(
+    assert ec.discount({2021: 50.0, 2023: 50.0}, rate=r, base_year=2021) == pytest.approx(
         50 + 50 / 1.035**2, rel=1e-12
     )
     frame = pd.DataFrame({"IPS": [100.0, 100.0], "SAU": [0.0, 10.0]}, index=[0, 1])
-    pv = ec.discount(frame, r)
+    pv = ec.discount(frame, rate=r)
     assert pv["IPS"] == pytest.approx(100 + 100 / 1.035, rel=1e-12)
     assert pv["SAU"] == pytest.approx(10 / 1.035, rel=1e-12)
-    factors = ec.discount_factors([0, 1, 2], r, convention="start")
+    factors = ec.discount_factors([0, 1, 2], rate=r, convention="start")
     assert factors == pytest.approx([1.035, 1.0, 1 / 1.035], rel=1e-12)
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.0, 1.5, math.nan])
 def test_discount_rate_outside_unit_interval(rate):
     with pytest.raises(ValueError, match=f"discount rate {rate!r}"):
-        ec.discount([100.0, 100.0], rate)
+        ec.discount([100.0, 100.0], rate=rate)
     with pytest.raises(ValueError, match="outside"):
-        ec.discount_factors([0, 1], rate)
+        ec.discount_factors([0, 1], rate=rate)
 
 
 def test_discount_other_bad_input():
@@ -530,6 +545,47 @@ def test_discount_other_bad_input():
         ec.discount([1.0], convention="begin")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"year\(s\) \[1.0\]"):
         ec.discount({0: 1.0, 1: math.nan})
+
+
+@pytest.mark.parametrize(
+    ("amounts", "options", "message"),
+    [
+        ("x", {}, r"amounts_by_year must be a mapping \{year: amount\}, .* got 'x' \(str\)"),
+        (5, {}, r"amounts_by_year must be a mapping .* got 5 \(int\)"),
+        ({"a": 1}, {}, r"amounts_by_year: the years \(the keys\) must be numbers, got 'a'"),
+        ({0: "x"}, {}, r"amounts_by_year: the amounts \(the values\) must be numbers, got 'x'"),
+        ([100, "y"], {}, r"amounts_by_year: the amounts must be numbers, got 'y'"),
+        (
+            pd.Series([1.0, 2.0], index=["a", "b"]),
+            {},
+            r"the years \(the index\) must be numbers, got 'a', 'b'",
+        ),
+        ([100], {"base_year": "x"}, r"base_year must be a finite number, got 'x'"),
+        ([100], {"base_year": math.inf}, r"base_year must be a finite number, got inf"),
+    ],
+)
+def test_discount_refuses_text_naming_the_argument(amounts, options, message):
+    with pytest.raises(ParameterError, match=message):
+        ec.discount(amounts, **options)
+
+
+def test_discount_factors_refuse_text_naming_the_argument():
+    with pytest.raises(ParameterError, match="years must be a sequence of year numbers, got 'x'"):
+        ec.discount_factors("x")
+    with pytest.raises(ParameterError, match="years: the year labels must be numbers, got 'y'"):
+        ec.discount_factors([0, "y"])
+    with pytest.raises(ParameterError, match="base_year must be a finite number, got 'x'"):
+        ec.discount_factors([0, 1], base_year="x")
+
+
+def test_index_prices_counts_in_words():
+    index = {2017: 100.0, 2021: 108.0}
+    with pytest.raises(ParameterError, match=r"from_year has 1 year for amounts of shape \(2,\)"):
+        ec.index_prices([100.0, 100.0], [2017], 2021, index)
+    with pytest.raises(ParameterError, match="from_year has 1 year for 2 amounts"):
+        ec.index_prices(pd.Series([100.0, 100.0]), [2017], 2021, index)
+    with pytest.raises(ParameterError, match="from_year has 2 years for 1 row of amounts"):
+        ec.index_prices(pd.DataFrame({"a": [100.0]}), [2017, 2021], 2021, index)
 
 
 def test_index_prices_closed_forms():

@@ -1,4 +1,4 @@
-"""Interval estimates for one proportion and for 2x2 tables (ipstrial.itt.intervals).
+"""Interval estimates for one proportion and for 2x2 tables (ipstrial.stats.proportions).
 
 Checked against published values (Newcombe 1998; Burns et al. 2007), against R (tests/reference/
 two_by_two.json, written by tests/reference/two_by_two.R -- read from the file, so no R is needed here)
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ipstrial.errors import EstimationError
-from ipstrial.itt import intervals as iv
+from ipstrial.stats import proportions as iv
 
 REFERENCE = Path(__file__).parent / "reference" / "two_by_two.json"
 

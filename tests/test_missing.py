@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ipstrial.errors import EstimationError, TrialDataError
+from ipstrial.errors import ParameterError, TrialDataError
 from ipstrial.missing import bounds, multiple_imputation, rubin, tipping_point
 from ipstrial.synthetic import INKLUSION, simulate_trial
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "missing.json").read_text())
-COVARIATES = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
+ID = "participant_id"
 
 
 def _truth(outcome: str, estimand: str, contrast: str) -> float:
@@ -97,29 +97,40 @@ def test_rubin_matches_mice_pool_scalar(case):
 
 
 def test_rubin_rejects_bad_input():
-    with pytest.raises(EstimationError, match="at least 2 imputations"):
+    with pytest.raises(ParameterError, match="at least 2 imputations"):
         rubin([1.0], [0.1])
-    with pytest.raises(EstimationError, match="non-negative"):
+    with pytest.raises(ParameterError, match="non-negative"):
         rubin([1.0, 2.0], [0.1, -0.1])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ParameterError, match="same length"):
         rubin([1.0, 2.0], [0.1])
-    with pytest.raises(ValueError, match="n_obs - k"):
+    with pytest.raises(ParameterError, match="n_obs - k"):
         rubin([1.0, 2.0], [0.1, 0.1], n_obs=1)
+    with pytest.raises(ParameterError, match="finite"):
+        rubin([1.0, np.nan], [0.1, 0.1])
+    with pytest.raises(ParameterError, match="alpha"):
+        rubin([1.0, 2.0], [0.1, 0.1], alpha="0.05")
+    with pytest.raises(ParameterError, match="estimand"):
+        rubin([1.0, 2.0], [0.1, 0.1], estimand="average")
+    with pytest.raises(TypeError):
+        rubin([1.0, 2.0], [0.1, 0.1], 10, 1)  # k is keyword-only
 
 
 def test_rubin_row():
     row = rubin([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], estimand="mean_difference", contrast="A vs B").rows()[0]
     assert row.estimand == "mean_difference" and row.contrast == "A vs B"
+    assert row.analysis == "missing_rubin" and row.variant == ""
     assert dict(row.extra)["m"] == 3
+    renamed = rubin([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], analysis="sensitivity_pooled", alpha=0.1).rows()[0]
+    assert renamed.analysis == "sensitivity_pooled" and renamed.conf_level == pytest.approx(0.9)
 
 
 # ----------------------------------------------------------------------------- multiple imputation
-def test_mi_recovers_the_hours_truth():
+def test_mi_recovers_the_hours_truth(covariates):
     """Default scenario: hours_18m is missing at random given covariates and arm (about 15 %)."""
     data = simulate_trial(n=40_000, seed=7)
     assert data["hours_18m"].isna().mean() > 0.1
     result = multiple_imputation(
-        data, "hours_18m", "arm", "IPS", "SAU", COVARIATES, kind="continuous", m=5, seed=1
+        data, "hours_18m", "arm", "IPS", "SAU", covariates=covariates, kind="continuous", m=5, seed=1, id=ID
     )
     pooled = result.contrasts["IPS vs SAU"]
     truth = _truth("hours_18m", "mean_difference", "IPS vs SAU")
@@ -131,12 +142,13 @@ def test_mi_recovers_the_hours_truth():
         a: int(data.loc[data.arm == a, "hours_18m"].isna().sum()) for a in ("IPS", "SAU")
     }
     frame = result.to_frame()
-    assert list(frame.estimand) == ["mean_difference", "mean", "mean"]
-    assert frame.loc[0, "missing_control"] == result.missing["SAU"]
-    assert 0 < frame.loc[0, "fmi"] < 1
+    assert list(frame.estimand) == ["mean", "mean", "mean_difference"]  # the arms first, then the contrast
+    assert frame.loc[2, "missing_control"] == result.missing["SAU"]
+    assert 0 < frame.loc[2, "fmi"] < 1
+    assert frame.p_value[:2].isna().all() and 0 <= frame.loc[2, "p_value"] <= 1
 
 
-def test_mi_removes_the_complete_case_bias():
+def test_mi_removes_the_complete_case_bias(covariates):
     """Strong MAR: the same trial with interview non-response much more selective and arm-dependent.
 
     Non-response changes only which hours are recorded, so the truths (complete-data means,
@@ -155,7 +167,7 @@ def test_mi_removes_the_complete_case_bias():
     data = simulate_trial(scenario, n=40_000, seed=7)
     truth = _truth("hours_18m", "mean_difference", "IPS vs SAU")
     result = multiple_imputation(
-        data, "hours_18m", "arm", "IPS", "SAU", COVARIATES, kind="continuous", m=5, seed=3
+        data, "hours_18m", "arm", "IPS", "SAU", covariates=covariates, kind="continuous", m=5, seed=3, id=ID
     )
     pooled = result.contrasts["IPS vs SAU"]
     mi_bias = abs(pooled.estimate - truth)
@@ -166,7 +178,7 @@ def test_mi_removes_the_complete_case_bias():
     assert cc_bias > mi_bias  # ... and more than multiple imputation
 
 
-def test_mi_recovers_the_employment_truth_under_own_mar():
+def test_mi_recovers_the_employment_truth_under_own_mar(covariates):
     data = simulate_trial(n=40_000, seed=4)
     rng = np.random.default_rng(4)
     ips = (data.arm == "IPS").to_numpy()
@@ -177,7 +189,9 @@ def test_mi_recovers_the_employment_truth_under_own_mar():
     )
     gone = rng.random(len(data)) < 1 / (1 + np.exp(-eta))
     data["employed_18m"] = data["employed_18m"].astype(float).where(~gone)
-    result = multiple_imputation(data, "employed_18m", "arm", "IPS", "SAU", COVARIATES, m=5, seed=2)
+    result = multiple_imputation(
+        data, "employed_18m", "arm", "IPS", "SAU", covariates=covariates, m=5, seed=2, id=ID
+    )
     pooled = result.contrasts["IPS vs SAU"]
     truth = _truth("employed_18m", "risk_difference", "IPS vs SAU")
     assert abs(pooled.estimate - truth) < 4 * pooled.se
@@ -203,18 +217,31 @@ def _small_binary(seed: int = 0, n: int = 100) -> pd.DataFrame:
 
 def test_mi_same_seed_same_bits():
     data = _small_binary()
-    first = multiple_imputation(data, "y", "arm", "T", "C", ["x", "group"], m=4, seed=11)
-    again = multiple_imputation(data, "y", "arm", "T", "C", ["x", "group"], m=4, seed=11)
-    other = multiple_imputation(data, "y", "arm", "T", "C", ["x", "group"], m=4, seed=12)
+    first = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=4, seed=11, id=ID)
+    again = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=4, seed=11, id=ID)
+    other = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=4, seed=12, id=ID)
     pd.testing.assert_frame_equal(first.estimates, again.estimates, check_exact=True)
     pd.testing.assert_frame_equal(first.to_frame(), again.to_frame(), check_exact=True)
     assert not first.estimates["estimate"].equals(other.estimates["estimate"])
+    assert first.seed_entropy == 11
+    # the first k imputations do not depend on m
+    more = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=6, seed=11, id=ID)
+    head = more.estimates.groupby("contrast", sort=False).head(4).reset_index(drop=True)
+    pd.testing.assert_frame_equal(head, first.estimates, check_exact=True)
+    # seed=None records the entropy it used: passing it back regenerates the same bits
+    fresh = multiple_imputation(data, "y", "arm", "T", "C", covariates="x", m=3, id=ID)
+    assert isinstance(fresh.seed_entropy, int)
+    repeat = multiple_imputation(
+        data, "y", "arm", "T", "C", covariates="x", m=3, seed=fresh.seed_entropy, id=ID
+    )
+    pd.testing.assert_frame_equal(fresh.estimates, repeat.estimates, check_exact=True)
+    assert fresh.to_frame().seed_entropy.eq(str(fresh.seed_entropy)).all()
 
 
 def test_mi_without_missing_values_is_the_complete_data_analysis():
     data = _small_binary().dropna(subset=["y"])
     t, c = data.loc[data.arm == "T", "y"].to_numpy(), data.loc[data.arm == "C", "y"].to_numpy()
-    result = multiple_imputation(data, "y", "arm", "T", "C", ["x"], m=3, seed=1)
+    result = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x"], m=3, seed=1)
     pooled = result.contrasts["T vs C"]
     pt, pc = t.mean(), c.mean()
     var = pt * (1 - pt) / len(t) + pc * (1 - pc) / len(c)
@@ -227,7 +254,7 @@ def test_mi_without_missing_values_is_the_complete_data_analysis():
 
     data = data.assign(h=np.abs(data["x"]) * 10)
     t, c = data.loc[data.arm == "T", "h"].to_numpy(), data.loc[data.arm == "C", "h"].to_numpy()
-    result = multiple_imputation(data, "h", "arm", "T", "C", ["x"], kind="continuous", m=2, seed=1)
+    result = multiple_imputation(data, "h", "arm", "T", "C", covariates=["x"], kind="continuous", m=2, seed=1)
     pooled = result.contrasts["T vs C"]
     welch = t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c)
     nu = len(t) + len(c) - 2  # Barnard-Rubin with λ = 0: ν = (ν_com + 1)/(ν_com + 3) ν_com
@@ -239,7 +266,7 @@ def test_mi_without_missing_values_is_the_complete_data_analysis():
 def test_mi_imputes_missing_numeric_covariates():
     data = _small_binary()
     data.loc[[3, 15, 120, 150], "x"] = np.nan
-    result = multiple_imputation(data, "y", "arm", "T", "C", ["x", "group"], m=3, seed=5, n_iter=3)
+    result = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=3, seed=5, n_iter=3)
     assert result.imputed_covariates == ("x",) and result.n_iter == 3
     assert "covariates x by PMM" in result.method
     assert np.isfinite(result.contrasts["T vs C"].estimate)
@@ -248,27 +275,41 @@ def test_mi_imputes_missing_numeric_covariates():
 def test_bad_inputs_are_clear_errors():
     data = _small_binary()
     data.loc[[4, 130], "group"] = None
-    with pytest.raises(TrialDataError, match=r"'group'.*text.*P004"):
-        multiple_imputation(data, "y", "arm", "T", "C", ["x", "group"], m=3, seed=1)
-    with pytest.raises(TrialDataError, match="text"):
-        tipping_point(data, "y", "arm", "T", "C", ["group"], m=3, seed=1)
+    with pytest.raises(TrialDataError, match=r"'group'.*not numeric.*participant ids P004, P130"):
+        multiple_imputation(data, "y", "arm", "T", "C", covariates=["x", "group"], m=3, seed=1, id=ID)
+    with pytest.raises(TrialDataError, match="not numeric"):
+        tipping_point(data, "y", "arm", "T", "C", covariates="group", m=3, seed=1, id=ID)
     clean = _small_binary()
-    for bad_m in (1, 0):
-        with pytest.raises(EstimationError, match="at least m=2"):
-            multiple_imputation(clean, "y", "arm", "T", "C", ["x"], m=bad_m, seed=1)
-        with pytest.raises(EstimationError, match="at least m=2"):
+    for bad_m in (1, 0, 2.5, "20"):
+        with pytest.raises(ParameterError, match="m must be a whole number at least 2"):
+            multiple_imputation(clean, "y", "arm", "T", "C", covariates=["x"], m=bad_m, seed=1)
+        with pytest.raises(ParameterError, match="m must be a whole number at least 2"):
             tipping_point(clean, "y", "arm", "T", "C", m=bad_m, seed=1)
+    with pytest.raises(ParameterError, match="n_iter"):
+        multiple_imputation(clean, "y", "arm", "T", "C", m=3, n_iter=0)
+    with pytest.raises(ParameterError, match="kind"):
+        multiple_imputation(clean, "y", "arm", "T", "C", m=3, kind="ordinal")
+    with pytest.raises(ParameterError, match="alpha"):
+        bounds(clean, "y", "arm", "T", "C", alpha=1.5)
+    with pytest.raises(ParameterError, match="deltas"):
+        tipping_point(clean, "y", "arm", "T", "C", deltas=[0.0, np.inf], m=3)
+    with pytest.raises(ParameterError, match="deltas_control"):
+        tipping_point(clean, "y", "arm", "T", "C", deltas_control=[], m=3)
+    with pytest.raises(ParameterError, match="low= is only for continuous"):
+        bounds(clean, "y", "arm", "T", "C", low=0)
     with pytest.raises(TrialDataError, match="not found"):
-        multiple_imputation(clean, "y", "arm", "T", "C", ["nope"], m=3)
-    with pytest.raises(TrialDataError, match="values not allowed for a binary outcome"):
+        multiple_imputation(clean, "y", "arm", "T", "C", covariates=["nope"], m=3)
+    with pytest.raises(TrialDataError, match="other than 0/1"):
         multiple_imputation(clean.assign(y=clean["y"] * 2), "y", "arm", "T", "C", m=3)
     empty_arm = clean.assign(y=np.where(clean.arm == "C", np.nan, clean["y"]))
     with pytest.raises(TrialDataError, match="no participant with a known outcome in arm 'C'"):
         multiple_imputation(empty_arm, "y", "arm", "T", "C", m=3)
-    with pytest.raises(ValueError, match="one treatment arm"):
+    with pytest.raises(ParameterError, match="one treatment arm"):
         tipping_point(
             clean.assign(arm=np.where(np.arange(200) < 50, "U", clean.arm)), "y", "arm", ["T", "U"], "C"
         )
+    with pytest.raises(TypeError):
+        multiple_imputation(clean, "y", "arm", "T", "C", ["x"])  # covariates are keyword-only
 
 
 # ----------------------------------------------------------------------------- bounds
@@ -291,7 +332,7 @@ def test_binary_bounds_by_hand():
         assert line.ci_high == pytest.approx(pt - pc + z * se, rel=1e-12)
         assert line.p_value == pytest.approx(2 * stats.norm.sf(abs(pt - pc) / se), rel=1e-12)
     frame = result.to_frame()
-    assert list(frame.scenario) == ["worst", "best"]
+    assert list(frame.variant) == ["worst", "best"]
     assert list(frame.missing_treatment) == [1, 1] and list(frame.missing_control) == [2, 2]
     assert (frame.n == 11).all() and "Wald" in frame.method[0]
 
@@ -348,8 +389,8 @@ def _tipping_frame() -> pd.DataFrame:
 
 def test_tipping_point_at_zero_is_mar_multiple_imputation():
     data = _tipping_frame()
-    tp = tipping_point(data, "y", "arm", "T", "C", ["x"], m=10, seed=3)
-    mi = multiple_imputation(data, "y", "arm", "T", "C", ["x"], m=10, seed=3)
+    tp = tipping_point(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=3, id=ID)
+    mi = multiple_imputation(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=3, id=ID)
     pooled = mi.contrasts["T vs C"]
     for name in ("estimate", "se", "df", "ci_low", "ci_high", "p_value", "between", "within"):
         assert getattr(tp.mar, name) == getattr(pooled, name), name
@@ -360,23 +401,23 @@ def test_tipping_point_at_zero_is_mar_multiple_imputation():
 
 def test_tipping_point_grid_is_monotone_and_reproducible():
     data = _tipping_frame()
-    tp = tipping_point(data, "y", "arm", "T", "C", ["x"], m=10, seed=3)
+    tp = tipping_point(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=3, id=ID)
     surface = tp.grid.pivot(index="delta_treatment", columns="delta_control", values="estimate").to_numpy()
     assert surface.shape == (13, 13)
     assert np.all(np.diff(surface, axis=0) >= 0) and np.all(np.diff(surface, axis=1) <= 0)
     assert surface[-1, 6] > surface[0, 6]
     assert tp.flips.shape == (13, 13) and tp.flips.dtype == bool
     np.testing.assert_array_equal(tp.line["estimate"].to_numpy(), surface[:, 6])
-    again = tipping_point(data, "y", "arm", "T", "C", ["x"], m=10, seed=3)
+    again = tipping_point(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=3, id=ID)
     pd.testing.assert_frame_equal(tp.grid, again.grid, check_exact=True)
     assert tp.tipping_point_low == again.tipping_point_low
-    other = tipping_point(data, "y", "arm", "T", "C", ["x"], m=10, seed=4)
+    other = tipping_point(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=4, id=ID)
     assert not tp.grid["estimate"].equals(other.grid["estimate"])
 
 
 def test_tipping_point_is_where_the_p_value_crosses_alpha():
     data = _tipping_frame()
-    tp = tipping_point(data, "y", "arm", "T", "C", ["x"], m=10, seed=3)
+    tp = tipping_point(data, "y", "arm", "T", "C", covariates=["x"], m=10, seed=3, id=ID)
     assert tp.mar.p_value < 0.05 and tp.mar.estimate > 0  # significant benefit under MAR
     low = tp.tipping_point_low
     assert -3 < low < 0 and tp.tipping_point == low
@@ -386,7 +427,16 @@ def test_tipping_point_is_where_the_p_value_crosses_alpha():
     assert line.loc[line.index < low, "flipped"].all()
     # the same draws on a fine grid around the tipping point (common random numbers)
     near = tipping_point(
-        data, "y", "arm", "T", "C", ["x"], deltas=[low - 1e-9, low], deltas_control=[0.0], m=10, seed=3
+        data,
+        "y",
+        "arm",
+        "T",
+        "C",
+        covariates=["x"],
+        deltas=[low - 1e-9, low],
+        deltas_control=[0.0],
+        m=10,
+        seed=3,
     )
     below, at = near.line.iloc[0], near.line.iloc[1]
     assert below.p_value >= 0.05 > at.p_value
@@ -398,7 +448,9 @@ def test_tipping_point_is_where_the_p_value_crosses_alpha():
 def test_extreme_deltas_reproduce_the_best_case_bound():
     """δ_T = +60 and δ_C = -60 make every imputed value 1 in T and 0 in C: the best-case bound."""
     data = _tipping_frame()
-    tp = tipping_point(data, "y", "arm", "T", "C", ["x"], deltas=[60.0], deltas_control=[-60.0], m=5, seed=9)
+    tp = tipping_point(
+        data, "y", "arm", "T", "C", covariates=["x"], deltas=[60.0], deltas_control=[-60.0], m=5, seed=9
+    )
     cell = tp.grid.iloc[0]
     pt, pc = 65 / 100, 40 / 100  # by hand: T 55 + 10, C 40 + 0
     assert cell.estimate == pytest.approx(pt - pc, abs=1e-14)
@@ -419,7 +471,7 @@ def test_tipping_point_without_missing_values_and_plot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    flipped = tipping_point(_tipping_frame(), "y", "arm", "T", "C", ["x"], m=5, seed=3)
+    flipped = tipping_point(_tipping_frame(), "y", "arm", "T", "C", covariates=["x"], m=5, seed=3)
     ax = flipped.plot()
     assert ax.get_xlabel().startswith("δ control") and len(ax.collections) >= 2
     plt.close(ax.figure)

@@ -65,6 +65,9 @@ def test_readme_python_example_runs():
         "missing_multiple_imputation",
     }
     assert set(ard.contrast) >= {"IPS vs SAU", "IPSE vs SAU"}
+    assert not ard.duplicated(["analysis", "outcome", "contrast", "estimand", "variant"]).any()
+    assert dict(namespace["ips_only"].inputs.outside) == {"IPSE": 241}
+    assert namespace["trial"].arms == ("IPS", "IPSE", "SAU")
     assert namespace["restricted"].to_frame().query("estimand == 'rmst_difference'").estimate.iloc[0] < 0
     assert namespace["hr"].to_frame().query("estimand == 'hazard_ratio'").ci_low.iloc[0] > 1
     assert namespace["cea"].quadrant == "dominant"

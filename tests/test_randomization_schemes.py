@@ -559,7 +559,7 @@ def test_fewer_than_two_arms_or_a_string(scheme):
     ("ratio", "message"),
     [
         ((2, 1, 1), r"has 3 entries but there are 2 arms \['IPS', 'SAU'\]"),
-        ((2,), r"has 1 entries but there are 2 arms"),
+        ((2,), r"has 1 entry but there are 2 arms"),
         ((2, 0), r"must hold positive integers"),
         ((1.5, 1), r"must hold positive integers"),
         ((-1, 2), r"must hold positive integers"),

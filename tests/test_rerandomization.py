@@ -26,8 +26,9 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ARMS
 
-from ipstrial.errors import DesignError, EstimationError, TrialDataError
+from ipstrial.errors import DesignError, EstimationError, ParameterError, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
 from ipstrial.randomization.blocks import stratified_blocks
 from ipstrial.randomization.minimization import minimization
@@ -36,8 +37,6 @@ from ipstrial.randomization.rerandomization import (
     replay_design,
     rerandomization_test,
 )
-
-ARMS3 = ("IPS", "IPSE", "SAU")
 
 
 def within_mc(estimate: float, exact: float, n: int) -> bool:
@@ -130,9 +129,9 @@ def test_minimization_list_layout_and_parameters():
 
 def test_same_seed_same_minimization_list_and_other_seed_differs():
     factors = _factor_frame(200, seed=4)
-    a = minimization(factors, ARMS3, p=0.8, seed=2012)
-    b = minimization(factors, ARMS3, p=0.8, seed=2012)
-    c = minimization(factors, ARMS3, p=0.8, seed=2013)
+    a = minimization(factors, ARMS, p=0.8, seed=2012)
+    b = minimization(factors, ARMS, p=0.8, seed=2012)
+    c = minimization(factors, ARMS, p=0.8, seed=2013)
     pd.testing.assert_frame_equal(a.frame, b.frame)
     assert a.frame.index.equals(factors.index)
     assert a.arms.tolist() != c.arms.tolist()
@@ -166,13 +165,15 @@ def test_minimization_keeps_marginal_imbalance_below_simple_randomization(imbala
     factors = _factor_frame(300, seed=20)
     design = {
         "scheme": "minimization",
-        "arms": ARMS3,
+        "arms": ARMS,
         "factors": list(factors.columns),
         "imbalance": imbalance,
     }
-    mini = _worst_marginal_imbalance(replay_design(factors, design, n=200, seed=1).codes, factors, 3)
+    mini = _worst_marginal_imbalance(
+        replay_design(factors, design, n_resamples=200, seed=1).codes, factors, 3
+    )
     simple = _worst_marginal_imbalance(
-        replay_design(factors, {"scheme": "simple", "arms": ARMS3}, n=200, seed=1).codes, factors, 3
+        replay_design(factors, {"scheme": "simple", "arms": ARMS}, n_resamples=200, seed=1).codes, factors, 3
     )
     # simple randomization: the worst of 8 level imbalances of ~100 participants is ~18 on average;
     # minimization with p = 0.8 keeps it near 3
@@ -189,7 +190,7 @@ def test_minimization_allocation_probabilities_follow_the_rule():
     two = replay_design(
         same,
         {"scheme": "minimization", "arms": ["A", "B"], "factors": ["sex", "site"], "p": 0.8},
-        n=n,
+        n_resamples=n,
         seed=5,
     )
     share = np.mean(two.codes[:, 1] != two.codes[:, 0])
@@ -197,7 +198,10 @@ def test_minimization_allocation_probabilities_follow_the_rule():
     # Three arms, p = 0.7: the two other arms tie and one of them is preferred at random, so
     # P(second = first) = (1 - p)/2 = 0.15 and each other arm 0.7/2 + 0.3/4 = 0.425.
     three = replay_design(
-        same, {"scheme": "minimization", "arms": ARMS3, "factors": ["sex", "site"], "p": 0.7}, n=n, seed=6
+        same,
+        {"scheme": "minimization", "arms": ARMS, "factors": ["sex", "site"], "p": 0.7},
+        n_resamples=n,
+        seed=6,
     )
     first, second = three.codes[:, 0], three.codes[:, 1]
     assert abs(np.mean(second == first) - 0.15) < 4 * math.sqrt(0.15 * 0.85 / n)
@@ -205,7 +209,10 @@ def test_minimization_allocation_probabilities_follow_the_rule():
     assert abs(np.mean(second == nxt) - 0.425) < 4 * math.sqrt(0.425 * 0.575 / n)
     # the first participant is randomised simply with the ratio: 2:1 -> P(A) = 2/3
     ratio = replay_design(
-        same, {"scheme": "minimization", "arms": ["A", "B"], "factors": ["sex"], "ratio": [2, 1]}, n=n, seed=7
+        same,
+        {"scheme": "minimization", "arms": ["A", "B"], "factors": ["sex"], "ratio": [2, 1]},
+        n_resamples=n,
+        seed=7,
     )
     assert abs(np.mean(ratio.codes[:, 0] == 0) - 2 / 3) < 4 * math.sqrt(2 / 9 / n)
 
@@ -213,14 +220,14 @@ def test_minimization_allocation_probabilities_follow_the_rule():
 def test_minimization_replays_use_the_design_p_weights_ratio_and_order():
     alloc = minimization(HAND, ("A", "B"), weights=(1, 4), p=1.0, ratio=(2, 1), seed=1)
     data = HAND.assign(arm=alloc.arms)
-    replays = replay_design(data, alloc, n=3000, seed=2)
+    replays = replay_design(data, alloc, n_resamples=3000, seed=2)
     lists = Counter("".join(row) for row in replays.labels())
     assert set(lists) == {HAND_LISTS[((1, 4), "A")], HAND_LISTS[((1, 4), "B")]}
     share_a = lists[HAND_LISTS[((1, 4), "A")]] / 3000
     assert abs(share_a - 2 / 3) < 4 * math.sqrt(2 / 9 / 3000)
     # rows in another order with an enrolment-order column give the same replays, row for row
     shuffled = data.assign(enrolled=np.arange(8)).sample(frac=1, random_state=3)
-    again = replay_design(shuffled, alloc, n=3000, seed=2, order="enrolled")
+    again = replay_design(shuffled, alloc, n_resamples=3000, seed=2, order="enrolled")
     np.testing.assert_array_equal(again.codes, replays.codes[:, shuffled["enrolled"].to_numpy()])
 
 
@@ -265,12 +272,14 @@ def test_permutation_p_value_agrees_with_fishers_exact_test():
     )
     n = 20_000
     design = {"scheme": "permutation", "arms": ["T", "C"]}
-    two = rerandomization_test(data, "arm", design, n=n, seed=11, outcome="y")
+    two = rerandomization_test(data, "y", "arm", "T", "C", design=design, n_resamples=n, seed=11)
     assert isinstance(two, RerandomizationResult)
     assert two.observed[0] == pytest.approx(0.35, abs=1e-15)
     assert within_mc(two.p_value[0], exact_two, n)
     assert two.mc_se[0] == pytest.approx(math.sqrt(two.p_value[0] * (1 - two.p_value[0]) / n))
-    greater = rerandomization_test(data, "arm", design, n=n, seed=12, outcome="y", alternative="greater")
+    greater = rerandomization_test(
+        data, "y", "arm", "T", "C", design=design, n_resamples=n, seed=12, alternative="greater"
+    )
     assert within_mc(greater.p_value[0], exact_greater, n)
     # the observed allocation counts once: p = (1 + count)/(1 + n)
     count = np.sum(np.abs(two.distribution[:, 0]) >= 0.35 - 1e-12)
@@ -286,7 +295,7 @@ def test_simple_randomization_p_value_agrees_with_its_exact_value():
     exact = float(_exact_p(40, 19, rd, range(1, 40), lambda n1: Fraction(math.comb(40, n1), 2**40) / norm))
     n = 20_000
     result = rerandomization_test(
-        data, "arm", {"scheme": "simple", "arms": ["T", "C"]}, n=n, seed=13, outcome="y"
+        data, "y", "arm", control="C", design={"scheme": "simple", "arms": ["T", "C"]}, n_resamples=n, seed=13
     )
     assert within_mc(result.p_value[0], exact, n)
     # Note: unconditionally on the arm sizes this is not Fisher's p (0.0343 here against 0.0562): with
@@ -309,14 +318,12 @@ def _strata_data(n: int = 240, seed: int = 8) -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize(
-    ("arms", "sizes", "ratio"), [(ARMS3, (3, 6), None), (("IPS", "SAU"), (3, 6), (2, 1))]
-)
+@pytest.mark.parametrize(("arms", "sizes", "ratio"), [(ARMS, (3, 6), None), (("IPS", "SAU"), (3, 6), (2, 1))])
 def test_stratified_block_replays_keep_blocks_balanced_and_strata_sizes(arms, sizes, ratio):
     data = _strata_data()
     alloc = stratified_blocks(data[["site", "sex"]], arms, sizes, ratio=ratio, seed=4)
     data["arm"] = alloc.arms
-    replays = replay_design(data, alloc, n=60, seed=9, details=True)
+    replays = replay_design(data, alloc, n_resamples=60, seed=9, details=True)
     r = np.ones(len(arms), dtype=int) if ratio is None else np.asarray(ratio)
     stratum = (data["site"] + "/" + data["sex"]).to_numpy()
     strata_sizes = Counter(stratum)
@@ -348,19 +355,19 @@ def test_stratified_block_replays_keep_blocks_balanced_and_strata_sizes(arms, si
 
 def test_allocation_list_and_dict_designs_give_the_same_test():
     data = _strata_data()
-    alloc = stratified_blocks(data[["site", "sex"]], ARMS3, (3, 6), seed=4)
+    alloc = stratified_blocks(data[["site", "sex"]], ARMS, (3, 6), seed=4)
     data["arm"] = alloc.arms
     as_dict = {
         "scheme": "stratified_blocks",
         "factors": ["site", "sex"],
         "block_sizes": [3, 6],
-        "arms": list(ARMS3),
+        "arms": list(ARMS),
     }
-    a = rerandomization_test(data, "arm", alloc, n=500, seed=3, outcome="y")
-    b = rerandomization_test(data, "arm", as_dict, n=500, seed=3, outcome="y")
+    a = rerandomization_test(data, "y", "arm", "IPS", "SAU", design=alloc, n_resamples=500, seed=3)
+    b = rerandomization_test(data, "y", "arm", "IPS", "SAU", design=as_dict, n_resamples=500, seed=3)
     np.testing.assert_array_equal(a.distribution, b.distribution)
     assert a.p_value[0] == b.p_value[0]
-    c = rerandomization_test(data, "arm", alloc, n=500, seed=4, outcome="y")
+    c = rerandomization_test(data, "y", "arm", "IPS", "SAU", design=alloc, n_resamples=500, seed=4)
     assert not np.array_equal(a.distribution, c.distribution)
     assert json.dumps(a.to_dict(), allow_nan=False)
     import matplotlib
@@ -379,27 +386,28 @@ def test_allocation_list_and_dict_designs_give_the_same_test():
 
 def test_vectorised_default_statistic_equals_the_callable_path():
     data = _strata_data()
-    data["arm"] = stratified_blocks(data[["site", "sex"]], ARMS3, (3, 6), seed=4).arms
+    data["arm"] = stratified_blocks(data[["site", "sex"]], ARMS, (3, 6), seed=4).arms
     design = {
         "scheme": "stratified_blocks",
         "factors": ["site", "sex"],
         "block_sizes": [3, 6],
-        "arms": list(ARMS3),
+        "arms": list(ARMS),
     }
 
     def risk_difference(y, labels):
         return np.mean(y[labels == "IPSE"]) - np.mean(y[labels == "SAU"])
 
-    fast = rerandomization_test(data, "arm", design, n=400, seed=5, outcome="y", treatment="IPSE")
+    fast = rerandomization_test(data, "y", "arm", "IPSE", "SAU", design=design, n_resamples=400, seed=5)
     slow = rerandomization_test(
         data,
+        "y",
         "arm",
-        design,
-        risk_difference,
-        n=400,
+        "IPSE",
+        "SAU",
+        design=design,
+        statistic=risk_difference,
+        n_resamples=400,
         seed=5,
-        outcome="y",
-        treatment="IPSE",
         estimand="risk_difference",
     )
     np.testing.assert_allclose(fast.distribution, slow.distribution, rtol=0, atol=1e-12)
@@ -411,15 +419,19 @@ def test_vectorised_default_statistic_equals_the_callable_path():
     def mean_difference(y, labels):
         return np.mean(y[labels == "IPS"]) - np.mean(y[labels == "SAU"])
 
-    fast = rerandomization_test(data, "arm", design, n=300, seed=6, outcome="hours", missing="complete-case")
+    fast = rerandomization_test(
+        data, "hours", "arm", "IPS", "SAU", design=design, n_resamples=300, seed=6, missing="complete-case"
+    )
     slow = rerandomization_test(
         data,
+        "hours",
         "arm",
-        design,
-        mean_difference,
-        n=300,
+        "IPS",
+        "SAU",
+        design=design,
+        statistic=mean_difference,
+        n_resamples=300,
         seed=6,
-        outcome="hours",
         missing="complete-case",
         estimand="mean_difference",
     )
@@ -432,15 +444,19 @@ def test_vectorised_default_statistic_equals_the_callable_path():
 
 def test_minimization_design_replayed_in_the_actual_order_of_arrival():
     factors = _factor_frame(150, seed=2)
-    alloc = minimization(factors, ARMS3, p=0.8, seed=7)
+    alloc = minimization(factors, ARMS, p=0.8, seed=7)
     data = factors.assign(
         arm=alloc.arms, y=np.random.default_rng(1).integers(0, 2, 150), enrolled=np.arange(150)
     )
-    base = rerandomization_test(data, "arm", alloc, n=300, seed=8, outcome="y")
+    base = rerandomization_test(data, "y", "arm", control="SAU", design=alloc, n_resamples=300, seed=8)
     shuffled = data.sample(frac=1, random_state=2)
-    same = rerandomization_test(shuffled, "arm", alloc, n=300, seed=8, outcome="y", order="enrolled")
+    same = rerandomization_test(
+        shuffled, "y", "arm", control="SAU", design=alloc, n_resamples=300, seed=8, order="enrolled"
+    )
     np.testing.assert_allclose(same.distribution, base.distribution, atol=1e-12)
-    other = rerandomization_test(shuffled, "arm", alloc, n=300, seed=8, outcome="y")  # wrong order
+    other = rerandomization_test(  # wrong order
+        shuffled, "y", "arm", control="SAU", design=alloc, n_resamples=300, seed=8
+    )
     assert not np.allclose(other.distribution, base.distribution)
 
 
@@ -458,7 +474,7 @@ def test_interval_is_the_set_of_effects_the_test_does_not_reject(arms):
     design = {"scheme": "permutation", "arms": list(arms)}
     treatments = [a for a in arms if a != "C"]
     res = rerandomization_test(
-        data, "arm", design, n=3000, seed=4, outcome="y", interval=True, treatment=treatments, control="C"
+        data, "y", "arm", treatments, "C", design=design, n_resamples=3000, seed=4, interval=True
     )
     means = data.groupby("arm")["y"].mean()
     for j, treated in enumerate(treatments):
@@ -472,7 +488,7 @@ def test_interval_is_the_set_of_effects_the_test_does_not_reject(arms):
         def p_at(delta, treated=treated, plug=plug, on_treated=on_treated):
             shifted = data.assign(y=data["y"] - delta * on_treated - data["arm"].map(plug).to_numpy())
             again = rerandomization_test(
-                shifted, "arm", design, n=3000, seed=4, outcome="y", treatment=treated, control="C"
+                shifted, "y", "arm", treated, "C", design=design, n_resamples=3000, seed=4
             )
             return again.p_value[0]
 
@@ -486,15 +502,19 @@ def test_interval_is_refused_for_a_binary_outcome_and_a_callable():
     data = _two_arm_binary(13, 6, 20)
     design = {"scheme": "permutation", "arms": ["T", "C"]}
     with pytest.raises(EstimationError, match="constant additive effect cannot hold for a 0/1"):
-        rerandomization_test(data, "arm", design, n=100, seed=1, outcome="y", interval=True)
+        rerandomization_test(
+            data, "y", "arm", "T", "C", design=design, n_resamples=100, seed=1, interval=True
+        )
     with pytest.raises(EstimationError, match="interval=True needs the default difference statistic"):
         rerandomization_test(
             data,
+            "y",
             "arm",
-            design,
-            lambda y, a: 0.0,
-            n=100,
-            outcome="y",
+            "T",
+            "C",
+            design=design,
+            statistic=lambda y, a: 0.0,
+            n_resamples=100,
             interval=True,
             estimand="risk_difference",
         )
@@ -503,16 +523,18 @@ def test_interval_is_refused_for_a_binary_outcome_and_a_callable():
 # ============================================================================ bad input
 def test_strata_with_missing_values_are_an_error_naming_the_column_and_ids():
     data = _strata_data()
-    data["arm"] = stratified_blocks(data[["site", "sex"]], ARMS3, (3, 6), seed=4).arms
+    data["arm"] = stratified_blocks(data[["site", "sex"]], ARMS, (3, 6), seed=4).arms
     data.loc[[5, 17], "sex"] = None
     design = {
         "scheme": "stratified_blocks",
         "factors": ["site", "sex"],
         "block_sizes": [3, 6],
-        "arms": list(ARMS3),
+        "arms": list(ARMS),
     }
     with pytest.raises(TrialDataError, match=r"column 'sex': 2 missing values in a design factor") as info:
-        rerandomization_test(data, "arm", design, n=10, outcome="y")
+        rerandomization_test(
+            data, "y", "arm", control="SAU", design=design, n_resamples=10, id="participant_id"
+        )
     assert info.value.problems[0].ids == ("P005", "P017")
 
 
@@ -529,48 +551,255 @@ def test_unseen_factor_levels_are_an_error():
     data = HAND.assign(arm=alloc.arms, y=[0, 1] * 4)
     data.loc[2, "site"] = "W"
     with pytest.raises(TrialDataError, match=r"column 'site': level \['W'\] not in the design's levels"):
-        rerandomization_test(data, "arm", alloc, n=10, outcome="y")
+        rerandomization_test(data, "y", "arm", control="B", design=alloc, n_resamples=10)
     strata = _strata_data()
-    blocks = stratified_blocks(strata[["site", "sex"]], ARMS3, (3, 6), seed=1)
+    blocks = stratified_blocks(strata[["site", "sex"]], ARMS, (3, 6), seed=1)
     strata["arm"] = blocks.arms
     strata.loc[0, "site"] = "Aarhus"
     with pytest.raises(
         TrialDataError, match=r"strata \['site=Aarhus, sex=.*'\] are not strata of the design"
     ):
-        rerandomization_test(strata, "arm", blocks, n=10, outcome="y")
+        rerandomization_test(strata, "y", "arm", control="SAU", design=blocks, n_resamples=10)
 
 
-@pytest.mark.parametrize("n", [0, -5])
-def test_n_of_zero_or_less(n):
+@pytest.mark.parametrize("n", [0, -5, 2.5, True, "10"])
+def test_n_resamples_must_be_a_whole_number_of_at_least_one(n):
     data = _two_arm_binary(5, 3, 10)
     design = {"scheme": "permutation", "arms": ["T", "C"]}
-    with pytest.raises(ValueError, match=r"n must be a positive whole number of replays"):
-        rerandomization_test(data, "arm", design, n=n, outcome="y")
-    with pytest.raises(ValueError, match=r"n must be a positive whole number of replays"):
-        replay_design(data, design, n=n)
+    with pytest.raises(ParameterError, match=r"n_resamples must be a whole number at least 1, got"):
+        rerandomization_test(data, "y", "arm", "T", "C", design=design, n_resamples=n)
+    with pytest.raises(ParameterError, match=r"n_resamples must be a whole number at least 1, got"):
+        replay_design(data, design, arm="arm", n_resamples=n)
 
 
-@pytest.mark.parametrize(("arms", "p"), [(("A", "B"), 0.5), (("A", "B"), 0.3), (ARMS3, 1 / 3), (ARMS3, 1.01)])
+@pytest.mark.parametrize(("arms", "p"), [(("A", "B"), 0.5), (("A", "B"), 0.3), (ARMS, 1 / 3), (ARMS, 1.01)])
 def test_p_outside_the_allowed_range(arms, p):
     with pytest.raises(DesignError, match=r"is outside \(1/k, 1\]"):
         minimization(HAND, arms, p=p, seed=1)
-    data = HAND.assign(arm=arms[0], y=1)
+    data = HAND.assign(arm=[arms[i % len(arms)] for i in range(len(HAND))], y=1)
     design = {"scheme": "minimization", "arms": list(arms), "factors": ["sex", "site"], "p": p}
     with pytest.raises(DesignError, match=r"is outside \(1/k, 1\]"):
-        rerandomization_test(data, "arm", design, n=10, outcome="y")
+        rerandomization_test(data, "y", "arm", control=arms[-1], design=design, n_resamples=10)
 
 
 def test_other_bad_designs():
     data = _two_arm_binary(5, 3, 10)
     with pytest.raises(DesignError, match=r"cannot replay scheme 'biased_coin'"):
-        rerandomization_test(data, "arm", {"scheme": "biased_coin"}, n=10, outcome="y")
+        rerandomization_test(data, "y", "arm", "T", "C", design={"scheme": "biased_coin"}, n_resamples=10)
     with pytest.raises(DesignError, match=r"unknown keys \['block_size'\]"):
-        rerandomization_test(data, "arm", {"scheme": "permuted_blocks", "block_size": [2]}, n=10, outcome="y")
+        rerandomization_test(
+            data,
+            "y",
+            "arm",
+            "T",
+            "C",
+            design={"scheme": "permuted_blocks", "block_size": [2]},
+            n_resamples=10,
+        )
     with pytest.raises(DesignError, match=r"imbalance='max' is not one of"):
         minimization(HAND, ("A", "B"), imbalance="max")
     with pytest.raises(DesignError, match=r"weights has 3 entries but there are 2 factors"):
         minimization(HAND, ("A", "B"), weights=(1, 2, 3))
-    with pytest.raises(TrialDataError, match=r"an arm not in the design \['T', 'X'\]"):
-        rerandomization_test(data, "arm", {"scheme": "simple", "arms": ["T", "X"]}, n=10, outcome="y")
-    with pytest.raises(ValueError, match=r"a callable statistic needs estimand="):
-        rerandomization_test(data, "arm", {"scheme": "simple"}, lambda y, a: 0.0, n=10, outcome="y")
+    # a participant whose arm the design does not have (the design allocated everyone)
+    third = data.assign(arm=np.where(np.arange(len(data)) < 3, "X", data["arm"]))
+    with pytest.raises(TrialDataError, match=r"3 participants with an arm not in the design \['T', 'C'\]"):
+        rerandomization_test(
+            third, "y", "arm", "T", "C", design={"scheme": "simple", "arms": ["T", "C"]}, n_resamples=10
+        )
+    # a design arm absent from the data
+    with pytest.raises(TrialDataError, match=r"arm 'X' is not an arm label in the data"):
+        rerandomization_test(
+            data, "y", "arm", "T", "X", design={"scheme": "simple", "arms": ["T", "X"]}, n_resamples=10
+        )
+    with pytest.raises(ParameterError, match=r"a callable statistic needs estimand="):
+        rerandomization_test(
+            data,
+            "y",
+            "arm",
+            "T",
+            "C",
+            design={"scheme": "simple"},
+            statistic=lambda y, a: 0.0,
+            n_resamples=10,
+        )
+    with pytest.raises(ParameterError, match=r"control= must name the control arm"):
+        rerandomization_test(data, "y", "arm", design={"scheme": "simple"}, n_resamples=10)
+
+
+# ============================================================================ the statistic, never silently
+def _stray(frame: pd.DataFrame) -> pd.DataFrame:
+    """The trial with a stray 2 in the 0/1 outcome employed_18m (row position 3)."""
+    data = frame.astype({"employed_18m": float})
+    data.iloc[3, data.columns.get_loc("employed_18m")] = 2
+    return data
+
+
+PERMUTATION = {"scheme": "permutation"}
+
+
+def test_a_binary_outcome_with_a_stray_value_is_an_error_not_a_mean_difference(frame):
+    data = _stray(frame)
+    with pytest.raises(
+        TrialDataError, match=r"column 'employed_18m': the outcome is 0/1 except for 1 value \(2\)"
+    ) as info:
+        rerandomization_test(
+            data, "employed_18m", "arm", control="SAU", design=PERMUTATION, n_resamples=20, seed=1
+        )
+    text = str(info.value)
+    assert "participant id" not in text  # without id= the rows are named by position
+    assert "row at position 3" in text and "statistic='mean_difference'" in text
+    with pytest.raises(TrialDataError, match="participant id P0004"):
+        rerandomization_test(
+            data,
+            "employed_18m",
+            "arm",
+            control="SAU",
+            design=PERMUTATION,
+            n_resamples=20,
+            seed=1,
+            id="participant_id",
+        )
+    # the caller's explicit choice is honoured either way
+    mean = rerandomization_test(
+        data,
+        "employed_18m",
+        "arm",
+        control="SAU",
+        design=PERMUTATION,
+        n_resamples=20,
+        seed=1,
+        statistic="mean_difference",
+    )
+    assert mean.estimand == "mean_difference"
+    with pytest.raises(TrialDataError, match=r"1 value other than 0/1 \(2\) \(row at position 3\)"):
+        rerandomization_test(
+            data,
+            "employed_18m",
+            "arm",
+            control="SAU",
+            design=PERMUTATION,
+            n_resamples=20,
+            seed=1,
+            statistic="risk_difference",
+        )
+
+
+def test_the_default_statistic_follows_the_values_or_the_trial_role(frame, trial):
+    run = dict(arm="arm", control="SAU", design=PERMUTATION, n_resamples=20, seed=1)
+    assert rerandomization_test(frame, "employed_18m", **run).estimand == "risk_difference"
+    assert (
+        rerandomization_test(frame, "hours_18m", missing="complete-case", **run).estimand == "mean_difference"
+    )
+    # a Trial's role decides: binary -> risk difference, hours -> difference in means
+    assert rerandomization_test(
+        trial, "employed_18m", design=PERMUTATION, n_resamples=20, seed=1
+    ).estimand == ("risk_difference")
+    hours = rerandomization_test(
+        trial, "hours_18m", design=PERMUTATION, n_resamples=20, seed=1, missing="complete-case"
+    )
+    assert hours.estimand == "mean_difference"
+    with pytest.raises(ParameterError, match="the Trial declares 'hours_18m' as a number"):
+        rerandomization_test(
+            trial,
+            "hours_18m",
+            design=PERMUTATION,
+            n_resamples=20,
+            seed=1,
+            missing="complete-case",
+            statistic="risk_difference",
+        )
+    # a Trial cannot carry a stray 2 in its binary outcome: its own check refuses it
+    from conftest import inklusion_trial
+
+    with pytest.raises(TrialDataError, match="employed_18m"):
+        inklusion_trial(_stray(frame))
+    # an outcome mostly 0 with more than 10 % other values is a number
+    mostly_zero = frame.assign(y=np.where(np.arange(len(frame)) % 8 == 0, 3.5, 0.0))
+    assert rerandomization_test(mostly_zero, "y", **run).estimand == "mean_difference"
+
+
+def test_an_estimand_that_contradicts_the_statistic_is_refused(frame):
+    run = dict(arm="arm", control="SAU", design=PERMUTATION, n_resamples=20, seed=1, missing="complete-case")
+    with pytest.raises(
+        ParameterError,
+        match=r"estimand='risk_difference' contradicts the statistic: 'hours_18m' "
+        r"is not a 0/1 outcome, so the statistic is the difference in means",
+    ):
+        rerandomization_test(frame, "hours_18m", estimand="risk_difference", **run)
+    with pytest.raises(ParameterError, match="estimand='mean_difference' contradicts the statistic"):
+        rerandomization_test(frame, "employed_18m", estimand="mean_difference", **run)
+    with pytest.raises(ParameterError, match="estimand='odds_ratio' contradicts the statistic"):
+        rerandomization_test(frame, "employed_18m", statistic="risk_difference", estimand="odds_ratio", **run)
+    same = rerandomization_test(frame, "hours_18m", estimand="mean_difference", **run)
+    assert same.estimand == "mean_difference"
+
+
+@pytest.mark.parametrize(
+    ("design", "message"),
+    [
+        (
+            {"scheme": "nope"},
+            r"design=\{'scheme': 'nope'\}: cannot replay scheme 'nope'; schemes that can be replayed",
+        ),
+        ({"arms": ["IPS"]}, r"design=\{'arms': \['IPS'\]\}: the design dict needs a 'scheme'"),
+        ("permuted_blocks", r"design='permuted_blocks': give the AllocationList of the trial"),
+        (
+            {"scheme": "permuted_blocks"},
+            r"design=\{'scheme': 'permuted_blocks'\}: a permuted_blocks design needs 'block_sizes'",
+        ),
+        (
+            {"scheme": "permuted_blocks", "block_sizes": [4]},
+            r"design=\{'scheme': 'permuted_blocks', 'block_sizes': \[4\]\}: ",
+        ),
+    ],
+)
+def test_design_errors_name_the_design_argument(frame, design, message):
+    with pytest.raises(DesignError, match=message):
+        rerandomization_test(
+            frame, "employed_18m", "arm", control="SAU", design=design, n_resamples=10, seed=1
+        )
+    with pytest.raises(DesignError, match=message):
+        replay_design(frame, design, arm="arm", n_resamples=10, seed=1)
+
+
+def test_an_allocation_list_of_other_length_than_the_data_is_a_design_error(frame):
+    from ipstrial.randomization import permuted_blocks
+
+    data = frame.iloc[:90]
+    short = permuted_blocks(10, ARMS, [3], seed=1)
+    message = (
+        r"design= \(an AllocationList of 10 allocations, scheme 'permuted_blocks'\): the list has 10 "
+        r"allocations and the data 90 participants, so it cannot have allocated them all"
+    )
+    with pytest.raises(DesignError, match=message) as info:
+        replay_design(data, short, arm="arm", n_resamples=5, seed=1)
+    assert "design={'scheme': 'permuted_blocks', 'arms': ['IPS', 'IPSE', 'SAU'], 'block_sizes': [3]" in str(
+        info.value
+    )
+    with pytest.raises(DesignError, match=message):
+        replay_design(data[["site"]], short, n_resamples=5, seed=1)  # without the arm column too
+    with pytest.raises(DesignError, match=message):
+        rerandomization_test(data, "employed_18m", "arm", control="SAU", design=short, n_resamples=5, seed=1)
+    long = permuted_blocks(120, ARMS, [3], seed=1)
+    with pytest.raises(DesignError, match="the list has 120 allocations and the data 90 participants"):
+        rerandomization_test(data, "employed_18m", "arm", control="SAU", design=long, n_resamples=5, seed=1)
+    # the list that allocated them is accepted
+    exact = permuted_blocks(90, ARMS, [3], seed=1)
+    data = data.assign(arm=exact.arms)
+    assert replay_design(data, exact, arm="arm", n_resamples=5, seed=1).codes.shape == (5, 90)
+
+
+def test_a_design_factor_or_order_that_is_the_arm_or_the_outcome_is_refused(frame, trial):
+    run = dict(n_resamples=5, seed=1)
+    blocks = {"scheme": "stratified_blocks", "factors": ["arm"], "block_sizes": [3]}
+    with pytest.raises(DesignError, match=r"design=\{.*\}: the factors list 'arm', which is the arm column"):
+        rerandomization_test(frame, "employed_18m", "arm", control="SAU", design=blocks, **run)
+    with pytest.raises(DesignError, match=r"the factors list 'arm', which is the arm column"):
+        replay_design(trial, {"scheme": "permutation", "factors": ["arm"]}, **run)
+    outcome = {"scheme": "permutation", "factors": ["employed_18m"]}
+    with pytest.raises(DesignError, match=r"the factors list 'employed_18m', which is an outcome"):
+        rerandomization_test(trial, "employed_18m", design=outcome, **run)
+    with pytest.raises(ParameterError, match=r"order='employed_18m' is an outcome of this analysis"):
+        rerandomization_test(
+            frame, "employed_18m", "arm", control="SAU", design=PERMUTATION, order="employed_18m", **run
+        )

@@ -104,6 +104,7 @@ def test_to_frame_columns_ard_first_then_sorted_extras() -> None:
         "outcome",
         "contrast",
         "estimand",
+        "variant",
         "estimate",
         "se",
         "ci_low",
@@ -261,7 +262,7 @@ def test_to_dict_round_trips_through_json() -> None:
 
 def test_to_dict_prop_rows_and_attributes() -> None:
     payload = json.loads(json.dumps(_prop().to_dict(), allow_nan=False))
-    assert payload["attributes"] == {"events": 12, "n": 40, "p": 1e-5}
+    assert payload["attributes"] == {"events": 12, "n": 40, "p": 1e-5, "inputs": None}
     assert [row["contrast"] for row in payload["rows"]] == ["IPS", "IPS vs SAU"]
     assert payload["rows"][1]["z"] == 2.5
     assert payload["rows"][1]["se"] is None
@@ -392,3 +393,70 @@ def test_collect_of_nothing_has_ard_columns() -> None:
     empty = collect()
     assert list(empty.columns) == list(ARD_COLUMNS)
     assert len(empty) == 0
+
+
+# ---------------------------------------------------------------------------
+# the row factory, the row key, the input summary
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Twins(Result):
+    """A normal-theory row and its bootstrap twin, built with the row factory."""
+
+    outcome: str = "hours"
+    alpha: float = 0.1
+    analysis: str = "itt_test"
+    notes: tuple[str, ...] = ("a note of the estimator",)
+
+    def rows(self) -> tuple[Row, ...]:
+        return (
+            self._row(1, "mean", 2.0),
+            self._row(contrast_label(1, 0), "mean_difference", 0.5, se=0.2),
+            self._row(contrast_label(1, 0), "mean_difference", 0.4, se=0.25, variant="bootstrap"),
+        )
+
+
+def test_row_factory_fills_analysis_outcome_and_level_from_the_result():
+    frame = _Twins().to_frame()
+    assert frame["analysis"].tolist() == ["itt_test"] * 3
+    assert frame["outcome"].tolist() == ["hours"] * 3
+    assert frame["conf_level"].tolist() == pytest.approx([0.9] * 3)
+    assert frame["contrast"].tolist() == ["1", "1 vs 0", "1 vs 0"]  # arms coded as numbers read as labels
+    assert frame["variant"].tolist() == ["", "", "bootstrap"]
+
+
+def test_row_key_is_unique_and_collect_refuses_a_repeated_key():
+    once = collect(_Twins())
+    assert not once.duplicated(["analysis", "outcome", "contrast", "estimand", "variant"]).any()
+    with pytest.raises(ValueError, match="give each its own analysis= name"):
+        collect(_Twins(), _Twins())
+    both = collect(_Twins(), _Twins(analysis="itt_sensitivity"))
+    assert len(both) == 6
+
+
+def test_the_summary_shows_the_estimators_notes_and_what_was_left_out():
+    from ipstrial.results import InputSummary
+
+    inputs = InputSummary(
+        n_rows=720,
+        arm="arm",
+        arms=("IPS", "SAU"),
+        n_by_arm={"IPS": 200, "SAU": 190},
+        outside={"IPSE": 241},
+        excluded={"IPS": 39, "SAU": 50},
+        policy="complete-case",
+        reason="missing hours",
+        id="participant_id",
+    )
+    result = _Twins(inputs=inputs)
+    text = result.summary()
+    assert "a note of the estimator" in text
+    assert "Not in this analysis: 241 rows of other arms (IPSE 241)." in text
+    assert "Excluded (complete-case): 89 participants with missing hours (IPS 39, SAU 50)." in text
+    assert "Not in this analysis" in result._repr_html_()
+    assert result.to_dict()["attributes"]["inputs"]["outside"] == {"IPSE": 241}
+    assert inputs.n == 390
+    assert "duplicated participants could not be checked" in " ".join(
+        dataclasses.replace(inputs, id=None).notes()
+    )

@@ -17,8 +17,14 @@ from ipstrial.errors import (
     offending_ids,
 )
 from ipstrial.schema import TrialSchema, missing_by_arm, validate
+from ipstrial.trial import Trial
 
 IDS = [f"P{i:02d}" for i in range(1, 11)]
+
+
+def _schema(**roles: object) -> TrialSchema:
+    """A schema of the test frame: id ``participant_id``, arm ``arm`` unless given."""
+    return TrialSchema(**({"id": "participant_id", "arm": "arm"} | roles))
 
 
 def trial(**overrides: object) -> pd.DataFrame:
@@ -53,7 +59,7 @@ def trial(**overrides: object) -> pd.DataFrame:
     return frame
 
 
-FULL = TrialSchema(
+FULL = _schema(
     arms=("ips", "tau"),
     strata=("site",),
     covariates=("age",),
@@ -135,7 +141,7 @@ def test_offending_ids_first_five_and_total() -> None:
 
 
 def test_schema_normalises_roles() -> None:
-    schema = TrialSchema(
+    schema = _schema(
         arms=["ips", "tau"],
         strata="site",
         covariates=["age", "sex"],
@@ -163,7 +169,7 @@ def test_schema_normalises_roles() -> None:
         "hours",
         "cost",
     )
-    assert TrialSchema(durations=[["t", "e"]]).durations == (("t", "e"),)
+    assert _schema(durations=[["t", "e"]]).durations == (("t", "e"),)
 
 
 def test_validate_rejects_schema_and_roles_together() -> None:
@@ -207,7 +213,7 @@ def test_missing_column_list_of_existing_is_truncated_to_30() -> None:
     data = trial()
     for i in range(40):
         data[f"extra{i:02d}"] = 0
-    err = problems_of(data, TrialSchema(hours=("hours_18m",)))
+    err = problems_of(data, _schema(hours=("hours_18m",)))
     text = str(err)
     assert "'hours_18m'" in text
     # 10 trial columns + extra00..extra19 are the first 30; the other 20 are summarised
@@ -239,8 +245,9 @@ def test_missing_participant_id() -> None:
     ids = ["P01", None, "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10"]
     err = problems_of(trial(participant_id=ids, cost=[-1.0, -2.0] + [0.0] * 8))
     assert [p.column for p in err.problems] == ["participant_id", "cost"]
-    assert err.problems[0].count == 1 and "index label 1" in err.problems[0].message
-    assert err.problems[1].ids == ("P01", "[row 1]")
+    assert err.problems[0].count == 1 and err.problems[0].positions and err.problems[0].ids == ("1",)
+    assert "row at position 1" in str(err.problems[0])
+    assert err.problems[1].ids == ("P01", "(row 1, no id)")
 
 
 def test_arm_labels_outside_declared_arms() -> None:
@@ -251,14 +258,14 @@ def test_arm_labels_outside_declared_arms() -> None:
     assert problem.column == "arm"
     assert problem.ids == ("P03", "P06", "P09")
     assert problem.count == 3
-    assert "found 'IPS', 'control'" in problem.message
-    assert "declared 'ips', 'tau'" in problem.message
+    assert "outside the declared arms ['ips', 'tau']" in problem.message
+    assert "'IPS' (2), probably 'ips'" in problem.message and "'control' (1)" in problem.message
 
 
 def test_undeclared_arms_are_not_checked() -> None:
-    schema = TrialSchema(durations={"time": "event"})
+    schema = _schema(durations={"time": "event"})
     out = schema.validate(trial(arm=["a", "b", "c", "d", "e"] * 2))
-    assert list(out["arm"]) == ["a", "b", "c", "d", "e"] * 2
+    assert list(out.data["arm"]) == ["a", "b", "c", "d", "e"] * 2
 
 
 def test_missing_arm_and_stratum() -> None:
@@ -286,9 +293,9 @@ def test_numeric_strings_are_accepted_and_left_unchanged() -> None:
     hours = ["20", None, "3.5", "0", "1", "2", "3", "4", "5", "6"]
     data = trial(hours=hours)
     out = FULL.validate(data)
-    assert out["hours"].dtype == object
-    assert list(out["hours"]) == hours
-    assert out.attrs["missing_by_arm"]["hours"] == {"ips": 0, "tau": 1, "total": 1}
+    assert out.data["hours"].dtype == object
+    assert list(out.data["hours"]) == hours
+    assert out.missing_by_arm["hours"] == {"ips": 0, "tau": 1, "total": 1}
 
 
 def test_negative_durations() -> None:
@@ -316,7 +323,7 @@ def test_non_finite_durations() -> None:
 
 def test_zero_durations_accepted() -> None:
     out = FULL.validate(trial(time=[0.0] * 10, event=[0] * 10))
-    assert (out["time"] == 0).all()
+    assert (out.data["time"] == 0).all()
 
 
 def test_event_codes_outside_declared_set() -> None:
@@ -332,7 +339,7 @@ def test_event_codes_outside_declared_set() -> None:
 
 
 def test_event_codes_declared_by_schema() -> None:
-    schema = TrialSchema(durations={"time": "event"}, event_codes=(0, 1))
+    schema = _schema(durations={"time": "event"}, event_codes=(0, 1))
     err = problems_of(trial(), schema)
     assert err.problems[0].ids == ("P05",)
     assert "found 2" in err.problems[0].message
@@ -362,14 +369,14 @@ def test_binary_outcome_not_zero_one() -> None:
 def test_bool_binary_accepted() -> None:
     data = trial(employed=[True, False] * 5)
     out = FULL.validate(data)
-    assert out["employed"].dtype == bool
-    assert "employed" not in out.attrs["missing_by_arm"]
+    assert out.data["employed"].dtype == bool
+    assert "employed" not in out.missing_by_arm
 
 
 def test_nullable_boolean_binary_accepted() -> None:
     data = trial(employed=pd.array([True, None, False, True, None, False, True, False, True, False]))
     out = FULL.validate(data)
-    assert out.attrs["missing_by_arm"]["employed"] == {"ips": 1, "tau": 1, "total": 2}
+    assert out.missing_by_arm["employed"] == {"ips": 1, "tau": 1, "total": 2}
 
 
 def test_nullable_int64_and_float64_accepted() -> None:
@@ -380,8 +387,8 @@ def test_nullable_int64_and_float64_accepted() -> None:
         employed=pd.array([1, 0, None, 1, 0, 1, 1, 0, 0, 1], dtype="Int64"),
     )
     out = FULL.validate(data)
-    assert str(out["event"].dtype) == "Int64" and str(out["cost"].dtype) == "Float64"
-    counts = out.attrs["missing_by_arm"]
+    assert str(out.data["event"].dtype) == "Int64" and str(out.data["cost"].dtype) == "Float64"
+    counts = out.missing_by_arm
     assert counts["hours"] == {"ips": 1, "tau": 2, "total": 3}
     assert counts["cost"] == {"ips": 0, "tau": 1, "total": 1}
     assert counts["employed"] == {"ips": 1, "tau": 0, "total": 1}
@@ -405,7 +412,7 @@ def test_negative_costs() -> None:
 
 
 def test_infinite_hours_and_weeks_rejected() -> None:
-    schema = TrialSchema(hours=("hours",), weeks=("weeks",))
+    schema = _schema(hours=("hours",), weeks=("weeks",))
     data = trial(weeks=[1.0, np.inf, 3.0, -2.0, np.nan, 0.0, 1.0, 1.0, 1.0, 1.0])
     data.loc[0, "hours"] = np.inf
     err = problems_of(data, schema)
@@ -503,35 +510,37 @@ def test_valid_frame_returned_unchanged_with_missing_counts() -> None:
     data = trial()
     before = data.copy(deep=True)
     out = FULL.validate(data)
-    pd.testing.assert_frame_equal(out, before)
-    assert out is not data
-    assert out.attrs["missing_by_arm"] == {
+    pd.testing.assert_frame_equal(out.data, before)
+    assert isinstance(out, Trial) and out.data is not data
+    assert out.missing_by_arm == {
         "age": {"ips": 1, "tau": 1, "total": 2},
         "employed": {"ips": 1, "tau": 2, "total": 3},
         "hours": {"ips": 1, "tau": 1, "total": 2},
         "cost": {"ips": 1, "tau": 0, "total": 1},
         "utility": {"ips": 0, "tau": 1, "total": 1},
     }
-    json.dumps(out.attrs["missing_by_arm"])
+    json.dumps(out.missing_by_arm)
     assert "missing_by_arm" not in data.attrs
 
 
 def test_validate_function_with_roles_keeps_row_order() -> None:
     data = trial().iloc[::-1]
-    out = validate(data, arms=("ips", "tau"), hours="hours", covariates=["age"])
-    pd.testing.assert_frame_equal(out, data)
-    assert list(out["participant_id"]) == IDS[::-1]
-    assert out.attrs["missing_by_arm"] == {
+    out = validate(
+        data, id="participant_id", arm="arm", arms=("ips", "tau"), hours="hours", covariates=["age"]
+    )
+    pd.testing.assert_frame_equal(out.data, data)
+    assert list(out.data["participant_id"]) == IDS[::-1]
+    assert out.missing_by_arm == {
         "age": {"tau": 1, "ips": 1, "total": 2},
         "hours": {"tau": 1, "ips": 1, "total": 2},
     }
     # declared arms fix the order of the counts, whatever the order of the rows
-    assert list(out.attrs["missing_by_arm"]["age"]) == ["ips", "tau", "total"]
+    assert list(out.missing_by_arm["age"]) == ["ips", "tau", "total"]
 
 
 def test_missing_by_arm_counts() -> None:
     data = trial(arm=["tau", "ips", "ips", "wait", "tau", None, "ips", "tau", "wait", "ips"])
-    table = missing_by_arm(data, ["age", "employed", "hours", "time"])
+    table = missing_by_arm(data, ["age", "employed", "hours", "time"], "arm")
     assert list(table.index) == ["age", "employed", "hours", "time"]
     assert list(table.columns) == ["tau", "ips", "wait", "total"]
     assert table.index.name == "column"
@@ -544,7 +553,7 @@ def test_missing_by_arm_counts() -> None:
 
 def test_missing_by_arm_unknown_column() -> None:
     with pytest.raises(TrialDataError, match="'nope'"):
-        missing_by_arm(trial(), ["age", "nope"])
+        missing_by_arm(trial(), ["age", "nope"], "arm")
 
 
 def test_missing_counts_follow_the_declared_arm_order():
@@ -558,8 +567,8 @@ def test_missing_counts_follow_the_declared_arm_order():
     table = missing_by_arm(frame, ["hours"], arm="arm", arms=["IPS", "IPSE", "SAU"])
     assert list(table.columns) == ["IPS", "IPSE", "SAU", "total"]
     assert table.loc["hours"].tolist() == [1, 0, 2, 3]
-    valid = validate(frame, arms=("IPS", "IPSE", "SAU"), hours=["hours"])
-    assert list(valid.attrs["missing_by_arm"]["hours"].items()) == [
+    valid = validate(frame, id="participant_id", arm="arm", arms=("IPS", "IPSE", "SAU"), hours=["hours"])
+    assert list(valid.missing_by_arm["hours"].items()) == [
         ("IPS", 1),
         ("IPSE", 0),
         ("SAU", 2),

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REFERENCE as REFERENCE_DIR
 
-from ipstrial.errors import EstimationError, TrialDataError
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
 from ipstrial.itt.stratified import mantel_haenszel, mh_estimates
 
-ROOT = Path(__file__).parents[1]
-REFERENCE = json.loads((ROOT / "tests/reference/stratified.json").read_text())
-DATA = pd.read_csv(ROOT / "data/synthetic/inklusion.csv")
+REFERENCE = json.loads((REFERENCE_DIR / "stratified.json").read_text())
 
 
 @pytest.mark.parametrize("ref", REFERENCE["mantel_haenszel"], ids=lambda r: f"{r['treatment']}-{r['strata']}")
-def test_agrees_with_r(ref):
-    strata = ref["strata"] if isinstance(ref["strata"], list) else [ref["strata"]]
+def test_agrees_with_r(trial, ref):
     for correct, key in ((False, "cmh"), (True, "cmh_correct")):
+        # the strata as R's script names them: one column (a string) or several (a list)
         result = mantel_haenszel(
-            DATA, "employed_18m", treatment=ref["treatment"], strata=strata, correct=correct
+            trial, "employed_18m", treatment=ref["treatment"], strata=ref["strata"], correct=correct
         )
         e = result.estimates.iloc[0]
         assert e.cmh == pytest.approx(ref[key], rel=1e-9)
@@ -35,8 +33,8 @@ def test_agrees_with_r(ref):
     assert e.rd_se == pytest.approx(ref["rd_se"], rel=1e-9)
 
 
-def test_rows_and_two_treatments():
-    result = mantel_haenszel(DATA, "employed_18m", treatment=["IPS", "IPSE"], strata="site")
+def test_rows_and_two_treatments(trial):
+    result = mantel_haenszel(trial, "employed_18m", strata="site")
     frame = result.to_frame()
     assert list(frame.contrast.unique()) == ["IPS vs SAU", "IPSE vs SAU"]
     assert list(frame.estimand[:3]) == ["risk_difference", "odds_ratio", "cmh"]
@@ -45,6 +43,16 @@ def test_rows_and_two_treatments():
     assert rd.estimate == pytest.approx(ref["rd"], rel=1e-9)
     assert rd.ci_low == pytest.approx(ref["rd"] - 1.959963984540054 * ref["rd_se"], rel=1e-9)
     assert rd.n == 481 and rd.p_value == pytest.approx(ref["cmh_p"], rel=1e-9)
+    assert result.strata == ("site",) and set(frame.strata) == {"site"}  # one column, not 's', 'i', 't', 'e'
+
+
+def test_strata_are_required_and_checked(frame):
+    with pytest.raises(TypeError, match="strata"):
+        mantel_haenszel(frame, "employed_18m", "arm", "IPS", "SAU")  # no default stratification
+    with pytest.raises(ParameterError, match="strata must name at least one column"):
+        mantel_haenszel(frame, "employed_18m", "arm", "IPS", "SAU", strata=[])
+    with pytest.raises(TrialDataError, match="column not found: 'region' \\(stratum\\)"):
+        mantel_haenszel(frame, "employed_18m", "arm", "IPS", "SAU", strata="region")
 
 
 def test_single_stratum_reduces_to_the_unstratified_table():
@@ -65,9 +73,9 @@ def test_strata_with_one_arm_empty_carry_no_weight_and_are_reported():
             "site": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
         }
     )
-    result = mantel_haenszel(frame, "y", strata="site")
+    result = mantel_haenszel(frame, "y", "arm", "IPS", "SAU", strata="site", id="participant_id")
     assert result.estimates.n_strata.iloc[0] == 2
-    assert any("1 strata with one arm empty" in n and "C" in n for n in result.notes)
+    assert any("1 stratum with one arm empty carries no weight (C)" in n for n in result.notes)
 
 
 def test_no_stratum_with_both_arms_is_an_error():
@@ -80,18 +88,24 @@ def test_no_stratum_with_both_arms_is_an_error():
         }
     )
     with pytest.raises(EstimationError, match="no stratum has participants in both arms"):
-        mantel_haenszel(frame, "y", strata="site")
+        mantel_haenszel(frame, "y", "arm", "IPS", "SAU", strata="site")
 
 
-def test_missing_strata_are_an_error_naming_ids():
-    frame = DATA.copy()
-    frame.loc[[1, 9, 3], "site"] = np.nan  # P0004 is in IPSE, not compared here
+def test_missing_strata_are_an_error_naming_ids(data):
+    data.loc[[1, 9, 3], "site"] = np.nan  # P0004 is in IPSE, not compared here
     with pytest.raises(TrialDataError, match=r"'site': 2 missing values.*P0002, P0010.*randomisation record"):
-        mantel_haenszel(frame, "employed_18m", strata="site")
+        mantel_haenszel(data, "employed_18m", "arm", "IPS", "SAU", strata="site", id="participant_id")
 
 
-def test_all_outcomes_identical_gives_no_evidence():
-    frame = DATA.assign(employed_18m=0)
-    e = mantel_haenszel(frame, "employed_18m", strata="site").estimates.iloc[0]
+def test_all_outcomes_identical_gives_no_evidence(frame):
+    e = mantel_haenszel(
+        frame.assign(employed_18m=0), "employed_18m", "arm", "IPS", "SAU", strata="site"
+    ).estimates.iloc[0]
     assert (e.cmh, e.cmh_p, e.rd) == (0.0, 1.0, 0.0)
     assert np.isnan(e.odds_ratio)
+
+
+def test_strata_equal_to_the_arm_is_refused(frame):
+    with pytest.raises(ParameterError, match="strata lists 'arm', which is the arm column of this analysis"):
+        mantel_haenszel(frame, "employed_18m", "arm", "IPS", "SAU", strata="arm")
+

@@ -7,19 +7,19 @@ timepoints, crr; survival::coxph with Efron ties for the cause-specific companio
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import _FRAME
+from conftest import REFERENCE as REFERENCE_DIR
 
-from ipstrial.errors import EstimationError, TrialDataError
-from ipstrial.survival.competing import cumulative_incidence, fine_gray, gray_test
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
+from ipstrial.survival import cumulative_incidence, fine_gray, gray_test
 
-ROOT = Path(__file__).parents[1]
-REFERENCE = json.loads((ROOT / "tests/reference/survival_competing.json").read_text())
-MGUS = pd.read_csv(ROOT / "tests/reference/data/mgus2.csv")
-TRIAL = pd.read_csv(ROOT / "data/synthetic/inklusion.csv")
+REFERENCE = json.loads((REFERENCE_DIR / "survival_competing.json").read_text())
+MGUS = pd.read_csv(REFERENCE_DIR / "data/mgus2.csv")
+TRIAL = _FRAME.copy()
 TRIAL["weeks"] = np.ceil(TRIAL.days_to_job / 7).astype(int)
 ZERO = TRIAL.assign(
     days_to_job=np.where(TRIAL.participant_id.isin(REFERENCE["zero_ids"]), 0, TRIAL.days_to_job)
@@ -127,8 +127,9 @@ def test_gray_test_agrees_with_r(case, cause):
 
 
 def test_gray_test_does_not_depend_on_the_order_of_the_arms():
-    forward = gray_test(TRIAL, "days_to_job", "event", "arm", arms=["IPS", "IPSE", "SAU"])
-    backward = gray_test(TRIAL, "days_to_job", "event", "arm", arms=["SAU", "IPSE", "IPS"])
+    forward = gray_test(TRIAL, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU")
+    backward = gray_test(TRIAL, "days_to_job", "event", "arm", ["SAU", "IPSE"], "IPS")
+    assert backward.arms == ("SAU", "IPSE", "IPS")
     ref = next(c for c in REFERENCE["cuminc"] if c["name"] == "inklusion_3arm")["tests"][0]
     assert forward.statistic == pytest.approx(ref["stat"], rel=1e-6)
     assert backward.statistic == pytest.approx(ref["stat"], rel=1e-6)
@@ -147,6 +148,9 @@ def test_fine_gray_and_cause_specific_cox_agree_with_r(case):
         cause=case["cause"],
         covariates=_as_list(case["covariates"]),
     )
+    assert list(result.coefficients.term[: len(_as_list(case["treatment"]))]) == [
+        f"arm:{t}" for t in _as_list(case["treatment"])
+    ]
     c = result.coefficients
     assert len(c) == len(_as_list(case["terms"]))
     # reference: crr iterated to the maximum (gtol = 1e-13); crr's default stops at gtol = 1e-6,
@@ -167,6 +171,7 @@ def test_fine_gray_and_cause_specific_cox_agree_with_r(case):
     assert list(shr.contrast) == [f"{t} vs {case['control']}" for t in treatments]
     assert list(hr.contrast) == list(shr.contrast)
     assert set(hr.model) == {"cause-specific"} and set(shr.model) == {"Fine-Gray"}
+    assert set(hr.variant) == {"model=cause-specific"} and set(shr.variant) == {""}
     first = shr.iloc[0]
     assert first.estimate == pytest.approx(
         np.exp(case["coef"][0] if isinstance(case["coef"], list) else case["coef"])
@@ -271,7 +276,7 @@ def test_other_competing_codes_are_lumped_together():
     assert _relative(split.at(grid).loc["SAU"], est) < 1e-6
     assert _relative(split.variance_at(grid).loc["SAU"], var) < 1e-6
     assert split.test.statistic == pytest.approx(ref["tests"][0]["stat"], rel=1e-6)
-    with pytest.raises(ValueError, match="cause"):
+    with pytest.raises(ParameterError, match="cause"):
         cumulative_incidence(TRIAL, "days_to_job", "event", "arm", cause=0)
 
 
@@ -281,6 +286,7 @@ def test_rows_at_times_and_beyond_follow_up():
     cif = frame[frame.estimand == "cumulative_incidence"]
     assert list(cif.contrast) == ["female", "female", "male", "male"]
     assert list(cif.time) == [120.0, 400.0, 120.0, 400.0]
+    assert list(cif.variant) == ["t=120", "t=400", "t=120", "t=400"]
     assert set(cif.conf_level) == {0.9}
     late = cif[(cif.contrast == "female") & (cif.time == 400)].iloc[0]  # female follow-up ends at 394
     assert np.isnan(late.estimate) and "beyond the last follow-up" in late.note
@@ -315,7 +321,9 @@ def test_fine_gray_separation_and_collinearity_are_errors():
     data = TRIAL[TRIAL.arm.isin(["IPS", "SAU"])].copy()
     # a covariate level in which nobody has the event: the coefficient runs to -infinity
     data["flag"] = np.where(data.event == 1, 0, np.arange(len(data)) % 2)
-    with pytest.raises(EstimationError, match="did not converge"):
+    with pytest.raises(
+        EstimationError, match="the Fine-Gray model has no finite estimate .separation.*flag: at every"
+    ):
         fine_gray(
             data, "days_to_job", "event", "arm", "IPS", "SAU", covariates=["flag"], cause_specific=False
         )

@@ -5,40 +5,44 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import _FRAME, COVARIATES
+from conftest import REFERENCE as REFERENCE_DIR
 
-from ipstrial.errors import EstimationError, TrialDataError
-from ipstrial.survival.cox import cox
-from ipstrial.survival.rmst import restricted_mean, rmst
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
+from ipstrial.survival import cox, rmst
+from ipstrial.survival.rmst import restricted_mean
 from ipstrial.synthetic import INKLUSION, simulate_trial
 
-ROOT = Path(__file__).parents[1]
-REFERENCE = json.loads((ROOT / "tests/reference/survival_cox_rmst.json").read_text())
-LUNG = pd.read_csv(ROOT / "tests/reference/data/lung.csv")
-DATA = pd.read_csv(ROOT / "data/synthetic/inklusion.csv").assign(
-    weeks=lambda d: np.floor(d.days_to_job / 7)  # as in the R script: heavy ties and zeros
-)
-COVARIATES = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
+REFERENCE = json.loads((REFERENCE_DIR / "survival_cox_rmst.json").read_text())
+LUNG = pd.read_csv(REFERENCE_DIR / "data/lung.csv")
+DATA = _FRAME.assign(weeks=lambda d: np.floor(d.days_to_job / 7))  # as in the R script: heavy ties and zeros
 TRUTH = INKLUSION.truth.set_index(["outcome", "estimand", "contrast"]).value
 
 MODELS = {
-    "lung_age": lambda: cox(LUNG, "time", "event", "arm", "female", "male", ["age"]),
+    "lung_age": lambda: cox(LUNG, "time", "event", "arm", "female", "male", covariates="age"),
     "lung_ecog_strata": lambda: cox(
-        LUNG.dropna(subset=["ph_ecog"]), "time", "event", "arm", "female", "male", ["age"], strata="ph_ecog"
+        LUNG.dropna(subset=["ph_ecog"]),
+        "time",
+        "event",
+        "arm",
+        "female",
+        "male",
+        covariates="age",
+        strata="ph_ecog",
     ),
     "inklusion_ips": lambda: cox(DATA, "days_to_job", "event", "arm", "IPS", "SAU"),
     "inklusion_ips_adjusted": lambda: cox(
-        DATA, "days_to_job", "event", "arm", "IPS", "SAU", COVARIATES, strata="site"
+        DATA, "days_to_job", "event", "arm", "IPS", "SAU", covariates=COVARIATES, strata="site"
     ),
     "inklusion_three_adjusted": lambda: cox(
-        DATA, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", COVARIATES, strata="site"
+        DATA, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", covariates=COVARIATES, strata="site"
     ),
     "inklusion_weeks": lambda: cox(
-        DATA, "weeks", "event", "arm", "IPS", "SAU", ["age", "employed_prev5y"], unit="weeks"
+        DATA, "weeks", "event", "arm", "IPS", "SAU", covariates=["age", "employed_prev5y"], unit="weeks"
     ),
 }
 
@@ -87,9 +91,9 @@ def test_cox_failing_global_ph_test_is_noted():
     # R: the global cox.zph p of lung_age is 0.250; at alpha 0.30 that is a failing test
     ref = next(r for r in REFERENCE["cox"] if r["name"] == "lung_age")
     assert 0.05 < ref["zph_p"][-1] < 0.30
-    quiet = cox(LUNG, "time", "event", "arm", "female", "male", ["age"])
+    quiet = cox(LUNG, "time", "event", "arm", "female", "male", covariates="age")
     assert "proportional hazards questionable" not in quiet.summary()
-    loud = cox(LUNG, "time", "event", "arm", "female", "male", ["age"], alpha=0.30)
+    loud = cox(LUNG, "time", "event", "arm", "female", "male", covariates="age", alpha=0.30)
     assert "proportional hazards questionable" in loud.summary()
     assert "proportional hazards questionable" in loud._repr_html_()
 
@@ -97,10 +101,10 @@ def test_cox_failing_global_ph_test_is_noted():
 @pytest.mark.parametrize("ref", REFERENCE["rmst"], ids=lambda r: r["name"])
 def test_rmst_agrees_with_r(ref):
     if ref["name"].startswith("lung"):
-        result = rmst(LUNG, "time", "event", "arm", "female", "male", ref["tau"])
+        result = rmst(LUNG, "time", "event", "arm", "female", "male", tau=ref["tau"])
     else:
         duration = "weeks" if "weeks" in ref["name"] else "days_to_job"
-        result = rmst(DATA, duration, "event", "arm", ["IPS", "IPSE"], "SAU", ref["tau"])
+        result = rmst(DATA, duration, "event", "arm", ["IPS", "IPSE"], "SAU", tau=ref["tau"])
     arms = result.arms.set_index("arm").loc[ref["arm"]]
     np.testing.assert_allclose(arms.rmst, ref["rmean"], rtol=1e-9)
     np.testing.assert_allclose(arms.se, ref["se"], rtol=1e-9)
@@ -147,7 +151,7 @@ def test_zero_durations_and_weekly_ties_are_in_the_r_comparison():
 def test_synthetic_trial_headline():
     hr = cox(DATA, "days_to_job", "event", "arm", "IPS", "SAU").to_frame().iloc[0]
     assert hr.estimate > 1 and hr.ci_low > 1
-    result = rmst(DATA, "days_to_job", "event", "arm", "IPS", "SAU", 548)
+    result = rmst(DATA, "days_to_job", "event", "arm", "IPS", "SAU", tau=548)
     diff = result.to_frame().query("estimand == 'rmst_difference'").iloc[0]
     assert diff.estimate < 0
     truth = TRUTH["days_to_job", "rmst_difference", "IPS vs SAU"]
@@ -160,7 +164,7 @@ def large():
 
 
 def test_large_sample_rmst_matches_truth(large):
-    result = rmst(large, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", 548)
+    result = rmst(large, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", tau=548)
     for a in result.arms.itertuples():
         assert abs(a.rmst - TRUTH["days_to_job", "rmst", a.arm]) < 4 * a.se
     for c in result.contrasts.itertuples():
@@ -168,7 +172,9 @@ def test_large_sample_rmst_matches_truth(large):
 
 
 def test_large_sample_adjusted_cox_matches_conditional_truth(large):
-    result = cox(large, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", [*COVARIATES, "site"])
+    result = cox(
+        large, "days_to_job", "event", "arm", ["IPS", "IPSE"], "SAU", covariates=[*COVARIATES, "site"]
+    )
     for row in result.to_frame().itertuples():
         truth = math.log(TRUTH["days_to_job", "hazard_ratio", row.contrast])
         assert abs(math.log(row.estimate) - truth) < 4 * row.se_log_hr
@@ -176,19 +182,19 @@ def test_large_sample_adjusted_cox_matches_conditional_truth(large):
 
 def test_tau_beyond_follow_up_names_each_arm():
     with pytest.raises(EstimationError) as info:
-        rmst(LUNG, "time", "event", "arm", "female", "male", 1000)
+        rmst(LUNG, "time", "event", "arm", "female", "male", tau=1000)
     message = str(info.value)
     assert "male 1022" in message and "female 965" in message and "tau <= 965" in message
     # tau equal to the last follow-up is allowed (checked against R above: lung_965)
     assert REFERENCE["lung_last_follow_up"]["female"] == 965
-    rmst(LUNG, "time", "event", "arm", "female", "male", 965)
+    rmst(LUNG, "time", "event", "arm", "female", "male", tau=965)
 
 
 def test_arm_without_events():
     data = LUNG.assign(event=np.where(LUNG.arm == "female", 0, LUNG.event))
     with pytest.raises(EstimationError, match="undefined.*log-rank test or the restricted mean"):
-        cox(data, "time", "event", "arm", "female", "male", ["age"])
-    result = rmst(data, "time", "event", "arm", "female", "male", 500)
+        cox(data, "time", "event", "arm", "female", "male", covariates="age")
+    result = rmst(data, "time", "event", "arm", "female", "male", tau=500)
     female = result.arms.set_index("arm").loc["female"]
     assert female.rmst == 500 and female.se == 0
     assert any("no events up to tau" in note for note in result.notes)
@@ -199,15 +205,17 @@ def test_single_arm_is_an_error():
     with pytest.raises(TrialDataError):
         cox(male, "time", "event", "arm", "female", "male")
     with pytest.raises(TrialDataError):
-        rmst(male, "time", "event", "arm", "female", "male", 300)
+        rmst(male, "time", "event", "arm", "female", "male", tau=300)
 
 
 def test_bad_tau_and_cause():
-    with pytest.raises(ValueError, match="tau"):
-        rmst(LUNG, "time", "event", "arm", "female", "male", 0)
-    with pytest.raises(TypeError, match="tau"):
-        rmst(LUNG, "time", "event", "arm", "female", "male", "365")
-    with pytest.raises(ValueError, match="cause"):
+    with pytest.raises(ParameterError, match="tau"):
+        rmst(LUNG, "time", "event", "arm", "female", "male", tau=0)
+    with pytest.raises(ParameterError, match="tau"):
+        rmst(LUNG, "time", "event", "arm", "female", "male", tau="365")
+    with pytest.raises(ParameterError, match="tau"):
+        rmst(LUNG, "time", "event", "arm", "female", "male", tau=float("nan"))
+    with pytest.raises(ParameterError, match="cause"):
         cox(LUNG, "time", "event", "arm", "female", "male", cause=3)
 
 
@@ -215,7 +223,7 @@ def test_plot_and_summary():
     import matplotlib
 
     matplotlib.use("Agg")
-    result = rmst(DATA, "days_to_job", "event", "arm", "IPS", "SAU", 548)
+    result = rmst(DATA, "days_to_job", "event", "arm", "IPS", "SAU", tau=548)
     ax = result.plot()
     assert ax.get_xlim() == (0, 548)
     assert "Restricted mean days_to_job up to 548 days" in result.summary()
@@ -223,7 +231,15 @@ def test_plot_and_summary():
 
 
 def test_covariate_that_is_also_a_stratum_or_collinear():
-    with pytest.raises(TrialDataError, match="both as covariates and as strata"):
-        cox(DATA, "days_to_job", "event", "arm", "IPS", "SAU", ["site"], strata="site")
+    with pytest.raises(ParameterError, match="both as covariates and as strata"):
+        cox(DATA, "days_to_job", "event", "arm", "IPS", "SAU", covariates=["site"], strata="site")
     with pytest.raises(TrialDataError, match="collinear"):
-        cox(DATA.assign(copy=DATA.arm == "IPS"), "days_to_job", "event", "arm", "IPS", "SAU", ["copy"])
+        cox(
+            DATA.assign(copy=DATA.arm == "IPS"),
+            "days_to_job",
+            "event",
+            "arm",
+            "IPS",
+            "SAU",
+            covariates=["copy"],
+        )

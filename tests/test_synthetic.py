@@ -201,8 +201,8 @@ def trial() -> pd.DataFrame:
 def test_default_trial_passes_the_data_contract(trial):
     valid = INKLUSION.schema().validate(trial)
     assert len(valid) == 720
-    assert set(valid.attrs["missing_by_arm"]) == {"hours_18m"}
-    assert valid.attrs["missing_by_arm"]["hours_18m"]["total"] == int(trial.hours_18m.isna().sum())
+    assert set(valid.missing_by_arm) == {"hours_18m"}
+    assert valid.missing_by_arm["hours_18m"]["total"] == int(trial.hours_18m.isna().sum())
 
 
 def test_allocation_is_stratified_permuted_blocks(trial):
@@ -260,7 +260,7 @@ def test_allocation_can_be_stratified_by_any_baseline_column():
 
 
 def test_simulate_rejects_a_bad_size():
-    with pytest.raises(ValueError, match="positive whole number"):
+    with pytest.raises(ValueError, match="n must be a whole number at least 1"):
         simulate_trial(n=0)
 
 

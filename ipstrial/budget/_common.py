@@ -1,10 +1,12 @@
-"""Shared pieces of :mod:`ipstrial.budget`: the input error, number checks, discounting and TOML loading."""
+"""Shared pieces of :mod:`ipstrial.budget`: the input error, number checks, discounting and TOML loading
+(the file, its ``kind`` and its keys)."""
 
 from __future__ import annotations
 
 import math
 import numbers
 import tomllib
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,15 @@ from ipstrial.errors import IpstrialError
 
 __all__ = [
     "DANISH_SOCIAL_DISCOUNT_RATE",
+    "MAX_YEARS",
     "BudgetInputError",
+    "check_document",
     "check_rate",
     "discount_factors",
     "number",
     "read_toml",
+    "refuse_unknown",
+    "whole",
 ]
 
 DANISH_SOCIAL_DISCOUNT_RATE = 0.035
@@ -43,6 +49,29 @@ def number(value: object, where: str) -> float:
     out = float(value)
     if not math.isfinite(out):
         raise BudgetInputError(f"{where}: {value!r} is not a finite number")
+    return out
+
+
+MAX_YEARS = 200
+"""The most years a budget input may span (a horizon, years of operation, a stay in the programme, the
+years of a business case): more is not a budget projection, and is refused before any array is sized
+by it."""
+
+
+def whole(value: object, name: str, minimum: int, maximum: int | None = None, why: str = "") -> int:
+    """Return ``value`` as an int after checking that it is a whole number ``>= minimum`` (and
+    ``<= maximum``; ``why`` then says what the bound is about)."""
+    if (
+        isinstance(value, bool | np.bool_)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or not float(value).is_integer()
+    ):
+        raise BudgetInputError(f"{name}={value!r} must be a whole number")
+    out = int(value)
+    if out < minimum or (maximum is not None and out > maximum):
+        allowed = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise BudgetInputError(f"{name}={out} must be {allowed}{f' ({why})' if why else ''}")
     return out
 
 
@@ -79,3 +108,25 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise BudgetInputError(f"no such TOML file: {file}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise BudgetInputError(f"{file} is not valid TOML: {exc}") from exc
+
+
+def refuse_unknown(keys: Iterable[object], allowed: Collection[str], where: str = "") -> None:
+    """Refuse keys outside ``allowed`` (so that a misspelt key is not silently ignored); ``where`` starts
+    the message (e.g. ``"line 'IPS': "``)."""
+    unknown = set(keys) - set(allowed)
+    if unknown:
+        raise BudgetInputError(
+            f"{where}unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def check_document(data: object, kind: str, what: str, allowed: Collection[str]) -> None:
+    """Check a document read from TOML: a mapping whose ``kind`` (default ``kind``) is ``kind`` and whose
+    keys are ``allowed``; ``what`` names it in the messages (e.g. ``"a business case"``)."""
+    if not isinstance(data, Mapping):
+        raise BudgetInputError(f"{what} is a table of keys, got {type(data).__name__}")
+    found = data.get("kind", kind)
+    if found != kind:
+        raise BudgetInputError(f"kind = {found!r}: this is not {what} (kind = {kind!r})")
+    refuse_unknown(data, allowed)

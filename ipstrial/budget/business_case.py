@@ -23,13 +23,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._columns import plural
 from ipstrial.budget._common import (
     DANISH_SOCIAL_DISCOUNT_RATE,
+    MAX_YEARS,
     BudgetInputError,
+    check_document,
     check_rate,
     discount_factors,
     number,
     read_toml,
+    refuse_unknown,
 )
 from ipstrial.results import Result, Row, contrast_label
 
@@ -141,12 +145,7 @@ def _as_line(item: object, position: int) -> BudgetLine:
     if not isinstance(item, Mapping):
         raise BudgetInputError(f"line {position + 1} must be a table of name, kind, steering_area and values")
     label = item.get("name", f"number {position + 1}")
-    unknown = set(item) - _LINE_KEYS
-    if unknown:
-        raise BudgetInputError(
-            f"line {label!r}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-            f"allowed: {', '.join(sorted(_LINE_KEYS))}"
-        )
+    refuse_unknown(item, _LINE_KEYS, f"line {label!r}: ")
     missing = [key for key in ("name", "kind", "steering_area", "values") if key not in item]
     if missing:
         raise BudgetInputError(f"line {label!r} lacks {', '.join(missing)}")
@@ -160,10 +159,17 @@ def _as_line(item: object, position: int) -> BudgetLine:
     )
 
 
-def _gaps(years: Sequence[int]) -> list[int]:
-    """The years missing between the smallest and the largest of ``years``."""
+def _gaps(years: Sequence[int], where: str = "the lines") -> list[int]:
+    """The years missing between the smallest and the largest of ``years``; a span of more than
+    :data:`MAX_YEARS` years is an error (before any list is sized by it)."""
     present = set(years)
-    return [y for y in range(min(present), max(present) + 1) if y not in present]
+    first, last = min(present), max(present)
+    if last - first + 1 > MAX_YEARS:
+        raise BudgetInputError(
+            f"the years of {where} run from {first} to {last}, {last - first + 1:,} years; a business case "
+            f"covers at most {MAX_YEARS} contiguous years: check the years for a typo (e.g. 20177 for 2017)"
+        )
+    return [y for y in range(first, last + 1) if y not in present]
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,7 +246,7 @@ class BusinessCase(Result):
                 raise BudgetInputError("years is empty")
             if len(set(years)) != len(years) or years != sorted(years):
                 raise BudgetInputError(f"years must be increasing and distinct, got {years}")
-            gaps = _gaps(years)
+            gaps = _gaps(years, "years")
             if gaps:
                 raise BudgetInputError(
                     f"years must be contiguous: the declared years {years} lack {_join(gaps)}"
@@ -285,17 +291,7 @@ class BusinessCase(Result):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BusinessCase:
         """Build a case from a mapping with the keys of the TOML file (see :meth:`from_toml`)."""
-        if not isinstance(data, Mapping):
-            raise BudgetInputError(f"a business case is a table of keys, got {type(data).__name__}")
-        unknown = set(data) - _CASE_KEYS
-        if unknown:
-            raise BudgetInputError(
-                f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                f"allowed: {', '.join(sorted(_CASE_KEYS))}"
-            )
-        kind = data.get("kind", "business_case")
-        if kind != "business_case":
-            raise BudgetInputError(f"kind = {kind!r}: this is not a business case (kind = 'business_case')")
+        check_document(data, "business_case", "a business case", _CASE_KEYS)
         if "title" not in data or "lines" not in data:
             raise BudgetInputError("a business case needs a title and [[lines]]")
         keys = _CASE_KEYS - {"kind", "title"}
@@ -460,12 +456,12 @@ class BusinessCase(Result):
             "=" * len(self.title_text),
             body,
             "",
-            f"payback time (all lines): {'-' if payback is None else f'{payback} year(s)'} "
+            f"payback time (all lines): {'-' if payback is None else plural(payback, 'year')} "
             "(years until the cumulative net impact is <= 0; the first year counts as 1)",
         ]
         if any(line.steering_area.casefold() == "service" for line in self.lines):
             service = self.payback("Service")
-            shown_service = "-" if service is None else f"{service} year(s)"
+            shown_service = "-" if service is None else plural(service, "year")
             lines.append(f"payback time (lines on the service area only): {shown_service}")
         lines += [
             f"net present value at {100 * rate:g} % to {self.years[0]}: {self.npv(rate):,.1f} "  # type: ignore[index]
@@ -506,7 +502,8 @@ class BusinessCase(Result):
         }
 
     def rows(self) -> tuple[Row, ...]:
-        """ARD rows: one ``delta_cost`` row per year (the net impact) and one for the NPV.
+        """ARD rows: one ``delta_cost`` row per year (the net impact, ``variant="year=<year>"``) and one for
+        the NPV (``variant="npv"``).
 
         No estimand word of :data:`~ipstrial.results.ESTIMANDS` names a budget impact, so the rows use
         ``delta_cost`` (the incremental cost of the proposal against the comparator, budget sign:
@@ -534,13 +531,14 @@ class BusinessCase(Result):
             }
             extra.update({f"line: {line.name}": float(matrix[i, j]) for i, line in enumerate(self.lines)})
             rows.append(
-                Row(
+                self._row(
+                    contrast,
+                    "delta_cost",
+                    float(matrix[:, j].sum()),
                     analysis="budget_business_case",
                     outcome=outcome,
-                    contrast=contrast,
-                    estimand="delta_cost",
-                    estimate=float(matrix[:, j].sum()),
                     method=f"sum of the lines in {year} (negative = net saving)",
+                    variant=f"year={year}",
                     extra=extra,
                 )
             )
@@ -555,12 +553,13 @@ class BusinessCase(Result):
         }
         extra.update({f"line: {line.name}": None for line in self.lines})
         rows.append(
-            Row(
+            self._row(
+                contrast,
+                "delta_cost",
+                self.npv(),
                 analysis="budget_business_case",
                 outcome=outcome,
-                contrast=contrast,
-                estimand="delta_cost",
-                estimate=self.npv(),
+                variant="npv",
                 method=(
                     f"NPV of the yearly net {span} at {100 * self.discount_rate:g} % a year to "
                     f"{self.years[0]} (first year undiscounted)"  # type: ignore[index]
@@ -604,8 +603,9 @@ class BusinessCase(Result):
         return ax
 
 
-def _join(years: Sequence[int]) -> str:
-    return ", ".join(str(y) for y in years)
+def _join(years: Sequence[int], limit: int = 10) -> str:
+    shown = ", ".join(str(y) for y in years[:limit])
+    return shown + (f" and {len(years) - limit} more" if len(years) > limit else "")
 
 
 def _span(years: Sequence[int]) -> str:

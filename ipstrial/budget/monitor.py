@@ -11,32 +11,35 @@ cumulative share up to the target.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ipstrial.budget._common import BudgetInputError, number
+from ipstrial._checks import check_alpha, check_analysis
+from ipstrial._columns import plural
+from ipstrial.budget._common import BudgetInputError, number, whole
 from ipstrial.results import Result, Row
 
 __all__ = ["MonitorResult", "caseload", "consultants_needed", "monitor"]
 
 
-def _count(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
-        raise BudgetInputError(f"{name}={value!r} must be a whole number")
-    out = int(value)
-    if out < minimum:
-        raise BudgetInputError(f"{name}={out} must be at least {minimum}")
-    return out
-
-
-def caseload(consultants: float, per_consultant: float = 25) -> int:
+def caseload(consultants: float, per_consultant: float) -> int:
     """The number of citizens a team can hold: ``floor(consultants x per_consultant)``.
 
-    The Sydhavnen note (BI14, 2021) and the Copenhagen 2017 business case both plan about 25 citizens
-    per IPS consultant; 3 consultants hold 75 citizens.  ``consultants`` may be fractional (full-time
-    equivalents); the result is rounded down to whole citizens.
+    ``per_consultant`` has no default on purpose: it is a programme's own planning figure, not a
+    constant. The Sydhavnen note (BI14, 2021) and the Copenhagen 2017 business case plan about 25
+    citizens per IPS consultant (3 consultants hold 75), while the IPS fidelity scale (Becker, Swanson,
+    Reese, Bond & McLeman, *Supported Employment Fidelity Review Manual*, 4th ed. 2019, item 1 "caseload
+    size") asks for at most 20 per employment specialist for good fidelity; a default would silently
+    impose one municipality's figure. ``consultants`` may be fractional (full-time equivalents); the
+    result is rounded down to whole citizens.
+
+    Parameters
+    ----------
+    consultants
+        Consultants (employment specialists), full-time equivalents, ``>= 0``.
+    per_consultant
+        Citizens per consultant, ``> 0`` (e.g. 25 in the Sydhavnen note, at most 20 for IPS fidelity).
     """
     staff = number(consultants, "consultants")
     load = number(per_consultant, "per_consultant")
@@ -45,20 +48,36 @@ def caseload(consultants: float, per_consultant: float = 25) -> int:
             f"need consultants >= 0 and per_consultant > 0, "
             f"got consultants={staff!r}, per_consultant={load!r}"
         )
-    return math.floor(staff * load + 1e-9)
+    total = staff * load
+    if not math.isfinite(total):
+        raise BudgetInputError(f"consultants={staff!r} x per_consultant={load!r} is not a finite caseload")
+    return math.floor(total + 1e-9)
 
 
-def consultants_needed(citizens: float, per_consultant: float = 25) -> int:
+def consultants_needed(citizens: float, per_consultant: float) -> int:
     """The whole number of consultants a caseload needs: ``ceil(citizens / per_consultant)``.
 
     The Copenhagen 2017 case's capacity of about 140 citizens at about 25 each needs 6 consultants
-    (140 / 25 = 5.6).
+    (140 / 25 = 5.6); at the IPS fidelity scale's 20 each it needs 7. ``per_consultant`` has no default
+    (see :func:`caseload`).
+
+    Parameters
+    ----------
+    citizens
+        The caseload to staff, ``>= 0``.
+    per_consultant
+        Citizens per consultant, ``> 0``.
     """
     size = number(citizens, "citizens")
     load = number(per_consultant, "per_consultant")
     if size < 0 or load <= 0:
         raise BudgetInputError(f"need citizens >= 0 and per_consultant > 0, got {size!r} and {load!r}")
-    return math.ceil(size / load - 1e-9)
+    needed = size / load
+    if not math.isfinite(needed):
+        raise BudgetInputError(
+            f"citizens={size!r} / per_consultant={load!r} is not a finite number of consultants"
+        )
+    return math.ceil(needed - 1e-9)
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +86,7 @@ class MonitorResult(Result):
 
     Attributes
     ----------
-    successes, n, target, alpha, prior, planned_n, label, outcome
+    successes, n, target, alpha, prior, planned_n, label, outcome, analysis
         The inputs.
     wilson_low, wilson_high, exact_low, exact_high
         The Wilson score and the Clopper-Pearson exact ``1 - alpha`` intervals for the rate.
@@ -114,6 +133,7 @@ class MonitorResult(Result):
     all_successes_needed: int
     successes_needed: int | None
     predictive_probability: float | None
+    analysis: str = "budget_monitor"
 
     @property
     def title(self) -> str:
@@ -126,61 +146,59 @@ class MonitorResult(Result):
         return self.successes / self.n
 
     def rows(self) -> tuple[Row, ...]:
-        """Rows: the share with the Wilson interval and score-test p, the share with the Clopper-Pearson
-        interval and exact binomial p (both one-sided, H1: rate < target), the Beta posterior, and, with
-        ``planned_n``, the success rate needed among the new participants."""
+        """Rows: the share with the Wilson interval and score-test p (``variant=""``), the share with the
+        Clopper-Pearson interval and exact binomial p (``variant="exact"``; both one-sided, H1: rate <
+        target), the Beta posterior (``variant="bayesian"``), and, with ``planned_n``, the success rate
+        needed among the new participants (contrast ``"<label>: next <planned_n> participants"``)."""
         conf = 1 - self.alpha
         level = f"{100 * conf:g}%"
         common: dict[str, Any] = {"target": self.target, "alternative": "less"}
         a, b = self.prior
+        tests = (
+            (
+                "",
+                self.wilson_low,
+                self.wilson_high,
+                self.p_below_score,
+                self.p_above_score,
+                f"Wilson score {level} interval; one-sided score test of rate >= {self.target:g} "
+                "(p = Phi(z), H1: rate below the target)",
+            ),
+            (
+                "exact",
+                self.exact_low,
+                self.exact_high,
+                self.p_below_exact,
+                self.p_above_exact,
+                f"Clopper-Pearson exact {level} interval; exact one-sided binomial test "
+                f"(p = P(X <= {self.successes}), X ~ Bin({self.n}, {self.target:g}); "
+                "H1: rate below the target)",
+            ),
+        )
         rows = [
-            Row(
-                analysis="budget_monitor",
-                outcome=self.outcome,
-                contrast=self.label,
-                estimand="proportion",
-                estimate=self.estimate,
-                ci_low=self.wilson_low,
-                ci_high=self.wilson_high,
-                p_value=self.p_below_score,
-                method=(
-                    f"Wilson score {level} interval; one-sided score test of rate >= {self.target:g} "
-                    "(p = Phi(z), H1: rate below the target)"
-                ),
+            self._row(
+                self.label,
+                "proportion",
+                self.estimate,
+                ci_low=low,
+                ci_high=high,
+                p_value=p_below,
+                method=method,
                 n=self.n,
-                conf_level=conf,
-                extra={**common, "p_value_greater": self.p_above_score, "successes": self.successes},
-            ),
-            Row(
-                analysis="budget_monitor",
-                outcome=self.outcome,
-                contrast=self.label,
-                estimand="proportion",
-                estimate=self.estimate,
-                ci_low=self.exact_low,
-                ci_high=self.exact_high,
-                p_value=self.p_below_exact,
-                method=(
-                    f"Clopper-Pearson exact {level} interval; exact one-sided binomial test "
-                    f"(p = P(X <= {self.successes}), X ~ Bin({self.n}, {self.target:g}); "
-                    "H1: rate below the target)"
-                ),
-                n=self.n,
-                conf_level=conf,
-                extra={**common, "p_value_greater": self.p_above_exact, "successes": self.successes},
-            ),
+                variant=variant,
+                extra={**common, "p_value_greater": p_above, "successes": self.successes},
+            )
+            for variant, low, high, p_below, p_above, method in tests
         ]
         from scipy.special import betaincinv
 
         post_low = float(betaincinv(self.posterior_a, self.posterior_b, self.alpha / 2))
         post_high = float(betaincinv(self.posterior_a, self.posterior_b, 1 - self.alpha / 2))
         rows.append(
-            Row(
-                analysis="budget_monitor",
-                outcome=self.outcome,
-                contrast=self.label,
-                estimand="proportion",
-                estimate=self.posterior_a / (self.posterior_a + self.posterior_b),
+            self._row(
+                self.label,
+                "proportion",
+                self.posterior_a / (self.posterior_a + self.posterior_b),
                 ci_low=post_low,
                 ci_high=post_high,
                 method=(
@@ -188,7 +206,7 @@ class MonitorResult(Result):
                     f"interval; prob_target_reached = P(rate >= {self.target:g} | data)"
                 ),
                 n=self.n,
-                conf_level=conf,
+                variant="bayesian",
                 extra={
                     **common,
                     "alternative": None,
@@ -200,12 +218,10 @@ class MonitorResult(Result):
         if self.planned_n is not None:
             needed = self.successes_needed
             rows.append(
-                Row(
-                    analysis="budget_monitor",
-                    outcome=self.outcome,
-                    contrast=f"{self.label}: next {self.planned_n} participants",
-                    estimand="proportion",
-                    estimate=math.nan if needed is None else needed / self.planned_n,
+                self._row(
+                    f"{self.label}: next {plural(self.planned_n, 'participant')}",
+                    "proportion",
+                    math.nan if needed is None else needed / self.planned_n,
                     method=(
                         "success rate needed among the new participants: the fewest successes k with "
                         f"({self.successes} + k) / ({self.n} + {self.planned_n}) >= {self.target:g}"
@@ -229,12 +245,13 @@ def monitor(
     successes: int,
     n: int,
     target: float,
+    *,
     prior: tuple[float, float] = (1, 1),
     alpha: float = 0.05,
     planned_n: int | None = None,
-    *,
     label: str = "programme",
-    outcome: str = "in work or education",
+    outcome: str = "success",
+    analysis: str = "budget_monitor",
 ) -> MonitorResult:
     """Compare a running programme's count of successes with a target share.
 
@@ -242,9 +259,9 @@ def monitor(
     quantile:
 
     * Wilson score interval (Wilson 1927; Newcombe, Stat Med 1998;17:857, method 3), from
-      :func:`ipstrial.itt.intervals.wilson`;
+      :func:`ipstrial.stats.proportions.wilson`;
     * Clopper-Pearson exact interval, ``B(alpha/2; x, n - x + 1)`` to ``B(1 - alpha/2; x + 1, n - x)``
-      (Clopper & Pearson, Biometrika 1934;26:404), from :func:`ipstrial.itt.intervals.clopper_pearson`;
+      (Clopper & Pearson, Biometrika 1934;26:404), from :func:`ipstrial.stats.proportions.clopper_pearson`;
     * the exact one-sided binomial test: the reported p-value is for H1 rate < target,
       ``P(X <= x)``, ``X ~ Binomial(n, pi0)`` (is the programme falling short?); ``P(X >= x)``
       (H1 rate > target) is given too.  On the Wilson row the matching score test:
@@ -264,7 +281,8 @@ def monitor(
     Parameters
     ----------
     successes, n
-        Participants in work or education, and participants (``0 <= successes <= n``, ``n >= 1``).
+        Participants with the outcome counted as a success (e.g. in work or education), and participants
+        (``0 <= successes <= n``, ``n >= 1``).
     target
         The target share, strictly between 0 and 1 (0.25 for the Sydhavnen note's 25 %).
     prior
@@ -274,10 +292,13 @@ def monitor(
     planned_n
         Number of new participants to plan for (e.g. a caseload, :func:`caseload`), or ``None``.
     label, outcome
-        The row labels (contrast and outcome).
+        The row labels: the contrast (the programme) and the outcome (what a success is, e.g.
+        ``"in work or education"``).
+    analysis
+        The ARD ``analysis`` name of the rows.
     """
-    x = _count(successes, "successes", 0)
-    size = _count(n, "n", 1)
+    x = whole(successes, "successes", 0)
+    size = whole(n, "n", 1)
     if x > size:
         raise BudgetInputError(
             f"successes={x} exceeds n={size}: a count of successes cannot exceed the participants"
@@ -285,22 +306,23 @@ def monitor(
     pi0 = number(target, "target")
     if not 0.0 < pi0 < 1.0:
         raise BudgetInputError(f"target={pi0!r} must lie strictly between 0 and 1 (0.25 for 25 %)")
-    level = number(alpha, "alpha")
-    if not 0.0 < level < 1.0:
-        raise BudgetInputError(f"alpha={level!r} must lie strictly between 0 and 1, e.g. 0.05")
+    level = check_alpha(alpha)
+    analysis = check_analysis(analysis)
     if isinstance(prior, str) or not hasattr(prior, "__len__") or len(prior) != 2:
         raise BudgetInputError(f"prior must be a pair (a, b) of Beta parameters, got {prior!r}")
     a, b = number(prior[0], "prior a"), number(prior[1], "prior b")
     if a <= 0 or b <= 0:
         raise BudgetInputError(f"prior Beta({a:g}, {b:g}): both parameters must be > 0")
-    m = None if planned_n is None else _count(planned_n, "planned_n", 1)
+    m = None if planned_n is None else whole(planned_n, "planned_n", 1)
     if not isinstance(label, str) or not label.strip():
         raise BudgetInputError("label must be a non-empty string")
+    if not isinstance(outcome, str) or not outcome.strip():
+        raise BudgetInputError("outcome must be a non-empty string")
 
     from scipy import stats
     from scipy.special import ndtr
 
-    from ipstrial.itt.intervals import clopper_pearson, wilson
+    from ipstrial.stats.proportions import clopper_pearson, wilson
 
     conf = 1 - level
     score = wilson(x, size, conf)
@@ -331,7 +353,7 @@ def monitor(
         prior=(a, b),
         planned_n=m,
         label=label.strip(),
-        outcome=str(outcome),
+        outcome=outcome.strip(),
         wilson_low=score.low,
         wilson_high=score.high,
         exact_low=exact.low,
@@ -346,4 +368,5 @@ def monitor(
         all_successes_needed=all_needed,
         successes_needed=needed,
         predictive_probability=predictive,
+        analysis=analysis,
     )

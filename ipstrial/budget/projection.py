@@ -15,8 +15,7 @@ business case, :class:`~ipstrial.budget.BusinessCase`, where savings are negativ
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +23,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._checks import check_analysis
+from ipstrial._columns import plural
 from ipstrial.budget._common import (
     DANISH_SOCIAL_DISCOUNT_RATE,
+    MAX_YEARS,
     BudgetInputError,
+    check_document,
     check_rate,
     discount_factors,
     number,
     read_toml,
+    whole,
 )
 from ipstrial.results import Result, Row, contrast_label
 
@@ -49,18 +53,17 @@ _SHARE_TOLERANCE = 1e-9
 # input checks
 
 
-def _whole(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
-        raise BudgetInputError(f"{name}={value!r} must be a whole number")
-    out = int(value)
-    if out < minimum:
-        raise BudgetInputError(f"{name}={out} must be at least {minimum}")
-    return out
+_YEARS_WHY = f"more than {MAX_YEARS} years is not a budget projection; SØM counts up to 10"
 
 
 def _intake(intake: object) -> np.ndarray:
     if isinstance(intake, str | Mapping) or not isinstance(intake, Iterable):
         raise BudgetInputError("intake must be a list with the number of starts in each year of operation")
+    if isinstance(intake, Sized) and len(intake) > MAX_YEARS:
+        raise BudgetInputError(
+            f"intake lists {len(intake):,} years of operation; give at most {MAX_YEARS} (one number of "
+            "starts a year of operation)"
+        )
     values = np.array([number(v, f"intake, year {i + 1}") for i, v in enumerate(intake)], dtype=float)
     if values.size == 0:
         raise BudgetInputError("intake is empty; give the number of starts in each year of operation")
@@ -80,15 +83,22 @@ def _duration(duration: object) -> dict[int, float]:
             years = int(key) if not isinstance(key, bool) and str(key).strip().isdigit() else None
             if years is None or years < 1:
                 raise BudgetInputError(f"duration: {key!r} is not a whole number of years >= 1")
-            prob = number(p, f"duration, probability of {years} year(s)")
+            if years > MAX_YEARS:
+                raise BudgetInputError(
+                    f"duration: {key!r} years in the programme; a stay must be between 1 and {MAX_YEARS} "
+                    "years"
+                )
+            prob = number(p, f"duration, probability of {plural(years, 'year')}")
             if prob < 0:
-                raise BudgetInputError(f"duration: the probability of {years} year(s) is negative ({prob})")
+                raise BudgetInputError(
+                    f"duration: the probability of {plural(years, 'year')} is negative ({prob})"
+                )
             out[years] = out.get(years, 0.0) + prob
         total = sum(out.values())
         if not out or abs(total - 1.0) > _SHARE_TOLERANCE:
             raise BudgetInputError(f"duration probabilities must sum to 1, they sum to {total!r}")
         return {d: p for d, p in sorted(out.items()) if p > 0}
-    return {_whole(duration, "duration", 1): 1.0}
+    return {whole(duration, "duration", 1, MAX_YEARS, "years in the programme"): 1.0}
 
 
 def _payer_amounts(mapping: object, payers: Sequence[str], where: str) -> dict[str, float]:
@@ -177,9 +187,10 @@ class ProjectionResult(Result):
     extra_person_years: float
     parameters: Mapping[str, Any]
     name: str = "cohort projection"
-    intervention: str = "IPS"
+    intervention: str = "programme"
     comparator: str = "base alternative"
     unit: str = "DKK"
+    analysis: str = "budget_projection"
 
     @property
     def title(self) -> str:
@@ -223,12 +234,11 @@ class ProjectionResult(Result):
             else:
                 npv, undiscounted = self.npv_by_payer[payer], float(self.yearly[f"net_{payer}"].sum())
             rows.append(
-                Row(
-                    analysis="budget_projection",
+                self._row(
+                    contrast,
+                    "delta_cost",
+                    -npv,
                     outcome=f"public budget, {payer} ({self.unit})",
-                    contrast=contrast,
-                    estimand="delta_cost",
-                    estimate=-npv,
                     method=method + " (net cost: cost minus gains; negative = saving)",
                     n=None,
                     extra={
@@ -242,12 +252,11 @@ class ProjectionResult(Result):
                 )
             )
         rows.append(
-            Row(
-                analysis="budget_projection",
+            self._row(
+                contrast,
+                "delta_cost",
+                self.cost_total / self.participants,
                 outcome=f"programme cost per participant ({self.unit})",
-                contrast=contrast,
-                estimand="delta_cost",
-                estimate=self.cost_total / self.participants,
                 method="net programme cost per participant against the comparator, undiscounted",
                 extra={
                     "payer": "all payers",
@@ -260,15 +269,15 @@ class ProjectionResult(Result):
             )
         )
         rows.append(
-            Row(
-                analysis="budget_projection",
+            self._row(
+                contrast,
+                "delta_effect",
+                self.extra_person_years,
                 outcome="person-years in employment or education",
-                contrast=contrast,
-                estimand="delta_effect",
-                estimate=self.extra_person_years,
                 method=(
                     f"effect {100 * self.parameters['effect']:g} percentage points at exit, kept at "
-                    f"{self.parameters['retention']:g} a year, over {horizon} years from exit; undiscounted"
+                    f"{self.parameters['retention']:g} a year, over {plural(horizon, 'year')} from exit; "
+                    "undiscounted"
                 ),
                 extra={
                     "payer": None,
@@ -391,10 +400,11 @@ def cohort_projection(
     cost_payers: Mapping[str, float] | None = None,
     payers: Sequence[str] = PAYERS,
     start_year: int = 1,
-    intervention: str = "IPS",
+    intervention: str = "programme",
     comparator: str = "base alternative",
     title: str = "cohort projection",
     unit: str = "DKK",
+    analysis: str = "budget_projection",
 ) -> ProjectionResult:
     """Project a programme's yearly public-budget consequences for its cohorts, in the manner of SØM.
 
@@ -453,7 +463,10 @@ def cohort_projection(
     start_year
         Calendar label of the first year of operation.
     intervention, comparator, title, unit
-        Labels.
+        Labels: the rows' contrast is ``"<intervention> vs <comparator>"`` (the SØM IPS example sets
+        ``intervention = "IPS"``), the title and the currency unit.
+    analysis
+        The ARD ``analysis`` name of the rows.
 
     The SØM IPS example (``analysis/som_ips_2021.toml``) takes from Socialstyrelsen's 2021 example
     calculation: 4 years of operation, 50 starts in each of the first 3, 1-2 years in the programme, a
@@ -471,6 +484,7 @@ def cohort_projection(
     deductions, top-bracket tax and indirect taxes ignored; no regional consequence (the seeds give no
     per-person figure for psychiatric services); prices are 2021 DKK.
     """
+    analysis = check_analysis(analysis)
     payers = tuple(payers)
     if not payers or len(set(payers)) != len(payers) or not all(isinstance(p, str) and p for p in payers):
         raise BudgetInputError(f"payers must be distinct non-empty names, got {payers!r}")
@@ -487,9 +501,9 @@ def cohort_projection(
         raise BudgetInputError(
             f"retention={rho!r} must lie in [0, 1] (the share of the effect kept each year)"
         )
-    h = _whole(horizon, "horizon", 1)
+    h = whole(horizon, "horizon", 1, MAX_YEARS, _YEARS_WHY)
     rate = check_rate(discount_rate, "discount_rate")
-    first = _whole(start_year, "start_year", -(10**6))
+    first = whole(start_year, "start_year", -(10**6), 10**6, "a calendar year, or 1 for the first year")
     shares = _payer_amounts(cost_payers or {payers[0]: 1.0}, payers, "cost_payers")
     if any(v < 0 for v in shares.values()) or abs(sum(shares.values()) - 1.0) > _SHARE_TOLERANCE:
         raise BudgetInputError(f"cost_payers shares must be >= 0 and sum to 1, got {shares}")
@@ -501,9 +515,9 @@ def cohort_projection(
     late = [s + 1 for s in np.flatnonzero(starts > 0) if s + longest > operation]
     if late:
         raise BudgetInputError(
-            f"participants starting in year(s) {late} of operation can stay {longest} year(s), beyond the "
-            f"{operation} year(s) of operation given by intake; append zeros to intake for the years the "
-            "programme keeps running"
+            f"participants starting in year(s) {late} of operation can stay {plural(longest, 'year')}, "
+            f"beyond the {plural(operation, 'year')} of operation given by intake; append zeros to intake "
+            "for the years the programme keeps running"
         )
     last_exit = max(s + d - 1 for s in np.flatnonzero(starts > 0) for d in stay)
     n_years = last_exit + h
@@ -581,6 +595,7 @@ def cohort_projection(
         intervention=str(intervention),
         comparator=str(comparator),
         unit=str(unit),
+        analysis=analysis,
     )
 
 
@@ -600,6 +615,7 @@ _PROJECTION_KEYS = {
     "comparator",
     "title",
     "unit",
+    "analysis",
 }
 _METADATA_KEYS = {"kind", "source", "price_year", "notes"}
 
@@ -607,17 +623,7 @@ _METADATA_KEYS = {"kind", "source", "price_year", "notes"}
 def projection_from_dict(data: Mapping[str, Any]) -> ProjectionResult:
     """Run :func:`cohort_projection` with the keys of a mapping (the TOML layout of
     :func:`projection_from_toml`); ``kind``, ``source``, ``price_year`` and ``notes`` are metadata."""
-    if not isinstance(data, Mapping):
-        raise BudgetInputError(f"a projection is a table of keys, got {type(data).__name__}")
-    kind = data.get("kind", "projection")
-    if kind != "projection":
-        raise BudgetInputError(f"kind = {kind!r}: this is not a projection (kind = 'projection')")
-    unknown = set(data) - _PROJECTION_KEYS - _METADATA_KEYS
-    if unknown:
-        raise BudgetInputError(
-            f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: "
-            f"{', '.join(sorted(_PROJECTION_KEYS | _METADATA_KEYS))}"
-        )
+    check_document(data, "projection", "a projection", _PROJECTION_KEYS | _METADATA_KEYS)
     missing = [k for k in ("intake", "duration", "cost_per_participant", "effect", "values") if k not in data]
     if missing:
         raise BudgetInputError(f"a projection needs {', '.join(missing)}")

@@ -9,15 +9,7 @@
   :func:`discount` (3.5 % a year, the Danish social discount rate, by default).
 """
 
-from ipstrial.economics.cea import (
-    CostEffectivenessResult,
-    ceac_from_draws,
-    cost_effectiveness,
-    evpi_from_draws,
-    fieller_interval,
-    qaly_auc,
-    quadrant,
-)
+from ipstrial.economics.cea import CostEffectivenessResult, cost_effectiveness
 from ipstrial.economics.costs import (
     PERSPECTIVES,
     CostsByCategory,
@@ -35,12 +27,23 @@ from ipstrial.economics.incremental import (
     incremental_analysis,
     incremental_from_data,
 )
+from ipstrial.economics.plane import (
+    QUADRANTS,
+    FiellerInterval,
+    ceac_from_draws,
+    evpi_from_draws,
+    fieller_interval,
+    quadrant,
+)
+from ipstrial.economics.qaly import qaly_auc
 
 __all__ = [
     "PERSPECTIVES",
+    "QUADRANTS",
     "AcceptabilityFrontier",
     "CostEffectivenessResult",
     "CostsByCategory",
+    "FiellerInterval",
     "IncrementalResult",
     "acceptability_frontier",
     "ceac_from_draws",

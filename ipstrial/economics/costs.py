@@ -37,15 +37,19 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import as_labels, id_series, prepare, require_frame
-from ipstrial.errors import EstimationError, Problem, TrialDataError, offending_ids
+from ipstrial import _columns as columns_
+from ipstrial._checks import check_alpha, check_analysis, check_number, column_names
+from ipstrial._docs import shared_params
+from ipstrial._inputs import gate, participants, source
+from ipstrial.economics._paired import excluded_by_arm
+from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
 from ipstrial.results import Result, Row, contrast_label
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -103,9 +107,10 @@ CONVENTIONS: Mapping[str, float] = MappingProxyType({"end": 0.0, "mid": 0.5, "st
 class CostsByCategory(Result):
     """Per-arm mean costs and mean differences for each category and their total.
 
-    ``arms`` has one row per (``outcome``, ``arm``): ``n, mean, sd, se, ci_low, ci_high``;
-    ``differences`` one row per (``outcome``, ``contrast``): ``estimate, se, df, ci_low, ci_high,
-    p_value, n``. ``outcome`` runs over the categories and then ``total`` (their sum).
+    ``arms`` has one row per (``outcome``, ``arm``): ``n, mean, sd, se, ci_low, ci_high`` (arms in the
+    declared order); ``differences`` one row per (``outcome``, ``contrast``): ``estimate, se, df,
+    ci_low, ci_high, p_value, n`` (contrasts in the order of the treatments). ``outcome`` runs over the
+    categories and then ``total`` (their sum).
     """
 
     categories: tuple[str, ...]
@@ -115,7 +120,6 @@ class CostsByCategory(Result):
     arms: pd.DataFrame
     differences: pd.DataFrame
     alpha: float = 0.05
-    excluded: dict[str, int] = field(default_factory=dict)
     analysis: str = "economics_costs_by_category"
     notes: tuple[str, ...] = ()
 
@@ -128,18 +132,22 @@ class CostsByCategory(Result):
         """The categories, then the total."""
         return (*self.categories, self.total)
 
+    @property
+    def excluded(self) -> dict[str, int]:
+        """Participants excluded per arm by ``missing="complete-case"`` (0 where none)."""
+        return excluded_by_arm(self.inputs, tuple(pd.unique(self.arms.arm)))
+
     def rows(self) -> tuple[Row, ...]:
-        conf = 1 - self.alpha
+        excluded = self.excluded
         out = []
         for outcome in self.outcomes:
             component = "total" if outcome == self.total else "category"
             for r in self.arms[self.arms.outcome == outcome].itertuples(index=False):
                 extra: dict[str, object] = {"component": component, "sd": r.sd}
-                if self.excluded.get(r.arm):
-                    extra["excluded"] = int(self.excluded[r.arm])
+                if excluded.get(r.arm):
+                    extra["excluded"] = int(excluded[r.arm])
                 out.append(
-                    Row(
-                        self.analysis,
+                    self._row(
                         r.arm,
                         "mean",
                         r.mean,
@@ -149,20 +157,17 @@ class CostsByCategory(Result):
                         method="mean, t interval (n - 1 df)",
                         n=int(r.n),
                         outcome=outcome,
-                        conf_level=conf,
                         extra=extra,
                     )
                 )
             for r in self.differences[self.differences.outcome == outcome].itertuples(index=False):
                 extra = {"component": component, "df": r.df}
-                treatment = r.contrast.split(" vs ")[0]
-                if any(self.excluded.values()):
-                    extra["excluded_treatment"] = int(self.excluded.get(treatment, 0))
-                    extra["excluded_control"] = int(self.excluded.get(self.control, 0))
+                if any(excluded.values()):
+                    extra["excluded_treatment"] = int(excluded.get(r.treatment, 0))
+                    extra["excluded_control"] = int(excluded.get(self.control, 0))
                 method = "Welch" if math.isfinite(r.se) else "difference of means; no variation, no interval"
                 out.append(
-                    Row(
-                        self.analysis,
+                    self._row(
                         r.contrast,
                         "delta_cost",
                         r.estimate,
@@ -173,7 +178,6 @@ class CostsByCategory(Result):
                         method=method,
                         n=int(r.n),
                         outcome=outcome,
-                        conf_level=conf,
                         extra=extra,
                     )
                 )
@@ -211,61 +215,18 @@ class CostsByCategory(Result):
         return ax
 
 
-def _check_names(categories: Sequence[str], what: str = "categories") -> tuple[str, ...]:
-    names = (categories,) if isinstance(categories, str) else tuple(categories)
-    if not names:
-        raise ValueError(f"{what} is empty: name one or more cost columns")
-    repeated = sorted({c for c in names if names.count(c) > 1})
-    if repeated:
-        raise ValueError(f"{what} lists columns more than once: {repeated}")
-    return names
-
-
-def _negative_problems(frame: pd.DataFrame, columns: Sequence[str], ids: pd.Series) -> list[Problem]:
-    """One problem per column holding negative costs, naming the participants."""
-    problems = []
-    for column in columns:
-        series = frame[column]
-        values = (
-            series.to_numpy(dtype=float) if series.dtype == bool else pd.to_numeric(series, errors="coerce")
-        )
-        negative = np.asarray(values < 0, dtype=bool)
-        if negative.any():
-            shown, count = offending_ids(ids, negative)
-            problems.append(
-                Problem(
-                    column,
-                    f"{count} negative cost values",
-                    "costs are resource use times unit prices and cannot be negative; check the sign and "
-                    "the units (savings appear as differences between arms, not as negative costs)",
-                    shown,
-                    count,
-                )
-            )
-    return problems
-
-
-def _unique_problems(problems: Sequence[Problem]) -> list[Problem]:
-    seen: set[str] = set()
-    out = []
-    for problem in problems:
-        if str(problem) not in seen:
-            seen.add(str(problem))
-            out.append(problem)
-    return out
-
-
+@shared_params
 def costs_by_category(
-    data: pd.DataFrame,
-    categories: Sequence[str],
-    arm: str = "arm",
-    treatment: str | Sequence[str] = "IPS",
-    control: str = "SAU",
+    data: Any,
+    categories: str | Sequence[str],
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
     *,
     total: str = "total",
     alpha: float = 0.05,
     missing: str | None = None,
-    id: str | None = "participant_id",
+    id: str | None = None,
     analysis: str = "economics_costs_by_category",
 ) -> CostsByCategory:
     """Per-arm mean costs and mean differences (treatment - control) by category and in total.
@@ -283,55 +244,50 @@ def costs_by_category(
 
     Parameters
     ----------
-    data
-        One row per participant.
+    @params data
     categories
-        The cost columns (e.g. :data:`ipstrial.synthetic.COST_CATEGORIES`); non-negative numbers.
-    arm, treatment, control
-        The allocation column, the treatment arm(s) and the control arm.
+        The cost columns (e.g. :data:`ipstrial.synthetic.COST_CATEGORIES`); finite non-negative numbers.
+    @params arm
     total
-        The outcome name of the sum of the categories in the rows (must not be a category).
+        The outcome name, in the rows, of the sum of the categories (a label of the result, not a
+        column; it must not be a category).
+    @params alpha
     missing
         ``None``: a missing value in any category is an error naming the participants;
         ``"complete-case"``: participants missing any category are excluded from every category
         and the total (so the categories still add up to the total), counted per arm.
+    @params id analysis
 
     Raises
     ------
     TrialDataError
-        Unknown columns or arms, non-numeric or negative costs (naming the participants), missing
-        values without ``missing="complete-case"``.
+        Unknown columns or arms, duplicated ids, non-numeric or negative costs (naming the
+        participants), missing values without ``missing="complete-case"``.
     EstimationError
         An arm with fewer than two participants analysed.
+    ParameterError
+        Bad ``alpha``, ``total``, ``analysis`` or an empty list of categories.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
-    alpha = float(alpha)
-    names = _check_names(categories)
+    alpha = check_alpha(alpha)
+    analysis = check_analysis(analysis)
+    names = column_names(categories, "categories", allow_empty=False)
+    if not isinstance(total, str) or not total:
+        raise ParameterError(f"total must be a non-empty name (str), got {total!r}")
     if total in names:
-        raise ValueError(f"total={total!r} is also a category; give the total another name")
-    treatments = as_labels(treatment)
-    problems: list[Problem] = []
-    for column in names:
-        try:
-            prepare(data, column, arm, treatments, control, kind="continuous", missing=missing, id=id)
-        except TrialDataError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise TrialDataError(_unique_problems(problems))
-    rows = data[arm].isin([*treatments, control]).to_numpy()
-    frame = data.loc[rows]
-    ids = id_series(data, id).loc[rows]
-    negative = _negative_problems(frame, names, ids)
-    if negative:
-        raise TrialDataError(negative)
-    values = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in names])
-    group = frame[arm].to_numpy()
-    labels = (*treatments, control)
-    known = ~np.isnan(values).any(axis=1)
-    excluded = {a: int(np.sum(~known & (group == a))) for a in labels}
-    values, group = values[known], group[known]
-    small = [a for a in labels if np.sum(group == a) < 2]
+        raise ParameterError(f"total={total!r} is also a category; give the total another name")
+    sample = gate(
+        data,
+        arm=arm,
+        treatment=treatment,
+        control=control,
+        id=id,
+        outcomes={c: "costs" for c in names},
+        missing=missing,
+    )
+    values = np.column_stack([sample.values[c] for c in names])
+    group = sample.arms
+    treatments, control_label, order = sample.treatments, sample.control, sample.order
+    small = [a for a in order if np.sum(group == a) < 2]
     if small:
         raise EstimationError(
             f"arm(s) {small} have fewer than 2 participants with every category known: no SD or interval"
@@ -343,8 +299,8 @@ def costs_by_category(
     arm_rows = []
     diff_rows = []
     for j, outcome in enumerate(outcomes):
-        by_arm = {a: matrix[group == a, j] for a in labels}
-        for a in labels:
+        by_arm = {a: matrix[group == a, j] for a in order}
+        for a in order:
             v = by_arm[a]
             n, mean, sd = v.size, float(np.mean(v)), float(np.std(v, ddof=1))
             se = sd / math.sqrt(n)
@@ -362,30 +318,27 @@ def costs_by_category(
                     ci_high=mean + q * se,
                 )
             )
-        v0 = by_arm[control]
+        v0 = by_arm[control_label]
         for t in treatments:
             v1 = by_arm[t]
             diff_rows.append(
-                {"outcome": outcome, "contrast": contrast_label(t, control), **_welch(v1, v0, alpha)}
+                {
+                    "outcome": outcome,
+                    "contrast": contrast_label(t, control_label),
+                    "treatment": t,
+                    **_welch(v1, v0, alpha),
+                }
             )
-    notes = ()
-    if any(excluded.values()):
-        parts = ", ".join(f"{a} {k}" for a, k in excluded.items())
-        notes = (
-            f"complete case: {sum(excluded.values())} participants with a missing cost category "
-            f"excluded ({parts})",
-        )
     return CostsByCategory(
         names,
         total,
         treatments,
-        control,
+        control_label,  # type: ignore[arg-type]
         pd.DataFrame(arm_rows),
         pd.DataFrame(diff_rows),
         alpha,
-        excluded,
         analysis,
-        notes,
+        inputs=sample.inputs,
     )
 
 
@@ -420,7 +373,7 @@ def _payer_of(categories_by_payer: Mapping[str, object]) -> dict[str, str]:
     value a list or tuple of column names).
     """
     if not isinstance(categories_by_payer, Mapping) or not categories_by_payer:
-        raise ValueError(
+        raise ParameterError(
             "categories_by_payer must be a non-empty mapping, either {category: payer} or "
             "{payer: [categories]}; "
             f"payers are {list(PAYERS)} (e.g. ipstrial.economics.costs.INKLUSION_PAYERS)"
@@ -433,18 +386,18 @@ def _payer_of(categories_by_payer: Mapping[str, object]) -> dict[str, str]:
         for payer, columns in categories_by_payer.items():
             for column in columns:  # type: ignore[union-attr]
                 if column in payer_of:
-                    raise ValueError(
+                    raise ParameterError(
                         f"category {column!r} is listed under two payers: {payer_of[column]!r} and {payer!r}"
                     )
                 payer_of[str(column)] = str(payer)
     else:
-        raise ValueError(
+        raise ParameterError(
             "categories_by_payer mixes forms: give either {category: payer} (strings) or "
             "{payer: [categories]} (lists)"
         )
     unknown = {c: p for c, p in payer_of.items() if p not in PAYERS}
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"unknown payer(s) {unknown} (category: payer); payers are {list(PAYERS)}. If you meant "
             "{payer: category}, give each payer a list of categories"
         )
@@ -461,95 +414,83 @@ def perspective_categories(categories_by_payer: Mapping[str, object], perspectiv
 
     Raises
     ------
-    ValueError
+    ParameterError
         An unknown perspective or payer, or no category counting from the perspective.
     """
     if perspective not in PERSPECTIVES:
-        raise ValueError(f"unknown perspective {perspective!r}; choose one of {list(PERSPECTIVES)}")
+        raise ParameterError(f"unknown perspective {perspective!r}; choose one of {list(PERSPECTIVES)}")
     payer_of = _payer_of(categories_by_payer)
     counted = tuple(c for c, p in payer_of.items() if p in PERSPECTIVES[perspective])
     if not counted:
-        raise ValueError(
+        raise ParameterError(
             f"no category is paid by {sorted(PERSPECTIVES[perspective])}, so nothing counts from the "
             f"{perspective!r} perspective; the payers given are {payer_of}"
         )
     return counted
 
 
+@shared_params
 def perspective_cost(
-    data: pd.DataFrame,
+    data: Any,
     categories_by_payer: Mapping[str, object],
     perspective: str,
     *,
-    id: str | None = "participant_id",
+    id: str | None = None,
 ) -> pd.Series:
     """The per-participant cost from a perspective: ``Σ_{k counted} y_k``.
 
     The categories counted are :func:`perspective_categories` (e.g. with
     :data:`INKLUSION_PAYERS`: municipal = IPS service + jobcentre + social services + transfers;
     regional = psychiatric inpatient + outpatient + emergency care; societal = all six service
-    categories, no transfers). Returns a Series named ``cost_<perspective>`` on ``data``'s index,
-    with ``attrs["categories"]`` the columns summed.
+    categories, no transfers).
+
+    Parameters
+    ----------
+    data
+        One row per participant (a DataFrame or an :class:`ipstrial.Trial`).
+    categories_by_payer
+        ``{category: payer}`` or ``{payer: [categories]}`` (payers in :data:`PAYERS`).
+    perspective
+        A key of :data:`PERSPECTIVES`.
+    @params id
+
+    Returns
+    -------
+    pandas.Series
+        Named ``cost_<perspective>``, on ``data``'s index, with ``attrs["categories"]`` the columns summed.
 
     Raises
     ------
-    ValueError
+    ParameterError
         An unknown perspective or payer.
     TrialDataError
-        A counted column that is absent, non-numeric, negative or missing (naming the participants;
-        impute or exclude them first -- nothing is dropped silently).
+        A counted column that is absent, repeated, non-numeric, negative, infinite or missing (naming the
+        participants; impute or exclude them first -- nothing is dropped silently); duplicated ids.
     """
     counted = perspective_categories(categories_by_payer, perspective)
-    require_frame(data)
-    absent = [c for c in counted if c not in data.columns]
-    if absent:
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"cost column(s) {absent} not found; the data has {list(data.columns)[:30]}",
-                    "map the payers of existing columns",
-                )
-            ]
-        )
-    ids = id_series(data, id)
-    problems = []
+    frame, id = source(data, id)
+    problems, who = participants(frame, {c: "cost" for c in counted}, id)
     columns = []
     for column in counted:
-        series = data[column]
-        values = series.astype(float) if series.dtype == bool else pd.to_numeric(series, errors="coerce")
-        text = series.notna().to_numpy() & values.isna().to_numpy()
-        if text.any():
-            shown, count = offending_ids(ids, text)
-            problems.append(
-                Problem(column, f"{count} non-numeric values", "code costs as numbers", shown, count)
-            )
-        gone = series.isna().to_numpy()
+        values, gone, found = columns_.numbers_of(frame[column], "costs", who)
+        problems += found
         if gone.any():
-            shown, count = offending_ids(ids, gone)
             problems.append(
                 Problem(
                     column,
-                    f"{count} missing costs",
+                    f"{int(gone.sum())} missing costs",
                     "impute the missing costs (e.g. ipstrial.missing) or restrict the data to the "
                     "participants to analyse; a perspective total is not computed from part of the "
                     "categories",
-                    shown,
-                    count,
+                    **who.offending(gone),
                 )
             )
-        inf = ~np.isfinite(values.fillna(0.0).to_numpy())
-        if inf.any():
-            shown, count = offending_ids(ids, inf)
-            problems.append(
-                Problem(column, f"{count} infinite costs", "costs must be finite numbers", shown, count)
-            )
         columns.append(values)
-    problems += _negative_problems(data, counted, ids)
     if problems:
         raise TrialDataError(problems)
-    result = pd.concat(columns, axis=1).sum(axis=1)
-    result.name = f"cost_{perspective}"
+    result = pd.Series(
+        np.sum(np.column_stack(columns), axis=1), index=frame.index, name=f"cost_{perspective}"
+    )
     result.attrs["categories"] = counted
     result.attrs["perspective"] = perspective
     return result
@@ -562,9 +503,9 @@ def perspective_cost(
 
 def _year(value: object, what: str) -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a whole year, got {value!r}")
+        raise ParameterError(f"{what} must be a whole year, got {value!r}")
     if not float(value).is_integer():
-        raise ValueError(f"{what} must be a whole year, got {value!r}")
+        raise ParameterError(f"{what} must be a whole year, got {value!r}")
     return int(value)
 
 
@@ -575,7 +516,7 @@ def _index_table(index: Mapping[int, float] | pd.Series | pd.DataFrame) -> dict[
             others = [c for c in index.columns if c != "year"]
             column = "index" if "index" in others else (others[0] if len(others) == 1 else None)
             if column is None:
-                raise ValueError(
+                raise ParameterError(
                     f"the index table has columns {list(index.columns)}: give 'year' and one value column "
                     "(or a column named 'index')"
                 )
@@ -583,7 +524,7 @@ def _index_table(index: Mapping[int, float] | pd.Series | pd.DataFrame) -> dict[
         elif index.shape[1] == 1:
             pairs = zip(index.index, index.iloc[:, 0], strict=True)
         else:
-            raise ValueError(
+            raise ParameterError(
                 f"the index table has columns {list(index.columns)}: give a 'year' column and one value "
                 "column"
             )
@@ -592,20 +533,22 @@ def _index_table(index: Mapping[int, float] | pd.Series | pd.DataFrame) -> dict[
     elif isinstance(index, Mapping):
         pairs = iter(index.items())
     else:
-        raise TypeError(
+        raise ParameterError(
             f"index must be a mapping year -> level, a Series or a DataFrame, got {type(index).__name__}"
         )
     table: dict[int, float] = {}
     for year, level in pairs:
         y = _year(year, "an index year")
         if y in table:
-            raise ValueError(f"the index table lists year {y} twice")
+            raise ParameterError(f"the index table lists year {y} twice")
         value = float(level)
         if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"the price index for {y} is {level!r}; index levels must be positive numbers")
+            raise ParameterError(
+                f"the price index for {y} is {level!r}; index levels must be positive numbers"
+            )
         table[y] = value
     if not table:
-        raise ValueError("the index table is empty")
+        raise ParameterError("the index table is empty")
     return table
 
 
@@ -636,7 +579,7 @@ def index_prices(
 
     Raises
     ------
-    ValueError
+    ParameterError
         A year missing from the index table (naming it and the years available), non-positive
         index levels, non-whole years.
     """
@@ -648,25 +591,33 @@ def index_prices(
         years = [_year(from_year, "from_year")]
     missing_years = sorted({y for y in [*years, target] if y not in table})
     if missing_years:
-        raise ValueError(
+        raise ParameterError(
             f"the price index has no value for year(s) {missing_years}; it covers {min(table)}-{max(table)} "
-            f"({len(table)} years): extend the index table"
+            f"({columns_.plural(len(table), 'year')}): extend the index table"
         )
     factors = np.array([table[target] / table[y] for y in years])
     factor: float | np.ndarray = float(factors[0]) if len(years) == 1 and np.ndim(from_year) == 0 else factors
     if isinstance(amounts, pd.DataFrame):
         if np.ndim(factor):
             if len(factors) != len(amounts):
-                raise ValueError(f"from_year has {len(factors)} years for {len(amounts)} rows of amounts")
+                raise ParameterError(
+                    f"from_year has {columns_.plural(len(factors), 'year')} for "
+                    f"{columns_.plural(len(amounts), 'row')} of amounts"
+                )
             return amounts.mul(factors, axis=0)
         return amounts * factor
     if isinstance(amounts, pd.Series):
         if np.ndim(factor) and len(factors) != len(amounts):
-            raise ValueError(f"from_year has {len(factors)} years for {len(amounts)} amounts")
+            raise ParameterError(
+                f"from_year has {columns_.plural(len(factors), 'year')} for "
+                f"{columns_.plural(len(amounts), 'amount')}"
+            )
         return amounts * factor
     values = np.asarray(amounts, dtype=float)
     if np.ndim(factor) and (values.ndim != 1 or values.size != len(factors)):
-        raise ValueError(f"from_year has {len(factors)} years for amounts of shape {values.shape}")
+        raise ParameterError(
+            f"from_year has {columns_.plural(len(factors), 'year')} for amounts of shape {values.shape}"
+        )
     out = values * factor
     return float(out) if out.ndim == 0 else out
 
@@ -678,18 +629,36 @@ def index_prices(
 
 def _check_rate(rate: float) -> float:
     if isinstance(rate, bool | np.bool_) or not isinstance(rate, numbers.Real):
-        raise ValueError(f"rate must be a number in [0, 1) (e.g. 0.035 for 3.5 %), got {rate!r}")
+        raise ParameterError(f"rate must be a number in [0, 1) (e.g. 0.035 for 3.5 %), got {rate!r}")
     value = float(rate)
     if not (math.isfinite(value) and 0.0 <= value < 1.0):
-        raise ValueError(
+        raise ParameterError(
             f"discount rate {rate!r} is outside [0, 1): give an annual rate as a fraction, e.g. 0.035 "
             "for the Danish 3.5 %"
         )
     return value
 
 
+def _floats(values: Any, name: str, what: str) -> np.ndarray:
+    """``values`` as a float array, or a ParameterError naming the argument and the first bad entries."""
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        pass
+    flat = np.asarray(values, dtype=object).ravel()
+    bad = []
+    for v in flat:
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            bad.append(v)
+    shown = columns_.fmt_values(bad) if bad else repr(values)[:60]
+    raise ParameterError(f"{name}: {what} must be numbers, got {shown}")
+
+
 def discount_factors(
     years: Sequence[float] | np.ndarray,
+    *,
     rate: float = 0.035,
     base_year: float = 0,
     convention: Literal["end", "start", "mid"] = "end",
@@ -710,25 +679,37 @@ def discount_factors(
     3.5 % a year for years 0-35, 2.5 % for years 36-70 and 1.5 % thereafter; this function applies
     one constant rate, right for horizons up to 35 years.
 
+    Parameters
+    ----------
+    years
+        The year labels ``t`` (finite numbers).
+    rate
+        Annual discount rate as a fraction in ``[0, 1)``; default 0.035 (the Danish rate for years 0-35).
+    base_year
+        The time values are discounted to.
+    convention
+        Where in its year an amount falls: ``"end"``, ``"mid"`` or ``"start"``.
+
     Raises
     ------
-    ValueError
+    ParameterError
         A rate outside ``[0, 1)`` (naming it), an unknown convention, non-finite years.
     """
     r = _check_rate(rate)
     if convention not in CONVENTIONS:
-        raise ValueError(f"unknown convention {convention!r}; choose one of {list(CONVENTIONS)}")
-    t = np.asarray(years, dtype=float)
+        raise ParameterError(f"unknown convention {convention!r}; choose one of {list(CONVENTIONS)}")
+    if isinstance(years, str | bytes):
+        raise ParameterError(f"years must be a sequence of year numbers, got {years!r}")
+    t = _floats(years, "years", "the year labels")
     if not np.all(np.isfinite(t)):
-        raise ValueError(f"years must be finite numbers, got {t[~np.isfinite(t)][:5].tolist()}")
-    base = float(base_year)
-    if not math.isfinite(base):
-        raise ValueError(f"base_year must be a finite number, got {base_year!r}")
+        raise ParameterError(f"years must be finite numbers, got {t[~np.isfinite(t)][:5].tolist()}")
+    base = check_number(base_year, "base_year")
     return (1.0 + r) ** -(t - base - CONVENTIONS[convention])
 
 
 def discount(
     amounts_by_year: Mapping[float, float] | Sequence[float] | np.ndarray | pd.Series | pd.DataFrame,
+    *,
     rate: float = 0.035,
     base_year: float = 0,
     convention: Literal["end", "start", "mid"] = "end",
@@ -747,6 +728,8 @@ def discount(
         sequence / 1-D array, taken as years ``base_year, base_year + 1, ...``.
     rate
         Annual discount rate as a fraction in ``[0, 1)``; default 0.035.
+    base_year, convention
+        As in :func:`discount_factors`.
 
     Returns
     -------
@@ -754,34 +737,43 @@ def discount(
 
     Raises
     ------
-    ValueError
+    ParameterError
         A rate outside ``[0, 1)`` (naming it), an unknown convention, missing amounts (naming the
         years).
     """
-    if isinstance(amounts_by_year, pd.DataFrame):
-        years = np.asarray(amounts_by_year.index, dtype=float)
-        values = amounts_by_year.to_numpy(dtype=float)
-    elif isinstance(amounts_by_year, pd.Series):
-        years = np.asarray(amounts_by_year.index, dtype=float)
-        values = amounts_by_year.to_numpy(dtype=float)
+    base = check_number(base_year, "base_year")
+    name = "amounts_by_year"
+    if isinstance(amounts_by_year, pd.DataFrame | pd.Series):
+        years = _floats(amounts_by_year.index, name, "the years (the index)")
+        values = _floats(amounts_by_year.to_numpy(), name, "the amounts")
     elif isinstance(amounts_by_year, Mapping):
-        years = np.asarray(list(amounts_by_year.keys()), dtype=float)
-        values = np.asarray(list(amounts_by_year.values()), dtype=float)
-    else:
-        values = np.asarray(amounts_by_year, dtype=float)
+        years = _floats(list(amounts_by_year.keys()), name, "the years (the keys)")
+        values = _floats(list(amounts_by_year.values()), name, "the amounts (the values)")
         if values.ndim != 1:
-            raise ValueError(
+            raise ParameterError(
+                f"{name}: each year maps to one amount (a number), got {amounts_by_year!r:.60}"
+            )
+    elif isinstance(amounts_by_year, str | bytes) or not isinstance(amounts_by_year, Sequence | np.ndarray):
+        raise ParameterError(
+            f"{name} must be a mapping {{year: amount}}, a Series or DataFrame indexed by year, or a "
+            f"sequence of amounts (one a year from base_year), got {amounts_by_year!r:.60} "
+            f"({type(amounts_by_year).__name__})"
+        )
+    else:
+        values = _floats(amounts_by_year, name, "the amounts")
+        if values.ndim != 1:
+            raise ParameterError(
                 "amounts_by_year as an array must be one-dimensional (one amount a year), got shape "
                 f"{values.shape}; use a DataFrame with the years as index for several series"
             )
-        years = float(base_year) + np.arange(values.size, dtype=float)
+        years = base + np.arange(values.size, dtype=float)
     if len(np.unique(years)) != len(years):
-        raise ValueError("amounts_by_year lists a year more than once")
-    factors = discount_factors(years, rate, base_year, convention)
+        raise ParameterError("amounts_by_year lists a year more than once")
+    factors = discount_factors(years, rate=rate, base_year=base_year, convention=convention)
     bad = ~np.isfinite(values)
     if bad.any():
         rows = bad.any(axis=1) if values.ndim == 2 else bad
-        raise ValueError(f"amounts missing or not finite in year(s) {years[rows][:10].tolist()}")
+        raise ParameterError(f"amounts missing or not finite in year(s) {years[rows][:10].tolist()}")
     if values.ndim == 2:
         return pd.Series(factors @ values, index=amounts_by_year.columns, name="present_value")  # type: ignore[union-attr]
     return float(factors @ values)

@@ -22,19 +22,26 @@ Two options with identical mean cost and effect cannot be ranked and are an erro
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import prepare, require_frame
-from ipstrial._random import SeedLike, seed_sequence
-from ipstrial.errors import EstimationError, Problem, TrialDataError
-from ipstrial.resampling import bootstrap_counts
+from ipstrial._checks import check_analysis, check_count
+from ipstrial._columns import plural
+from ipstrial._docs import shared_params
+from ipstrial._inputs import Sample
+from ipstrial._memory import CHUNK_BYTES, check_memory, chunks, format_bytes
+from ipstrial._random import SeedLike, resolved_seed
+from ipstrial.economics._paired import excluded_by_arm, paired_sample
+from ipstrial.economics.plane import check_grid, wtp_text
+from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
+from ipstrial.resampling import bootstrap_count_chunks
 from ipstrial.results import Result, Row, contrast_label
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -70,10 +77,6 @@ def _row_method(status: str, dominated_by: tuple[str, ...]) -> str:
     return text
 
 
-_NB_CELLS = 1 << 22
-"""Net-benefit draws are evaluated in blocks of willingness-to-pay values of about this many cells."""
-
-
 # ---------------------------------------------------------------------------------------------
 # incremental analysis
 # ---------------------------------------------------------------------------------------------
@@ -91,7 +94,8 @@ class IncrementalResult(Result):
     NaN for dominated arms, where an ICER is meaningless, and for the first frontier arm) and
     ``dominated_by`` (the dominating arms, or the two frontier arms whose mixture dominates an
     extendedly dominated arm). Optional columns ``n``, ``cost_se``, ``effect_se`` are kept when
-    given. ``frontier`` lists the frontier arms from the least to the most effective.
+    given. ``frontier`` lists the frontier arms from the least to the most effective; ``arms`` the arms
+    in the order given (the declared order of a Trial), which the per-arm rows follow.
     """
 
     table: pd.DataFrame
@@ -100,6 +104,7 @@ class IncrementalResult(Result):
     effect_name: str = "effect"
     analysis: str = "economics_incremental"
     notes: tuple[str, ...] = ()
+    arms: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -115,7 +120,9 @@ class IncrementalResult(Result):
     def rows(self) -> tuple[Row, ...]:
         out = []
         has_n = "n" in self.table.columns
-        for r in self.table.itertuples(index=False):
+        by_arm = self.table.set_index("arm", drop=False)
+        order = self.arms or tuple(self.table.arm)
+        for r in by_arm.loc[list(order)].itertuples(index=False):
             n = int(r.n) if has_n and not _missing(r.n) else None
             for name, value, se_col in (
                 (self.cost_name, r.cost, "cost_se"),
@@ -123,8 +130,7 @@ class IncrementalResult(Result):
             ):
                 se = getattr(r, se_col) if se_col in self.table.columns else math.nan
                 out.append(
-                    Row(
-                        self.analysis,
+                    self._row(
                         r.arm,
                         "mean",
                         value,
@@ -151,8 +157,7 @@ class IncrementalResult(Result):
             if r.dominated_by:
                 extra["dominated_by"] = ", ".join(r.dominated_by)
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     contrast_label(r.arm, r.compared_with),
                     "icer",
                     r.icer,
@@ -202,7 +207,7 @@ def _missing(x: object) -> bool:
 def _check_means(means: pd.DataFrame) -> pd.DataFrame:
     """The per-arm means table: columns arm, cost, effect (optional n, cost_se, effect_se)."""
     if not isinstance(means, pd.DataFrame):
-        raise TypeError(
+        raise ParameterError(
             f"means must be a DataFrame with columns arm, cost, effect; got {type(means).__name__}"
         )
     absent = [c for c in ("arm", "cost", "effect") if c not in means.columns]
@@ -239,13 +244,14 @@ def _check_means(means: pd.DataFrame) -> pd.DataFrame:
         table[column] = values
     if len(table) < 2:
         problems.append(
-            Problem("arm", f"{len(table)} arm(s) given", "an incremental analysis needs 2 or more")
+            Problem("arm", f"{plural(len(table), 'arm')} given", "an incremental analysis needs 2 or more")
         )
     if problems:
         raise TrialDataError(problems)
     return table
 
 
+@shared_params
 def incremental_analysis(
     means: pd.DataFrame,
     *,
@@ -281,6 +287,9 @@ def incremental_analysis(
         optional ``n``, ``cost_se`` and ``effect_se`` are carried into the result.
     cost_name, effect_name
         Names used for the outcomes in the rows and plot.
+    @params analysis
+    notes
+        Sentences shown under the table.
 
     Raises
     ------
@@ -289,6 +298,12 @@ def incremental_analysis(
     EstimationError
         Two arms with identical mean cost and effect (no ranking is possible).
     """
+    analysis = check_analysis(analysis)
+    for name, value in (("cost_name", cost_name), ("effect_name", effect_name)):
+        if not isinstance(value, str) or not value:
+            raise ParameterError(f"{name} must be a non-empty text, got {value!r}")
+    if isinstance(notes, str) or not all(isinstance(note, str) for note in notes):
+        raise ParameterError(f"notes must be a list of sentences (str), got {notes!r}")
     table = _check_means(means)
     arms = table.arm.to_list()
     cost = table.cost.to_numpy()
@@ -385,6 +400,7 @@ def incremental_analysis(
         effect_name,
         analysis,
         tuple(notes),
+        tuple(arms),
     )
 
 
@@ -393,90 +409,25 @@ def incremental_analysis(
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class _Paired:
-    """Cost and effect of each arm's analysed participants (paired, in data order)."""
-
-    labels: tuple[str, ...]
-    costs: list[np.ndarray]
-    effects: list[np.ndarray]
-    excluded: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def note(self) -> str:
-        if not any(self.excluded.values()):
-            return ""
-        parts = ", ".join(f"{a} {k}" for a, k in self.excluded.items())
-        return (
-            f"complete case: {sum(self.excluded.values())} participants with missing cost or effect "
-            f"excluded ({parts})"
-        )
+def _arm_pairs(sample: Sample, cost: str, effect: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Cost and effect of each analysed arm's participants (paired, in data order; arms in order)."""
+    c, e = sample.values[cost], sample.values[effect]
+    costs = [c[sample.arms == a] for a in sample.order]
+    effects = [e[sample.arms == a] for a in sample.order]
+    return costs, effects
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
-    if series.dtype == bool:
-        return series.to_numpy(dtype=float)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-
-
-def _paired(
-    data: pd.DataFrame,
-    cost: str,
-    effect: str,
-    arm: str,
-    arms: Sequence[str] | None,
-    missing: str | None,
-    id: str | None,
-) -> _Paired:
-    """Check cost and effect with :func:`prepare` and keep the participants with both known."""
-    require_frame(data)
-    if arm not in data.columns:
-        raise TrialDataError(
-            [Problem(None, f"arm column {arm!r} not found", "pass arm= the name of the allocation column")]
-        )
-    if arms is None:
-        labels = tuple(sorted(pd.unique(data[arm].dropna()), key=str))
-    else:
-        labels = (arms,) if isinstance(arms, str) else tuple(arms)
-    if len(labels) < 2:
-        raise TrialDataError(
-            [
-                Problem(
-                    arm,
-                    f"{len(labels)} arm(s) to compare: {list(labels)}",
-                    "name two or more arms with arms=[...] (or leave arms=None to use every arm in the data)",
-                )
-            ]
-        )
-    treatments, control = labels[:-1], labels[-1]
-    prepare(data, cost, arm, treatments, control, kind="continuous", missing=missing, id=id)
-    prepare(data, effect, arm, treatments, control, kind="continuous", missing=missing, id=id)
-    rows = data[arm].isin(labels).to_numpy()
-    frame = data.loc[rows]
-    c, e = _as_float(frame[cost]), _as_float(frame[effect])
-    group = frame[arm].to_numpy()
-    known = ~np.isnan(c) & ~np.isnan(e)
-    excluded = {a: int(np.sum(~known & (group == a))) for a in labels}
-    costs = [c[known & (group == a)] for a in labels]
-    effects = [e[known & (group == a)] for a in labels]
-    small = [a for a, v in zip(labels, costs, strict=True) if v.size < 2]
-    if small:
-        raise EstimationError(
-            f"arm(s) {small} have fewer than 2 participants with both {cost!r} and {effect!r} known: "
-            "no standard error or bootstrap is possible"
-        )
-    return _Paired(labels, costs, effects, excluded)
-
-
+@shared_params
 def incremental_from_data(
-    data: pd.DataFrame,
+    data: Any,
     cost: str,
     effect: str,
-    arm: str = "arm",
-    arms: Sequence[str] | None = None,
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
     *,
     missing: str | None = None,
-    id: str | None = "participant_id",
+    id: str | None = None,
     analysis: str = "economics_incremental",
 ) -> IncrementalResult:
     """The incremental analysis (:func:`incremental_analysis`) of per-arm sample means.
@@ -488,33 +439,37 @@ def incremental_from_data(
 
     Parameters
     ----------
-    data
-        One row per participant.
+    @params data
     cost, effect
-        Columns of the per-participant cost and effect (e.g. ``cost_total`` and ``employed_18m``
-        or a QALY column).
-    arm
-        The allocation column.
-    arms
-        The options compared (two or more); ``None`` takes every arm label in the data (sorted).
-    missing
-        ``None``: a missing cost or effect is an error listing the counts per arm;
-        ``"complete-case"``: participants with either missing are excluded (paired), and counted
-        per arm in the notes and the rows.
+        Columns of the per-participant cost (finite, >= 0) and effect (e.g. an employment outcome or a
+        QALY column).
+    @params arms missing id analysis
+
+    Raises
+    ------
+    TrialDataError
+        From the input gate (absent columns, duplicated ids, near-miss arm labels, negative costs,
+        missing values without a policy).
+    EstimationError
+        An arm with fewer than two participants with both values; two arms with identical means.
     """
-    paired = _paired(data, cost, effect, arm, arms, missing, id)
+    analysis = check_analysis(analysis)
+    sample = paired_sample(
+        data, cost, effect, arm, treatment, control, id=id, missing=missing, need_control=False
+    )
+    costs, effects = _arm_pairs(sample, cost, effect)
     means = pd.DataFrame(
         {
-            "arm": list(paired.labels),
-            "cost": [float(np.mean(v)) for v in paired.costs],
-            "effect": [float(np.mean(v)) for v in paired.effects],
-            "n": [v.size for v in paired.costs],
-            "cost_se": [float(np.std(v, ddof=1) / math.sqrt(v.size)) for v in paired.costs],
-            "effect_se": [float(np.std(v, ddof=1) / math.sqrt(v.size)) for v in paired.effects],
+            "arm": list(sample.order),
+            "cost": [float(np.mean(v)) for v in costs],
+            "effect": [float(np.mean(v)) for v in effects],
+            "n": [v.size for v in costs],
+            "cost_se": [float(np.std(v, ddof=1) / math.sqrt(v.size)) for v in costs],
+            "effect_se": [float(np.std(v, ddof=1) / math.sqrt(v.size)) for v in effects],
         }
     )
-    notes = (paired.note,) if paired.note else ()
-    return incremental_analysis(means, cost_name=cost, effect_name=effect, analysis=analysis, notes=notes)
+    result = incremental_analysis(means, cost_name=cost, effect_name=effect, analysis=analysis)
+    return dataclasses.replace(result, inputs=sample.inputs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,7 +486,8 @@ class AcceptabilityFrontier(Result):
     highest net benefit ``NB = wtp x effect - cost``; ``expected_nb`` the mean net benefit over the
     replicates. ``optimal[w]`` is the arm with the highest expected net benefit at ``wtp[w]`` and
     ``probability[w]`` its acceptability: together they are the CEAF. ``replicate_costs`` and
-    ``replicate_effects`` are the ``(n_boot, arms)`` bootstrap means.
+    ``replicate_effects`` are the ``(n_resamples, arms)`` bootstrap means. Rows: one per arm and
+    willingness to pay, variant ``"wtp=<value>"``.
     """
 
     wtp: np.ndarray
@@ -543,11 +499,10 @@ class AcceptabilityFrontier(Result):
     replicate_costs: np.ndarray
     replicate_effects: np.ndarray
     n_by_arm: dict[str, int]
-    n_boot: int
+    n_resamples: int
     cost_name: str = "cost"
     effect_name: str = "effect"
     seed_entropy: int | None = None
-    excluded: dict[str, int] = field(default_factory=dict)
     analysis: str = "economics_ceaf"
     notes: tuple[str, ...] = ()
 
@@ -559,39 +514,46 @@ class AcceptabilityFrontier(Result):
         )
 
     @property
+    def excluded(self) -> dict[str, int]:
+        """Participants excluded per arm by ``missing="complete-case"`` (0 where none)."""
+        return excluded_by_arm(self.inputs, self.arms)
+
+    @property
     def frontier(self) -> pd.DataFrame:
         """The CEAF as a table: ``wtp, arm`` (highest expected net benefit), ``probability``."""
         return pd.DataFrame({"wtp": self.wtp, "arm": list(self.optimal), "probability": self.probability})
 
     def rows(self) -> tuple[Row, ...]:
         method = (
-            f"multi-arm CEAC: share of {self.n_boot} bootstrap replicates (participants resampled within "
-            "arm, cost and effect paired) in which the arm has the highest net benefit (ties shared); "
-            "CEAF: arm with the highest expected net benefit (Fenwick et al. 2001)"
+            f"multi-arm CEAC: share of {self.n_resamples} bootstrap replicates (participants resampled "
+            "within arm, cost and effect paired) in which the arm has the highest net benefit (ties "
+            "shared); CEAF: arm with the highest expected net benefit (Fenwick et al. 2001)"
         )
         outcome = f"net benefit: wtp x {self.effect_name} - {self.cost_name}"
         seed = {"seed_entropy": str(self.seed_entropy)} if self.seed_entropy is not None else {}
+        excluded = self.excluded
         out = []
         for w, value in enumerate(self.wtp):
+            variant = f"wtp={wtp_text(value)}"
             for a in self.arms:
                 extra: dict[str, object] = {
                     "wtp": float(value),
                     "optimal": self.optimal[w] == a,
                     "expected_nb": float(self.expected_nb[a].iloc[w]),
-                    "n_boot": self.n_boot,
+                    "n_resamples": self.n_resamples,
                     **seed,
                 }
-                if self.excluded.get(a):
-                    extra["excluded"] = int(self.excluded[a])
+                if excluded.get(a):
+                    extra["excluded"] = int(excluded[a])
                 out.append(
-                    Row(
-                        self.analysis,
+                    self._row(
                         a,
                         "prob_cost_effective",
                         float(self.ceac[a].iloc[w]),
                         method=method,
                         n=self.n_by_arm[a],
                         outcome=outcome,
+                        variant=variant,
                         extra=extra,
                     )
                 )
@@ -643,34 +605,36 @@ def _default_wtp(costs: np.ndarray, effects: np.ndarray) -> np.ndarray:
     return np.linspace(0.0, 2.0 * top, 101)
 
 
-def _check_wtp(wtp_grid: Sequence[float] | np.ndarray) -> np.ndarray:
-    wtp = np.asarray(wtp_grid, dtype=float)
-    if wtp.ndim == 0:
-        wtp = wtp.reshape(1)
-    if wtp.ndim != 1 or wtp.size == 0:
-        raise ValueError(
-            f"wtp_grid must be a non-empty one-dimensional list of numbers, got shape {wtp.shape}"
-        )
-    bad = ~np.isfinite(wtp) | (wtp < 0)
-    if bad.any():
-        raise ValueError(
-            f"wtp_grid must hold finite non-negative willingness-to-pay values; got {wtp[bad][:5].tolist()}"
-        )
-    return wtp
+def _acceptability(boot_cost: np.ndarray, boot_effect: np.ndarray, wtp: np.ndarray) -> np.ndarray:
+    """``P_a(λ)`` for every λ and arm: the share of replicates in which arm ``a`` has the highest net
+    benefit (ties shared), over blocks of replicates x willingness-to-pay values of bounded size."""
+    n_boot, k = boot_cost.shape
+    total = np.zeros((wtp.size, k))
+    # a block holds the net benefits and the ties of (replicates x wtp values x arms): wtp values in
+    # blocks that leave room for at least 64 replicates a chunk, replicates in chunks
+    for cols in chunks(wtp.size, 64 * 8.0 * k):
+        block = wtp[cols]
+        for rows in chunks(n_boot, 8.0 * k * block.size):
+            nb = block[None, :, None] * boot_effect[rows, None, :] - boot_cost[rows, None, :]
+            best = nb == nb.max(axis=2, keepdims=True)
+            total[cols] += (best / best.sum(axis=2, keepdims=True)).sum(axis=0)
+    return total / n_boot
 
 
+@shared_params
 def acceptability_frontier(
-    data: pd.DataFrame,
+    data: Any,
     cost: str,
     effect: str,
-    arm: str = "arm",
-    arms: Sequence[str] | None = None,
-    wtp_grid: Sequence[float] | np.ndarray | None = None,
-    n_boot: int = 5000,
-    seed: SeedLike = None,
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
     *,
+    wtp_grid: Sequence[float] | np.ndarray | None = None,
+    n_resamples: int = 5000,
+    seed: SeedLike = None,
     missing: str | None = None,
-    id: str | None = "participant_id",
+    id: str | None = None,
     analysis: str = "economics_ceaf",
 ) -> AcceptabilityFrontier:
     """Multi-arm acceptability curves and the acceptability frontier (Fenwick et al. 2001).
@@ -678,7 +642,7 @@ def acceptability_frontier(
     Bootstrap (Efron & Tibshirani 1993, sec. 8.3; cost-effectiveness use: Briggs, Wonderling &
     Mooney 1997, Health Econ 6:327): in replicate ``b`` the participants of each arm are resampled
     with replacement within the arm, keeping each participant's cost and effect together (the same
-    counts from :func:`ipstrial.resampling.bootstrap_counts` weight both), giving means
+    counts from :func:`ipstrial.resampling.bootstrap_count_chunks` weight both), giving means
     ``c̄_ab`` and ``ē_ab``. At willingness to pay ``λ`` the net benefit is
     ``NB_ab(λ) = λ ē_ab - c̄_ab``, and
 
@@ -693,51 +657,54 @@ def acceptability_frontier(
 
     Parameters
     ----------
-    data, cost, effect, arm, arms, missing, id
-        As in :func:`incremental_from_data` (participants are paired: with
-        ``missing="complete-case"`` those missing either column are excluded).
+    @params data
+    cost, effect
+        As in :func:`incremental_from_data` (participants are paired: with ``missing="complete-case"``
+        those missing either column are excluded).
+    @params arms
     wtp_grid
-        Willingness-to-pay values (finite, non-negative, cost units per unit of effect). ``None``
-        gives 101 values from 0 to twice the largest ``|Δcost/Δeffect|`` between two arms' means.
-    n_boot
-        Number of bootstrap replicates (>= 2). Memory: ``n_boot x n`` 8-byte counts.
+        Willingness-to-pay values (finite, non-negative, none repeated, cost units per unit of
+        effect). ``None`` gives 101 values from 0 to twice the largest ``|Δcost/Δeffect|`` between
+        two arms' means.
+    n_resamples
+        Number of bootstrap replicates (>= 2). The counts are drawn chunk by chunk (the working memory
+        does not grow with replicates x participants); the result keeps ``2 x n_resamples x arms``
+        replicate means, checked against the memory budget.
     seed
-        int, SeedSequence, Generator or None; the same seed gives the same bits. The entropy of the
-        seed used is reported (``seed_entropy``) so a ``seed=None`` run can be repeated.
+        int, SeedSequence, Generator or None; the same seed gives the same bits (the counts of
+        ``bootstrap_counts([n_a, ...], n_resamples, seed)``, arms in the order analysed). The entropy
+        of the seed used is reported (``seed_entropy``) so a ``seed=None`` run can be repeated.
+    @params missing id analysis
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or int(n_boot) < 2:
-        raise ValueError(f"n_boot must be a whole number >= 2, got {n_boot!r}")
-    n_boot = int(n_boot)
-    paired = _paired(data, cost, effect, arm, arms, missing, id)
-    labels = paired.labels
-    if wtp_grid is None:
-        wtp = _default_wtp(
-            np.array([np.mean(v) for v in paired.costs]), np.array([np.mean(v) for v in paired.effects])
-        )
-    else:
-        wtp = _check_wtp(wtp_grid)
-    if isinstance(seed, np.random.Generator):
-        seed_used: SeedLike = seed
-        entropy = None
-    else:
-        seed_used = seed_sequence(seed)
-        raw = seed_used.entropy
-        entropy = int(raw) if isinstance(raw, numbers.Integral) else None
-    counts = bootstrap_counts([v.size for v in paired.costs], n_boot, seed_used)
+    n_resamples = check_count(n_resamples, "n_resamples", minimum=2)
+    analysis = check_analysis(analysis)
+    wtp = None if wtp_grid is None else check_grid(wtp_grid)
+    source, entropy = resolved_seed(seed)
+    sample = paired_sample(
+        data, cost, effect, arm, treatment, control, id=id, missing=missing, need_control=False
+    )
+    costs, effects = _arm_pairs(sample, cost, effect)
+    labels = sample.order
+    if wtp is None:
+        wtp = _default_wtp(np.array([np.mean(v) for v in costs]), np.array([np.mean(v) for v in effects]))
     k = len(labels)
-    boot_cost = np.empty((n_boot, k))
-    boot_effect = np.empty((n_boot, k))
-    for g, (matrix, c, e) in enumerate(zip(counts, paired.costs, paired.effects, strict=True)):
-        means = matrix @ np.column_stack([c, e]) / c.size
-        boot_cost[:, g], boot_effect[:, g] = means[:, 0], means[:, 1]
-    del counts
-    ceac = np.empty((wtp.size, k))
-    step = max(1, _NB_CELLS // (n_boot * k))
-    for start in range(0, wtp.size, step):
-        block = wtp[start : start + step]
-        nb = block[None, :, None] * boot_effect[:, None, :] - boot_cost[:, None, :]
-        best = nb == nb.max(axis=2, keepdims=True)
-        ceac[start : start + step] = (best / best.sum(axis=2, keepdims=True)).mean(axis=0)
+    n = sum(v.size for v in costs)
+    kept = 8.0 * n_resamples * k * 2
+    check_memory(
+        kept + 8.0 * wtp.size * k * 3 + 4.0 * max(float(CHUNK_BYTES), 8.0 * n),
+        f"acceptability_frontier with n_resamples={n_resamples}, {k} arms and {wtp.size} willingness-to-pay "
+        "values",
+        f"use fewer replicates (the replicate means kept take {format_bytes(kept)}; n_resamples=5000 is "
+        "plenty for an acceptability curve)",
+    )
+    pairs = [np.column_stack([c, e]) for c, e in zip(costs, effects, strict=True)]
+    boot_cost = np.empty((n_resamples, k))
+    boot_effect = np.empty((n_resamples, k))
+    for rows, counts in bootstrap_count_chunks([v.size for v in costs], n_resamples, source):
+        for g, (matrix, values) in enumerate(zip(counts, pairs, strict=True)):
+            means = matrix @ values / values.shape[0]
+            boot_cost[rows, g], boot_effect[rows, g] = means[:, 0], means[:, 1]
+    ceac = _acceptability(boot_cost, boot_effect, wtp)
     expected = wtp[:, None] * boot_effect.mean(axis=0)[None, :] - boot_cost.mean(axis=0)[None, :]
     best_arm = np.argmax(expected, axis=1)
     optimal = tuple(labels[i] for i in best_arm)
@@ -752,12 +719,11 @@ def acceptability_frontier(
         probability,
         boot_cost,
         boot_effect,
-        {a: int(v.size) for a, v in zip(labels, paired.costs, strict=True)},
-        n_boot,
+        dict(sample.n_by_arm),
+        n_resamples,
         cost,
         effect,
         entropy,
-        paired.excluded,
         analysis,
-        (paired.note,) if paired.note else (),
+        inputs=sample.inputs,
     )

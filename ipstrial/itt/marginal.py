@@ -1,64 +1,66 @@
 """Covariate-adjusted marginal effects for a binary outcome by g-computation over a logistic model.
 
 The analysis the FDA (2023) guidance "Adjusting for Covariates in Randomized Clinical Trials for
-Drugs and Biological Products" describes for a binary outcome: fit a logistic working model of the
-outcome on arm and prognostic baseline covariates, predict every participant's probability under
-each arm, average, and contrast the averages. The marginal (unconditional) risks stay consistent
-when the working model is wrong; the variance must then be robust to misspecification too.
+Drugs and Biological Products" describes for a binary outcome, computed as RobinCar2 (the R package
+of Ye, Bannick, Yi & Shao; ``robin_glm(..., vcov = "vcovG")``) computes it: fit a logistic working
+model of the outcome on arm and prognostic baseline covariates, predict every participant's
+probability under each arm, average, and contrast the averages. The marginal (unconditional) risks
+stay consistent when the working model is wrong; the variance is robust to misspecification too.
 
-Notation: participants ``i = 1..n`` of the compared arms (the treatment arms and the control), arm
-``A_i``, outcome ``Y_i``, covariate row ``x_i``; ``x_i(a)`` is the model row with the arm set to
-``a``; ``μ(η) = 1 / (1 + exp(-η))``; ``μ̂_a(x_i) = μ(x_i(a)'β̂)``; ``n_a`` and ``π_a = n_a / n``.
+Notation: participants ``i = 1..n`` of the arms of the working model (by default EVERY randomised arm,
+``model_arms="all"``; with ``model_arms="compared"`` the treatment arm(s) and the control only), arm
+``A_i``, outcome ``Y_i``, covariate row ``x_i``; ``x_i(a)`` is the model row with the arm set to ``a``;
+``μ(η) = 1 / (1 + exp(-η))``; ``μ̂_a(x_i) = μ(x_i(a)'β̂)``; ``n_a`` and ``π_a = n_a / n``.
 
-* Working model: ``logit P(Y = 1 | A, X) = β_0 + Σ_t β_t 1{A = t} + γ'X`` (one indicator per
-  treatment arm, the control the reference; covariate dummies from ``design_matrix``; no
-  interactions), fitted by maximum likelihood (statsmodels GLM, binomial, logit link).
-* g-computation: ``θ̂_a = n⁻¹ Σ_i μ̂_a(x_i)`` over ALL analysed participants. With the canonical
-  link and an intercept per arm the fitted residuals sum to zero within each arm, so ``θ̂_a``
+* Working model: ``logit P(Y = 1 | A, X) = β_0 + Σ_t β_t 1{A = t} + γ'X`` (one indicator per arm but
+  the control, the reference; covariate dummies from ``design_matrix``; no interactions), fitted by
+  maximum likelihood (statsmodels GLM, binomial, logit link, polished by Newton's method).
+* g-computation: ``θ̂_a = n⁻¹ Σ_i μ̂_a(x_i)`` over ALL participants of the working model, so in a
+  three-arm trial the IPS vs SAU risks average over the IPSE participants too (their covariates inform
+  the standardisation, and the model's covariate coefficients use every participant). With the
+  canonical link and an intercept per arm the fitted residuals sum to zero within each arm, so ``θ̂_a``
   equals the augmented estimator ``n⁻¹ Σ_i μ̂_a(x_i) + n_a⁻¹ Σ_{A_i=a} (Y_i − μ̂_a(x_i))`` and is
   consistent whatever the true model (Ye, Bannick, Yi & Shao 2023, Stat Theory Relat Fields 7:159).
 * Contrasts: risk difference ``θ_t − θ_c``; risk ratio on the log scale ``log θ_t − log θ_c``;
   odds ratio on the logit scale ``logit θ_t − logit θ_c``; each with ``Var = g' Var(θ̂) g`` (delta
-  method), a Wald interval back-transformed for the ratios and a Wald p-value for no effect.
-* The conditional odds ratio ``exp(β_t)`` of the same model is reported separately (it is not
-  the marginal odds ratio: odds ratios are not collapsible), with its model-based Wald interval.
+  method), a Wald interval back-transformed for the ratios and a Wald p-value for no effect (these are
+  RobinCar2's ``"difference"``, ``"log_risk_ratio"`` and ``"log_odds_ratio"`` contrasts).
+* The conditional odds ratio ``exp(β_t)`` of the same model is reported separately (variant
+  ``"conditional"``; it is not the marginal odds ratio: odds ratios are not collapsible), with its
+  model-based Wald interval.
 
-Variances of ``θ̂`` (``variance=``):
+Variances of ``θ̂`` (``variance=``), with sample moments over ``n − 1`` (``S²_a = var_a(Y)``;
+``C_a(b) = cov_a(Y, μ̂_b)`` over the participants of arm ``a``; ``Σ_ab = cov(μ̂_a, μ̂_b)`` over all
+``n``):
 
-``"ye"`` — the robust variance of Ye, Shao, Yi & Zhao (2023, "Toward better practice of covariate
-adjustment in analyzing randomized clinical trials", JASA 118:2370-2382,
-doi:10.1080/01621459.2022.2049278), in the g-computation form of Ye, Bannick, Yi & Shao (2023,
-doi:10.1080/24754269.2023.2205802) and Bannick et al. (2025, "A general form of covariate
-adjustment in clinical trials under covariate-adaptive randomization", Biometrika 112:881-908,
-doi:10.1093/biomet/asaf029), valid under misspecification and heteroscedasticity. It is the
-variance of the influence function ``ψ_a = (1{A=a}/π_a)(Y(a) − μ_a(X)) + μ_a(X) − θ_a``::
+``"ye"`` (the default) — the robust variance of Ye, Shao, Yi & Zhao (2023, "Toward better practice
+of covariate adjustment in analyzing randomized clinical trials", JASA 118:2370-2382,
+doi:10.1080/01621459.2022.2049278), in the g-computation form of Bannick et al. (2025, "A general form
+of covariate adjustment in clinical trials under covariate-adaptive randomization", Biometrika
+112:881-908, doi:10.1093/biomet/asaf029) as RobinCar2's ``vcovG`` with ``decompose = TRUE`` computes it
+(the variance of the influence function ``ψ_a = (1{A=a}/π_a)(Y(a) − μ_a(X)) + μ_a(X) − θ_a``, valid
+under misspecification and heteroscedasticity)::
 
-    V_ab = 1{a=b} π_a⁻¹ Var(Y(a) − μ_a(X)) + Cov(Y(a), μ_b(X)) + Cov(μ_a(X), Y(b)) − Cov(μ_a(X), μ_b(X))
+    d_a  = [S²_a + Σ_aa − 2 C_a(a)] / π_a
+    V_ab = 1{a=b} d_a + C_b(a) + C_a(b) − Σ_ab,        Var(θ̂) = (V − M) / n
 
-estimated by sample moments (``ddof = 1``): variances and covariances involving ``Y(a)`` over the
-participants of arm ``a``, covariances of predictions over everyone; ``Var(θ̂) = V̂ / n``.
+``"ye-residual"`` — the same with the residual form ``d_a = var_a(Y − μ̂_a) / π_a`` (RobinCar2's
+``decompose = FALSE``; Ye et al. 2023, Theorem 1 written with the residual variance). The two differ
+only in the variance of the predictions, over all participants or within arm ``a``
+(``var_a(Y − μ̂_a) = S²_a + var_a(μ̂_a) − 2 C_a(a)``), and agree asymptotically.
 
-With ``strata=`` (the randomisation strata of a stratified permuted-block design; their joint
-levels ``z`` define a stratum) the between-strata part of the residual variance, which stratified
-blocks balance away, is subtracted: the asymptotic covariance under covariate-adaptive
-randomisation in the papers above and in Ye, Yi & Shao (2022, "Inference on average treatment
-effect under minimization and other covariate-adaptive randomization methods", Biometrika 109:33-47,
-doi:10.1093/biomet/asab015) is::
+``M = 0`` under simple randomisation. With ``strata=`` (the randomisation strata of a stratified
+permuted-block design; their joint levels ``z`` define a stratum) the between-strata part of the
+residual variance, which stratified blocks balance away, is subtracted (Ye, Yi & Shao 2022,
+"Inference on average treatment effect under minimization and other covariate-adaptive randomization
+methods", Biometrika 109:33-47, doi:10.1093/biomet/asab015; Bannick et al. 2025; RobinCar2 ``"pb"``)::
 
-    V_CAR = V_SR − E[R(Z) (Ω_SR − Ω(Z)) R(Z)],   R(Z) = diag{π_a⁻¹ E[Y(a) − μ_a(X) | Z]},
-    Ω_SR = diag(π) − π π',   Ω(Z) = 0 for stratified permuted blocks.
+    M_ab = Σ_z p_z [1{a=b} r_a(z)² / π_a − r_a(z) r_b(z)],   p_z = n_z / n,
 
-(Derivation: split ``Σ_i 1{A_i=a} r_a(Z_i)/π_a`` into ``Σ_z n_z r_a(z)`` plus
-``Σ_z (n_az − π_a n_z) r_a(z)/π_a``; the imbalances ``(n_az − π_a n_z)/√n`` have covariance
-``P(z) Ω_SR`` under simple randomisation and vanish under blocks within strata.) Entry by entry, with
-``r_a(z) = E[Y(a) − μ_a(X) | Z = z]``::
-
-    (V_CAR)_ab = (V_SR)_ab − Σ_z P(Z = z) [1{a=b} r_a(z)² / π_a − r_a(z) r_b(z)],
-
-estimated with ``P̂(z) = n_z / n`` and ``r̂_a(z)`` the mean residual ``Y_i − μ̂_a(x_i)`` of the arm-``a``
-participants of stratum ``z`` (zero when that cell is empty). The uncorrected matrix is kept in
-``cov_unstratified``. The correction vanishes when the residuals average zero in every arm x stratum
-cell, e.g. when the model holds arm-by-stratum terms.
+``r_a(z)`` the mean residual ``Y_i − μ̂_a(x_i)`` of the arm-``a`` participants of stratum ``z`` (zero
+when that cell is empty). (Derivation: ``V_CAR = V_SR − E[R(Z)(Ω_SR − Ω(Z))R(Z)]``,
+``R(Z) = diag{π_a⁻¹ E[Y(a) − μ_a(X) | Z]}``, ``Ω_SR = diag(π) − π π'``, ``Ω(Z) = 0`` for stratified
+permuted blocks.) The uncorrected matrix is kept in ``cov_unstratified``.
 
 ``"ge"`` — Ge et al. (2011, Drug Inf J 45:481-493) delta method, covariates held fixed:
 ``Var(θ̂) = D Σ_β D'`` with ``D_a = ∂θ̂_a/∂β = n⁻¹ Σ_i μ̂_a(x_i)(1 − μ̂_a(x_i)) x_i(a)'`` and ``Σ_β``
@@ -68,28 +70,46 @@ the model-based ``(X'ŴX)⁻¹``.
 ``"bootstrap"`` — nonparametric bootstrap, participants resampled with replacement within arm
 (arm sizes fixed), the logistic model refitted and ``θ̂`` recomputed in every replicate
 (Efron & Tibshirani 1993, ch. 6 and 13); SE = standard deviation of the replicates (of the log
-ratio for the ratios), percentile interval, Wald p-value from the bootstrap SE. The replicates are
-fitted together by a batched Newton-Raphson iteration in numpy with multinomial resampling weights.
+ratio for the ratios), percentile interval, Wald p-value from the bootstrap SE; rows of variant
+``"bootstrap"``. The resampling counts come chunk by chunk from
+:func:`ipstrial.resampling.bootstrap_count_chunks` and each chunk's replicates are fitted together by
+:func:`ipstrial._batched.newton_batch`, so memory does not grow with replicates x participants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import design_matrix, prepare
-from ipstrial._random import SeedLike, streams
-from ipstrial.errors import EstimationError
+from ipstrial._batched import glm_derivatives, newton_batch
+from ipstrial._checks import check_alpha, check_analysis, check_choice, column_names
+from ipstrial._columns import plural
+from ipstrial._docs import shared_params
+from ipstrial._inputs import Prepared, prepare
+from ipstrial._random import SeedLike
+from ipstrial.errors import EstimationError, ParameterError
+from ipstrial.itt._bootstrap import bootstrap_extra, refitted_replicates
+from ipstrial.itt._common import bootstrap_options, model_matrix
+from ipstrial.itt._glm import fit_glm, logistic_separation
 from ipstrial.results import Result, Row, contrast_label
+from ipstrial.stats.means import wald_risk_difference
+from ipstrial.stats.normal import p_two_sided, z_critical
 
-__all__ = ["CONTRASTS", "VARIANCES", "MarginalEffectResult", "marginal_effect"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ipstrial.trial import Trial
+
+__all__ = ["CONTRASTS", "MODEL_ARMS", "VARIANCES", "MarginalEffectResult", "marginal_effect"]
 
 CONTRASTS = ("risk_difference", "risk_ratio", "odds_ratio")
-VARIANCES = ("ye", "ge", "ge-model", "bootstrap")
-_UNADJUSTED = "ipstrial.itt.binary.compare_proportions"
+VARIANCES = ("ye", "ye-residual", "ge", "ge-model", "bootstrap")
+MODEL_ARMS = ("all", "compared")
+_UNADJUSTED = "ipstrial.itt.compare_proportions"
+DEFAULT_RESAMPLES = 2000
+"""Bootstrap replicates of ``variance="bootstrap"`` when ``n_resamples`` is not given."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,9 +119,11 @@ class MarginalEffectResult(Result):
     Attributes
     ----------
     arms
-        The compared arms, treatments first, then the control; the order of ``means`` and ``cov``.
+        The compared arms, in the order results list them; the order of ``means`` and ``cov``.
+    working_model_arms
+        The arms of the working model (every randomised arm with ``model_arms="all"``).
     means
-        The g-computation risks ``θ̂_a``.
+        The g-computation risks ``θ̂_a`` of ``arms``.
     cov
         Their estimated covariance matrix (by ``variance``).
     contrasts
@@ -120,10 +142,12 @@ class MarginalEffectResult(Result):
     mean_ci
         Interval of each arm's risk: Wald ``θ̂_a ± z se`` or, for the bootstrap, percentile.
     replicates
-        The bootstrap replicates of ``θ̂`` (``n_boot x arms``), else ``None``.
+        The bootstrap replicates of ``θ̂`` of ``arms`` (``(n_resamples - failed) x arms``), else ``None``.
     cov_unstratified
-        With ``strata`` and ``variance="ye"``: the covariance before the stratified-randomisation
+        With ``strata`` and a Ye variance: the covariance before the stratified-randomisation
         correction (simple randomisation), else ``None``.
+    seed_entropy
+        The integer that regenerates the bootstrap (None without a bootstrap or for a Generator seed).
     """
 
     outcome: str
@@ -133,6 +157,8 @@ class MarginalEffectResult(Result):
     strata: tuple[str, ...]
     contrast: str
     variance: str
+    model_arms: str
+    working_model_arms: tuple[str, ...]
     arms: tuple[str, ...]
     means: np.ndarray
     cov: np.ndarray
@@ -148,11 +174,11 @@ class MarginalEffectResult(Result):
     mean_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     cov_unstratified: np.ndarray | None = None
     replicates: np.ndarray | None = None
-    excluded: dict[str, int] = field(default_factory=dict)
-    n_boot: int | None = None
-    boot_nonconverged: int = 0
-    missing_note: str = ""
+    n_resamples: int | None = None
+    failed: int = 0
+    seed_entropy: int | None = None
     analysis: str = "itt_marginal_effect"
+    notes: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -165,44 +191,48 @@ class MarginalEffectResult(Result):
         """Standard errors of ``means``."""
         return np.sqrt(np.diag(self.cov))
 
+    def _excluded(self, *arms: str) -> int:
+        excluded = self.inputs.excluded if self.inputs is not None else {}
+        return int(sum(excluded.get(a, 0) for a in arms))
+
     def rows(self) -> tuple[Row, ...]:
-        conf = 1 - self.alpha
         out: list[Row] = []
-        note = f"; {self.missing_note}" if self.missing_note else ""
+        variant = "bootstrap" if self.variance == "bootstrap" else ""
+        extra_boot: dict[str, object] = {}
+        if self.variance == "bootstrap":
+            extra_boot = bootstrap_extra(self.n_resamples, self.seed_entropy, self.failed)  # type: ignore[arg-type]
         for i, a in enumerate(self.arms):
-            extra: dict[str, object] = {"scale": "marginal", "se_scale": "identity", "n_model": self.n}
-            if self.excluded.get(a):
-                extra["excluded"] = int(self.excluded[a])
-            est, se = float(self.means[i]), float(np.sqrt(self.cov[i, i]))
+            extra: dict[str, object] = {
+                "scale": "marginal",
+                "se_scale": "identity",
+                "n_model": self.n,
+            } | extra_boot
+            if self._excluded(a):
+                extra["excluded"] = self._excluded(a)
             low, high = self.mean_ci[a]
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     a,
                     "proportion",
-                    est,
-                    se=se,
+                    float(self.means[i]),
+                    se=float(np.sqrt(self.cov[i, i])),
                     ci_low=low,
                     ci_high=high,
-                    method=f"g-computation over {self.method}{note}",
+                    method=f"g-computation over {self.method}",
                     n=self.n_by_arm[a],
-                    outcome=self.outcome,
-                    conf_level=conf,
                     extra=extra,
+                    variant=variant,
                 )
             )
         for c in self.contrasts.itertuples(index=False):
-            treatment = c.treatment
-            extra = {"scale": "marginal", "se_scale": c.se_scale, "n_model": self.n}
+            extra = {"scale": "marginal", "se_scale": c.se_scale, "n_model": self.n} | extra_boot
             if c.estimand == "risk_difference":
-                extra["se_ratio_unadjusted"] = self.se_ratio[treatment]
-            lost = self.excluded.get(treatment, 0) + self.excluded.get(self.control, 0)
-            if lost:
-                extra["excluded"] = int(lost)
+                extra["se_ratio_unadjusted"] = self.se_ratio[c.treatment]
+            if self._excluded(c.treatment, self.control):
+                extra["excluded"] = self._excluded(c.treatment, self.control)
             scale = "" if c.se_scale == "identity" else f"; se on the {c.se_scale} scale"
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     c.contrast,
                     c.estimand,
                     c.estimate,
@@ -210,22 +240,19 @@ class MarginalEffectResult(Result):
                     ci_low=c.ci_low,
                     ci_high=c.ci_high,
                     p_value=c.p_value,
-                    method=f"g-computation over {self.method}{scale}{note}",
-                    n=self.n_by_arm[treatment] + self.n_by_arm[self.control],
-                    outcome=self.outcome,
-                    conf_level=conf,
+                    method=f"g-computation over {self.method}{scale}",
+                    n=self.n_by_arm[c.treatment] + self.n_by_arm[self.control],
                     extra=extra,
+                    variant=variant,
                 )
             )
+        adjusted = ", ".join(self.covariates) or "nothing"
         for c in self.conditional.itertuples(index=False):
-            treatment = c.treatment
             extra = {"scale": "conditional", "se_scale": "log", "se_hc0": c.se_hc0, "n_model": self.n}
-            lost = self.excluded.get(treatment, 0) + self.excluded.get(self.control, 0)
-            if lost:
-                extra["excluded"] = int(lost)
+            if self._excluded(c.treatment, self.control):
+                extra["excluded"] = self._excluded(c.treatment, self.control)
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     c.contrast,
                     "odds_ratio",
                     c.odds_ratio,
@@ -233,190 +260,14 @@ class MarginalEffectResult(Result):
                     ci_low=c.ci_low,
                     ci_high=c.ci_high,
                     p_value=c.p_value,
-                    method="conditional, logistic model: exp(arm coefficient) adjusted for "
-                    f"{', '.join(self.covariates) or 'nothing'}; Wald interval, model-based se on the "
-                    f"log scale{note}",
-                    n=self.n_by_arm[treatment] + self.n_by_arm[self.control],
-                    outcome=self.outcome,
-                    conf_level=conf,
+                    method=f"conditional, logistic model: exp(arm coefficient) adjusted for {adjusted}; Wald "
+                    "interval, model-based se on the log scale",
+                    n=self.n_by_arm[c.treatment] + self.n_by_arm[self.control],
                     extra=extra,
+                    variant="conditional",
                 )
             )
         return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# the working model
-# ---------------------------------------------------------------------------------------------
-
-
-def _expit(eta: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(eta)
-
-
-def _check_rank(X: np.ndarray, names: list[str]) -> None:
-    """Every model column must add information; name those that are combinations of earlier ones."""
-    if np.linalg.matrix_rank(X) == X.shape[1]:
-        return
-    redundant = []
-    kept: list[int] = []
-    for j in range(X.shape[1]):
-        trial = [*kept, j]
-        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
-            kept = trial
-        else:
-            redundant.append(names[j])
-    if redundant:
-        raise EstimationError(
-            f"the working logistic model cannot be fitted: the term(s) {redundant} are linear "
-            "combinations of the arm indicators, the intercept and earlier covariate terms (e.g. two "
-            "covariates coding the same information, or a level absent among the compared arms). "
-            "Fix: drop one of the collinear covariates from covariates="
-        )
-
-
-def _separating_groups(
-    frame: pd.DataFrame, y: np.ndarray, arms: np.ndarray, compared: Sequence[str], covariates: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """Plain-language causes of separation: arms, and covariate levels or thresholds.
-
-    An arm or a covariate level whose participants all have the same outcome, or a numeric covariate
-    whose values alone order the outcomes (every ``Y = 0`` at or below every ``Y = 1``, or the reverse),
-    each make the logistic MLE fail to exist.
-    """
-    by_arm, by_covariate = [], []
-    for a in compared:
-        values = y[arms == a]
-        if values.size and np.all(values == values[0]):
-            by_arm.append(f"arm {a!r}: all {values.size} participants have outcome {int(values[0])}")
-    for column in covariates:
-        series = frame[column]
-        levels = pd.unique(series)
-        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-        if numeric and len(levels) > 2:
-            x = series.to_numpy(dtype=float)
-            x0, x1 = x[y == 0], x[y == 1]
-            if x0.max() <= x1.min() or x1.max() <= x0.min():
-                (lo, x_lo), (hi, x_hi) = ((0, x0), (1, x1)) if x0.max() <= x1.min() else ((1, x1), (0, x0))
-                by_covariate.append(
-                    f"covariate {column!r} alone separates the outcomes (every participant with outcome "
-                    f"{lo} has {column} <= {x_lo.max():g}, every one with outcome {hi} has {column} >= "
-                    f"{x_hi.min():g})"
-                )
-            continue
-        for level in sorted(levels, key=str):
-            values = y[(series == level).to_numpy()]
-            if values.size and np.all(values == values[0]):
-                by_covariate.append(
-                    f"covariate {column!r} = {level!r}: all {values.size} participants have outcome "
-                    f"{int(values[0])}"
-                )
-    return by_arm, by_covariate
-
-
-def _separation_direction(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """A direction of (quasi-)complete separation, or None if the logistic MLE exists.
-
-    Linear program of Konis (2007, DPhil thesis, Oxford; R package safeBinaryRegression): the MLE
-    fails to exist exactly when some ``b != 0`` has ``(2y_i - 1) x_i'b >= 0`` for all ``i``; maximise
-    ``Σ_i (2y_i - 1) x_i'b`` over ``-1 <= b_j <= 1`` under those constraints (columns scaled to a
-    maximum absolute value of 1); a positive optimum gives the separating direction.
-    """
-    from scipy.optimize import linprog
-
-    scale = np.max(np.abs(X), axis=0)
-    scale[scale == 0] = 1.0
-    A = (2 * y - 1)[:, None] * (X / scale)
-    res = linprog(
-        -A.sum(axis=0),
-        A_ub=-A,
-        b_ub=np.zeros(len(y)),
-        bounds=[(-1.0, 1.0)] * X.shape[1],
-        method="highs",
-    )
-    if res.status != 0 or -res.fun <= 1e-7 * len(y):
-        return None
-    return res.x / scale
-
-
-def _check_separation(
-    X: np.ndarray,
-    y: np.ndarray,
-    names: list[str],
-    frame: pd.DataFrame,
-    arms: np.ndarray,
-    compared: Sequence[str],
-    covariates: Sequence[str],
-    outcome: str,
-) -> None:
-    direction = _separation_direction(X, y)
-    if direction is None:
-        return
-    size = np.abs(direction) * np.max(np.abs(X), axis=0)
-    terms = [names[j] for j in np.flatnonzero(size > 1e-6) if names[j] != "(Intercept)"]
-    by_arm, by_covariate = _separating_groups(frame, y, arms, compared, covariates)
-    if by_arm or by_covariate:
-        where = "; ".join(by_arm + by_covariate)
-    else:
-        where = f"a combination of the terms {terms} predicts every outcome without error"
-    if by_arm:
-        fix = (
-            "an arm in which every outcome is the same cannot be modelled on the logit scale; use the "
-            f"unadjusted analysis ({_UNADJUSTED})"
-        )
-    else:
-        fix = (
-            "drop the covariate named or merge its sparse levels with a neighbouring level (a numeric "
-            f"covariate: drop it or use coarser bands), or use the unadjusted analysis ({_UNADJUSTED})"
-        )
-    raise EstimationError(
-        f"(quasi-)complete separation in the working logistic model of {outcome!r}: {where}. The maximum "
-        f"likelihood estimate does not exist, so adjusted risks from it would be unreliable. Fix: {fix}"
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class _Fit:
-    X: np.ndarray
-    names: list[str]
-    beta: np.ndarray
-    cov_model: np.ndarray
-    cov_hc0: np.ndarray
-    mu: np.ndarray
-    counterfactual: list[np.ndarray]  # X(a) for each compared arm
-
-
-def _fit(
-    y: np.ndarray, X: np.ndarray, names: list[str], counterfactual: list[np.ndarray]
-) -> tuple[_Fit | None, bool]:
-    """Maximum likelihood fit (``None`` if it failed) and whether it shows the signs of separation.
-
-    Under (quasi-)complete separation IRLS either fails to converge or drives some fitted
-    probabilities to 0 or 1; either sends the caller to the exact linear-programming check.
-    """
-    import warnings
-
-    import statsmodels.api as sm
-
-    model = sm.GLM(y, X, family=sm.families.Binomial())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = model.fit(tol=1e-12, maxiter=100)
-    except Exception:  # statsmodels versions differ in how they report separation
-        return None, True
-    beta = np.asarray(res.params, dtype=float)
-    if not res.converged or not np.all(np.isfinite(beta)):
-        return None, True
-    mu = _expit(X @ beta)
-    extreme = bool(np.min(np.minimum(mu, 1 - mu)) < 1e-7)
-    w = mu * (1 - mu)
-    bread = np.linalg.inv(X.T @ (w[:, None] * X))
-    e = y - mu
-    meat = X.T @ ((e**2)[:, None] * X)
-    return _Fit(X, names, beta, bread, bread @ meat @ bread, mu, counterfactual), extreme
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,103 +276,101 @@ def _fit(
 
 
 def _ye_variance(
-    y: np.ndarray, arm_index: np.ndarray, preds: np.ndarray, strata_codes: np.ndarray | None
+    y: np.ndarray,
+    arm_index: np.ndarray,
+    preds: np.ndarray,
+    strata_codes: np.ndarray | None,
+    decompose: bool,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``Var(θ̂)`` of Ye et al. (2023); ``preds[a, i] = μ̂_a(x_i)``; optional CAR correction.
+    """``Var(θ̂)`` of Ye et al. (2023) as RobinCar2's vcovG (module docstring); ``preds[a, i] = μ̂_a(x_i)``.
 
-    Returns the (possibly corrected) covariance and, with strata, the uncorrected one.
+    Returns the covariance (corrected for stratified permuted blocks when ``strata_codes`` are given)
+    and, with strata, the uncorrected one.
     """
     k, n = preds.shape
     pi = np.array([np.mean(arm_index == a) for a in range(k)])
-    cov_pred = np.cov(preds, ddof=1).reshape(k, k)
-    # cross[a, b] = Cov(Y(a), μ_b(X)) within arm a
-    cross = np.empty((k, k))
-    resid_var = np.empty(k)
+    sigma = np.cov(preds, ddof=1).reshape(k, k)
+    C = np.empty((k, k))  # C[a, b] = cov over arm a of (Y, μ̂_b)
+    d = np.empty(k)
     for a in range(k):
         members = arm_index == a
         ya = y[members]
         for b in range(k):
-            cross[a, b] = np.cov(ya, preds[b, members], ddof=1)[0, 1]
-        resid_var[a] = np.var(ya - preds[a, members], ddof=1)
-    V = np.diag(resid_var / pi) + cross + cross.T - cov_pred
+            C[a, b] = np.cov(ya, preds[b, members], ddof=1)[0, 1]
+        if decompose:
+            d[a] = (np.var(ya, ddof=1) + sigma[a, a] - 2 * C[a, a]) / pi[a]
+        else:
+            d[a] = np.var(ya - preds[a, members], ddof=1) / pi[a]
+    V = np.diag(d) + C + C.T - sigma
     if strata_codes is None:
         return V / n, None
-    correction = np.zeros((k, k))
+    residual = y - preds[arm_index, np.arange(n)]
+    M = np.zeros((k, k))
     for z in np.unique(strata_codes):
         in_z = strata_codes == z
         r = np.zeros(k)
         for a in range(k):
             cell = in_z & (arm_index == a)
             if cell.any():
-                r[a] = np.mean(y[cell] - preds[a, cell])
-        correction += np.mean(in_z) * (np.diag(r**2 / pi) - np.outer(r, r))
-    return (V - correction) / n, V / n
+                r[a] = np.mean(residual[cell])
+        M += np.mean(in_z) * (np.diag(r**2 / pi) - np.outer(r, r))
+    return (V - M) / n, V / n
 
 
-def _ge_variance(fit: _Fit, robust: bool) -> np.ndarray:
+def _ge_variance(
+    X: np.ndarray, counterfactual: list[np.ndarray], beta: np.ndarray, sigma: np.ndarray
+) -> np.ndarray:
     """Ge et al. (2011): ``D Σ_β D'`` with ``D_a = n⁻¹ Σ_i μ_a(1-μ_a) x_i(a)'``."""
+    from scipy.special import expit
+
     rows = []
-    for Xa in fit.counterfactual:
-        m = _expit(Xa @ fit.beta)
+    for Xa in counterfactual:
+        m = expit(Xa @ beta)
         rows.append((m * (1 - m)) @ Xa / len(m))
     D = np.vstack(rows)
-    sigma = fit.cov_hc0 if robust else fit.cov_model
     return D @ sigma @ D.T
 
 
-def _resampling_weights(arm_index: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Within-arm bootstrap as weights: ``w_bi`` ~ Multinomial(n_a, 1/n_a) over the arm-``a`` participants."""
-    W = np.zeros((n_boot, len(arm_index)))
-    for a in range(int(arm_index.max()) + 1):
-        idx = np.flatnonzero(arm_index == a)
-        W[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n_boot)
-    return W
-
-
-def _weighted_logistic_fits(
-    X: np.ndarray, y: np.ndarray, W: np.ndarray, beta0: np.ndarray, max_iter: int = 50, tol: float = 1e-10
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic MLEs for every row of weights ``W`` at once: ``(n_fits x p)`` and a not-converged mask.
-
-    Newton-Raphson from ``beta0``: score ``(w (y - μ)) X``, information ``Σ_i w_i μ_i (1-μ_i) x_i x_i'``
-    for all fits as one matrix product with the ``n x p²`` outer products of the rows. A tiny ridge on
-    the information only (not the score) keeps the step defined when a resample misses every
-    participant of a covariate level; the fixed point is still the weighted MLE.
-    """
-    n, p = X.shape
-    outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
-    beta = np.tile(beta0, (len(W), 1))
-    active = np.ones(len(W), dtype=bool)
-    ridge = 1e-10 * np.eye(p) / p
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        b = beta[active]
-        w = W[active]
-        mu = _expit(b @ X.T)
-        score = (w * (y - mu)) @ X
-        info = ((w * mu * (1 - mu)) @ outer).reshape(-1, p, p)
-        info += ridge * np.trace(info, axis1=1, axis2=2)[:, None, None]
-        step = np.linalg.solve(info, score[:, :, None])[:, :, 0]
-        beta[active] = b + step
-        idx = np.flatnonzero(active)
-        active[idx[np.max(np.abs(step), axis=1) < tol]] = False
-    return beta, active
-
-
 def _bootstrap(
-    y: np.ndarray, fit: _Fit, arm_index: np.ndarray, n_boot: int, rng: np.random.Generator
-) -> tuple[np.ndarray, int]:
-    """Replicates of ``θ̂`` (``n_boot x k``), resampling within arm, and the count not converged.
+    y: np.ndarray,
+    Xc: np.ndarray,
+    counterfactual_c: list[np.ndarray],
+    beta_c: np.ndarray,
+    arm_index: np.ndarray,
+    n_resamples: int,
+    seed: SeedLike,
+) -> tuple[np.ndarray, int, int | None]:
+    """Replicates of ``θ̂`` resampling within arm (:func:`ipstrial.itt._bootstrap.refitted_replicates`):
+    those fitted (``(n_resamples - failed) x k``), the number that failed and the seed's entropy.
 
-    Replicate ``b``: ``θ̂_a^b = n⁻¹ Σ_i w_bi μ(x_i(a)'β̂^b)``, the g-computation over the resample.
+    Replicate ``b``: ``θ̂_a^b = n⁻¹ Σ_i w_bi μ(x_i(a)'β̂^b)``, the g-computation over the resample, with
+    ``w_b`` the resampling counts (chunk by chunk) and ``β̂^b`` the weighted MLE (Newton, from ``β̂``).
     """
-    W = _resampling_weights(arm_index, n_boot, rng)
-    beta, failed = _weighted_logistic_fits(fit.X, y, W, fit.beta)
-    theta = np.empty((n_boot, len(fit.counterfactual)))
-    for a, Xa in enumerate(fit.counterfactual):
-        theta[:, a] = np.sum(W * _expit(beta @ Xa.T), axis=1) / len(y)
-    return theta, int(failed.sum())
+    from scipy.special import expit
+
+    k = len(counterfactual_c)
+    derivatives = glm_derivatives("logistic", y)
+
+    def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        beta, converged = newton_batch(Xc, W, beta_c, derivatives)
+        theta = np.empty((W.shape[0], k))
+        for a, Xa in enumerate(counterfactual_c):
+            theta[:, a] = np.sum(W * expit(beta @ Xa.T), axis=1) / len(y)
+        return theta, converged
+
+    return refitted_replicates(
+        arm_index,
+        k,
+        n_resamples,
+        seed,
+        k,
+        refit,
+        kept_bytes=8.0 * n_resamples * (k + 1),
+        estimator="marginal_effect",
+        what="bootstrap replicates of the working logistic model",
+        why_fix="(separated resamples, or covariate levels missing from a resample); merge rare covariate "
+        "levels, drop covariates or use variance='ye'",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,17 +405,15 @@ def _contrast_table(
     alpha: float,
     boot: np.ndarray | None,
 ) -> pd.DataFrame:
-    from scipy import stats
-
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     c = arms.index(control)
+    scaled = _transform(estimand, theta)
     records = []
     for t_label in treatments:
         t = arms.index(t_label)
         g = np.zeros(len(arms))
         g[t] = _gradient(estimand, theta[t])
         g[c] = -_gradient(estimand, theta[c])
-        scaled = _transform(estimand, theta)
         diff = float(scaled[t] - scaled[c])
         if boot is None:
             se = float(np.sqrt(g @ cov @ g))
@@ -576,7 +423,6 @@ def _contrast_table(
             reps = tb[:, t] - tb[:, c]
             se = float(np.std(reps, ddof=1))
             low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
-        p = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else np.nan
         back = (lambda v: v) if estimand == "risk_difference" else np.exp
         records.append(
             {
@@ -588,7 +434,7 @@ def _contrast_table(
                 "se_scale": "identity" if estimand == "risk_difference" else "log",
                 "ci_low": float(back(low)),
                 "ci_high": float(back(high)),
-                "p_value": p,
+                "p_value": float(p_two_sided(diff, se)),
             }
         )
     return pd.DataFrame.from_records(records)
@@ -599,66 +445,123 @@ def _contrast_table(
 # ---------------------------------------------------------------------------------------------
 
 
-def marginal_effect(
-    data: pd.DataFrame,
+def _samples(
+    data: pd.DataFrame | Trial,
     outcome: str,
-    arm: str,
-    treatment: str | Sequence[str],
-    control: str,
-    covariates: Sequence[str],
-    strata: Sequence[str] | None = None,
+    arm: str | None,
+    treatment: Any,
+    control: Any,
+    covariates: tuple[str, ...],
+    strata: tuple[str, ...],
+    model_arms: str,
+    missing: str | None,
+    id: str | None,
+) -> tuple[Prepared, Prepared]:
+    """The compared arms and the arms of the working model (every randomised arm with ``"all"``)."""
+    compared = prepare(
+        data,
+        outcome,
+        arm,
+        treatment,
+        control,
+        covariates,
+        kind="binary",
+        missing=missing,
+        id=id,
+        strata=strata,
+    )
+    if model_arms == "compared" or not any(compared.inputs.outside.values()):
+        return compared, compared
+    everyone = prepare(
+        data,
+        outcome,
+        arm,
+        None,
+        compared.control,
+        covariates,
+        kind="binary",
+        missing=missing,
+        id=id,
+        strata=strata,
+    )
+    return compared, everyone
+
+
+@shared_params
+def marginal_effect(
+    data: pd.DataFrame | Trial,
+    outcome: str,
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
+    *,
+    covariates: str | Sequence[str],
+    strata: str | Sequence[str] | None = None,
     contrast: str = "risk_difference",
     variance: str = "ye",
-    n_boot: int = 2000,
+    model_arms: str = "all",
+    n_resamples: int | None = None,
     seed: SeedLike = None,
     alpha: float = 0.05,
     missing: str | None = None,
-    id: str | None = "participant_id",
+    id: str | None = None,
+    analysis: str = "itt_marginal_effect",
 ) -> MarginalEffectResult:
-    """Covariate-adjusted marginal risks and their contrast (FDA 2023 guidance; see the module docstring).
+    """Covariate-adjusted marginal risks and their contrasts (FDA 2023 guidance; RobinCar2; module docstring).
 
-    The logistic working model ``logit P(Y=1 | A, X) = β_0 + Σ_t β_t 1{A=t} + γ'X`` is fitted on the
-    participants of the compared arms only; the marginal risk of arm ``a`` is the g-computation
-    (standardisation) ``θ̂_a = n⁻¹ Σ_i μ(x_i(a)'β̂)`` over all of them (Ye, Bannick, Yi & Shao 2023).
+    The logistic working model ``logit P(Y=1 | A, X) = β_0 + Σ_t β_t 1{A=t} + γ'X`` is fitted on every
+    randomised arm (``model_arms="all"``, as RobinCar2) or on the compared arms only; the marginal risk
+    of arm ``a`` is the g-computation (standardisation) ``θ̂_a = n⁻¹ Σ_i μ(x_i(a)'β̂)`` over all the
+    participants of the model (Ye, Bannick, Yi & Shao 2023). Its default variance is RobinCar2's vcovG
+    (``decompose = TRUE``): with ``S²_a = var_a(Y)``, ``C_a(b) = cov_a(Y, μ̂_b)``, ``Σ_ab = cov(μ̂_a, μ̂_b)``
+    (``n − 1`` denominators) and ``π_a = n_a/n``, ``d_a = [S²_a + Σ_aa − 2 C_a(a)]/π_a``,
+    ``V_ab = 1{a=b} d_a + C_b(a) + C_a(b) − Σ_ab`` and ``Var(θ̂) = (V − M)/n``, ``M`` the stratified
+    permuted-block correction ``M_ab = Σ_z p_z [1{a=b} r_a(z)²/π_a − r_a(z) r_b(z)]`` when ``strata`` are
+    given (else 0). References: Ye, Shao, Yi & Zhao (2023, JASA 118:2370); Bannick et al. (2025,
+    Biometrika 112:881); RobinCar2 ``vcovG``.
 
     Parameters
     ----------
-    data
-        One row per participant.
-    outcome, arm
-        Columns: the binary outcome (0/1) and the allocated arm.
-    treatment, control
-        Treatment arm label (or a list, each compared with ``control``) and the control arm.
+    @params data
+    outcome
+        The 0/1 outcome column.
+    @params arm
     covariates
-        Baseline covariates of the working model (text columns become dummies, first sorted level
-        the reference; numbers enter linearly).
+        Baseline covariates of the working model (a name or a list; text columns become dummies, first
+        sorted level the reference; numbers enter linearly). Required: the covariates of an adjusted
+        analysis are pre-specified (FDA 2023), and a forgotten argument must not turn it silently into an
+        unadjusted one; pass ``covariates=[]`` for the working model with the arm only.
     strata
-        Randomisation strata columns of a stratified permuted-block design; only with
-        ``variance="ye"``, which then subtracts the between-strata residual variance that the blocks
-        balance away: ``V_CAR = V_SR − E[R(Z)(Ω_SR − Ω(Z))R(Z)]`` with ``Ω(Z) = 0`` (Ye, Shao, Yi &
-        Zhao 2023; Bannick et al. 2025; the formula and its estimate in the module docstring).
+        Randomisation strata of a stratified permuted-block design (a name or a list); only with
+        ``variance="ye"`` or ``"ye-residual"``, which then subtract the between-strata residual variance
+        that the blocks balance away (module docstring).
     contrast
         ``"risk_difference"`` (``θ_t − θ_c``), ``"risk_ratio"`` (delta method on ``log θ_t − log θ_c``)
         or ``"odds_ratio"`` (delta method on ``logit θ_t − logit θ_c``).
     variance
-        ``"ye"`` (robust, Ye et al. 2023), ``"ge"`` (Ge et al. 2011 delta method with the HC0
-        sandwich), ``"ge-model"`` (the same with the model-based covariance) or ``"bootstrap"``
-        (within-arm nonparametric bootstrap, percentile interval).
-    n_boot, seed
-        Bootstrap replicates and seed (int or numpy Generator; same seed, same bits).
-    alpha
-        1 − confidence level.
-    missing
-        ``None`` (a missing outcome is an error) or ``"complete-case"`` (excluded participants counted
-        per arm in the rows).
-    id
-        Participant id column, used in error messages.
+        ``"ye"`` (robust, RobinCar2 vcovG ``decompose = TRUE``), ``"ye-residual"`` (the residual form,
+        ``decompose = FALSE``), ``"ge"`` (Ge et al. 2011 delta method with the HC0 sandwich),
+        ``"ge-model"`` (the same with the model-based covariance) or ``"bootstrap"`` (within-arm
+        nonparametric bootstrap, percentile interval).
+    model_arms
+        ``"all"`` (default): the working model is fitted on every randomised arm (with a Trial its
+        declared arms present in the data; with a DataFrame every arm label in the data, after the
+        input gate's check of near-miss labels), so the compared risks average over all participants;
+        ``"compared"``: on the treatment arm(s) and the control only (the other arms are then counted as
+        outside the analysis).
+    n_resamples, seed
+        Bootstrap replicates (at least 2; None means 2000) and seed (int, numpy Generator or None; same
+        seed, same bits; the entropy is recorded in ``seed_entropy``). Only for ``variance="bootstrap"``:
+        both are always checked, and giving either with another variance is a ParameterError (the
+        analytic variances draw nothing, and an argument given is never ignored).
+    @params alpha missing id analysis
 
     Returns
     -------
     MarginalEffectResult
-        Rows: ``proportion`` per compared arm, the requested contrast per treatment (marginal), and
-        the conditional odds ratio ``exp(β_t)`` per treatment (``extra["scale"] == "conditional"``).
+        Rows: ``proportion`` per compared arm, the requested contrast per treatment (marginal; variant
+        ``"bootstrap"`` for the bootstrap), and the conditional odds ratio ``exp(β_t)`` per treatment
+        (variant ``"conditional"``, ``extra["scale"] == "conditional"``).
 
     Raises
     ------
@@ -669,101 +572,124 @@ def marginal_effect(
         The outcome is the same for everyone, (quasi-)complete separation of the working model (the
         message names the arm or covariate level), collinear covariates, non-convergence.
     """
-    if contrast not in CONTRASTS:
-        raise ValueError(f"contrast={contrast!r}: use one of {CONTRASTS}")
-    if variance not in VARIANCES:
-        raise ValueError(f"variance={variance!r}: use one of {VARIANCES}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
-    strata = tuple(strata) if strata else ()
-    if strata and variance != "ye":
-        raise ValueError(
-            f"strata= is used only by variance='ye' (the stratified-randomisation correction of Ye et al. "
-            f"2023); variance={variance!r} takes no strata. Drop strata= or use variance='ye'"
-        )
-    if variance == "bootstrap" and (
-        not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 2
-    ):
-        raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
-    covariates = tuple(covariates)
-    prepared = prepare(
-        data,
-        outcome,
-        arm,
-        treatment,
-        control,
-        covariates,
-        kind="binary",
-        missing=missing,
-        id=id,
-        extra=tuple(c for c in strata if c not in covariates),
+    check_choice(contrast, "contrast", CONTRASTS)
+    check_choice(variance, "variance", VARIANCES)
+    check_choice(model_arms, "model_arms", MODEL_ARMS)
+    alpha = check_alpha(alpha)
+    check_analysis(analysis)
+    n_resamples, seed = bootstrap_options(
+        n_resamples,
+        seed,
+        used=variance == "bootstrap",
+        default=DEFAULT_RESAMPLES,
+        applies="variance='bootstrap'",
+        why=f"variance={variance!r} is analytic and draws nothing; drop them or use variance='bootstrap'",
     )
-    y = prepared.y
+    covariates = column_names(covariates, "covariates")
+    strata = column_names(strata, "strata")
+    if strata and variance not in ("ye", "ye-residual"):
+        raise ParameterError(
+            "strata= is used only by variance='ye' or 'ye-residual' (the stratified-randomisation "
+            f"correction of Ye et al. 2023); variance={variance!r} takes no strata. Drop strata= or use "
+            "variance='ye'"
+        )
+    compared_sample, fitted = _samples(
+        data, outcome, arm, treatment, control, covariates, strata, model_arms, missing, id
+    )
+    y = fitted.y
     if np.all(y == y[0]):
         raise EstimationError(
             f"every analysed participant has {outcome} = {int(y[0])}: no logistic model can be fitted and "
             f"there is no variation to adjust. Use the unadjusted analysis ({_UNADJUSTED}), whose "
             "intervals handle 0 % and 100 %"
         )
-    compared = prepared.compared
-    arms_obs = prepared.arms
-    arm_index = np.array([compared.index(a) for a in arms_obs])
-    dummies = design_matrix(prepared.frame, covariates, prepared.ids)
-    n = len(y)
-    arm_cols = np.column_stack([(arms_obs == t).astype(float) for t in prepared.treatments])
-    X = np.column_stack([np.ones(n), arm_cols, dummies.to_numpy(dtype=float)])
-    names = ["(Intercept)", *(f"{arm}:{t}" for t in prepared.treatments), *map(str, dummies.columns)]
-    _check_rank(X, names)
-    counterfactual = []
-    for a in compared:
-        Xa = X.copy()
-        Xa[:, 1 : 1 + len(prepared.treatments)] = [float(a == t) for t in prepared.treatments]
-        counterfactual.append(Xa)
-    fit, suspicious = _fit(y, X, names, counterfactual)
-    if suspicious:  # raises when the data are separated (exact check)
-        _check_separation(X, y, names, prepared.frame, arms_obs, compared, covariates, outcome)
-    if fit is None:
-        raise EstimationError(
-            "the working logistic model did not converge in 100 iterations; fewer covariates or merged "
-            f"sparse levels may help, or use the unadjusted analysis ({_UNADJUSTED})"
+    control_label = compared_sample.control
+    model_order = fitted.order
+    model_treatments = tuple(a for a in model_order if a != control_label)
+    compared = compared_sample.order
+    treatments = compared_sample.treatments
+    arm_index = pd.Index(model_order).get_indexer(fitted.arms)
+    X, names, arm_cols = model_matrix(fitted, model_treatments, where="the working logistic model")
+    fit = fit_glm(X, y, "logistic", "the working logistic model")
+    from scipy.special import expit
+
+    mu = expit(X @ fit.beta)
+    if not fit.converged or np.min(np.minimum(mu, 1 - mu)) < 1e-7:
+        logistic_separation(
+            X,
+            y,
+            names,
+            fitted,
+            f"the working logistic model of {outcome!r}",
+            f"use the unadjusted analysis ({_UNADJUSTED})",
         )
-    preds = np.vstack([_expit(Xa @ fit.beta) for Xa in counterfactual])
-    theta = preds.mean(axis=1)
+    if not fit.converged:
+        raise EstimationError(
+            "the working logistic model did not converge in 100 Newton iterations (the data are not "
+            f"separated); fewer covariates or rescaled numeric covariates may help, or use the unadjusted "
+            f"analysis ({_UNADJUSTED})"
+        )
+    counterfactual = []
+    for a in model_order:
+        Xa = X.copy()
+        Xa[:, arm_cols] = [float(a == t) for t in model_treatments]
+        counterfactual.append(Xa)
+    preds = np.vstack([expit(Xa @ fit.beta) for Xa in counterfactual])
+    theta_all = preds.mean(axis=1)
 
     cov_unstratified = None
     boot = None
-    nonconverged = 0
-    if variance == "ye":
+    failed = 0
+    entropy = None
+    model_text = (
+        f"a logistic working model (arm + {', '.join(covariates) or 'no covariates'}, no interactions) "
+        f"fitted on arms {', '.join(model_order)}"
+    )
+    if variance in ("ye", "ye-residual"):
         codes = None
         if strata:
-            codes = prepared.frame.groupby(list(strata), sort=True, observed=True).ngroup().to_numpy()
-        cov, cov_unstratified = _ye_variance(y, arm_index, preds, codes)
-        what = "robust variance of Ye, Shao, Yi & Zhao (2023)"
+            codes = np.unique(fitted.sample.strata_labels(), return_inverse=True)[1]
+        cov_all, cov_sr_all = _ye_variance(y, arm_index, preds, codes, decompose=variance == "ye")
+        what = "robust variance of Ye, Shao, Yi & Zhao (2023), RobinCar2 vcovG " + (
+            "decompose=TRUE" if variance == "ye" else "decompose=FALSE (residual form)"
+        )
         if strata:
             what += f", corrected for stratified permuted blocks within {' x '.join(strata)}"
     elif variance in ("ge", "ge-model"):
-        cov = _ge_variance(fit, robust=variance == "ge")
+        bread, hc0 = _coefficient_covariances(X, y, mu)
+        cov_all = _ge_variance(X, counterfactual, fit.beta, hc0 if variance == "ge" else bread)
+        cov_sr_all = None
         what = "delta-method variance of Ge et al. (2011) with the " + (
             "HC0 sandwich" if variance == "ge" else "model-based covariance"
         )
     else:
-        (rng,) = streams(seed, 1)
-        boot, nonconverged = _bootstrap(y, fit, arm_index, int(n_boot), rng)
-        cov = np.cov(boot, rowvar=False, ddof=1).reshape(len(compared), len(compared))
-        what = f"nonparametric bootstrap within arm ({n_boot} replicates, percentile interval)"
-        if nonconverged:
-            what += f", {nonconverged} replicates not converged (separated resamples)"
-    model_text = (
-        f"a logistic working model (arm + {', '.join(covariates) or 'no covariates'}, no interactions); "
-        f"SE: {what}"
-    )
+        boot_all, failed, entropy = _bootstrap(
+            y,
+            X - fit.shift,
+            [Xa - fit.shift for Xa in counterfactual],
+            fit.beta_c,
+            arm_index,
+            n_resamples,  # type: ignore[arg-type]
+            seed,
+        )
+        cov_all = np.cov(boot_all, rowvar=False, ddof=1).reshape(len(model_order), len(model_order))
+        cov_sr_all = None
+        what = f"nonparametric bootstrap within arm ({n_resamples} replicates, percentile interval)"
+        if failed:
+            what += f", {plural(failed, 'replicate')} not fitted and left out (separated resamples)"
+    pick = [model_order.index(a) for a in compared]
+    theta = theta_all[pick]
+    cov = cov_all[np.ix_(pick, pick)]
+    if cov_sr_all is not None:
+        cov_unstratified = cov_sr_all[np.ix_(pick, pick)]
+    if variance == "bootstrap":
+        boot = boot_all[:, pick]
+    method = f"{model_text}; SE: {what}"
+    contrasts = _contrast_table(contrast, compared, treatments, control_label, theta, cov, alpha, boot)
 
-    contrasts = _contrast_table(contrast, compared, prepared.treatments, control, theta, cov, alpha, boot)
-
-    from scipy import stats
-
-    se_model = np.sqrt(np.diag(fit.cov_model))
-    se_hc0 = np.sqrt(np.diag(fit.cov_hc0))
+    bread, hc0 = _coefficient_covariances(X, y, mu)
+    se_model = np.sqrt(np.diag(bread))
+    se_hc0 = np.sqrt(np.diag(hc0))
     zval = fit.beta / se_model
     coefficients = pd.DataFrame(
         {
@@ -772,10 +698,10 @@ def marginal_effect(
             "se": se_model,
             "se_hc0": se_hc0,
             "z": zval,
-            "p_value": 2 * stats.norm.sf(np.abs(zval)),
+            "p_value": p_two_sided(fit.beta, se_model),
         }
     )
-    zq = float(stats.norm.ppf(1 - alpha / 2))
+    zq = z_critical(alpha)
     mean_ci: dict[str, tuple[float, float]] = {}
     for i, a in enumerate(compared):
         if boot is None:
@@ -784,64 +710,82 @@ def marginal_effect(
         else:
             low, high = np.quantile(boot[:, i], [alpha / 2, 1 - alpha / 2])
             mean_ci[a] = (float(low), float(high))
-    conditional = pd.DataFrame.from_records(
-        [
+    conditional = []
+    for t in treatments:
+        j = 1 + model_treatments.index(t)
+        conditional.append(
             {
-                "contrast": contrast_label(t, control),
+                "contrast": contrast_label(t, control_label),
                 "treatment": t,
-                "log_or": fit.beta[1 + j],
-                "se": se_model[1 + j],
-                "se_hc0": se_hc0[1 + j],
-                "odds_ratio": float(np.exp(fit.beta[1 + j])),
-                "ci_low": float(np.exp(fit.beta[1 + j] - zq * se_model[1 + j])),
-                "ci_high": float(np.exp(fit.beta[1 + j] + zq * se_model[1 + j])),
-                "p_value": float(2 * stats.norm.sf(abs(zval[1 + j]))),
+                "log_or": fit.beta[j],
+                "se": se_model[j],
+                "se_hc0": se_hc0[j],
+                "odds_ratio": float(np.exp(fit.beta[j])),
+                "ci_low": float(np.exp(fit.beta[j] - zq * se_model[j])),
+                "ci_high": float(np.exp(fit.beta[j] + zq * se_model[j])),
+                "p_value": float(p_two_sided(fit.beta[j], se_model[j])),
             }
-            for j, t in enumerate(prepared.treatments)
-        ]
-    )
+        )
 
-    c = compared.index(control)
-    p_obs = {a: float(np.mean(y[arms_obs == a])) for a in compared}
-    n_by_arm = prepared.n_by_arm
+    c = compared.index(control_label)
+    n_by_arm = compared_sample.n_by_arm
     unadjusted_se: dict[str, float] = {}
     se_ratio: dict[str, float] = {}
-    for t in prepared.treatments:
+    for t in treatments:
         i = compared.index(t)
-        p1, p0 = p_obs[t], p_obs[control]
-        unadj = np.sqrt(p1 * (1 - p1) / n_by_arm[t] + p0 * (1 - p0) / n_by_arm[control])
+        values = compared_sample.arm_values(t), compared_sample.arm_values(control_label)
+        unadj = wald_risk_difference(*values, alpha).se
         if boot is None:
             adj = np.sqrt(cov[i, i] + cov[c, c] - 2 * cov[i, c])
         else:
             adj = np.std(boot[:, i] - boot[:, c], ddof=1)
         unadjusted_se[t] = float(unadj)
         se_ratio[t] = float(adj / unadj) if unadj > 0 else np.nan
-
+    notes = list(fit.notes)
+    if fitted is not compared_sample:
+        notes.append(
+            f"The working model is fitted on every randomised arm ({', '.join(model_order)}; {len(y)} "
+            "participants) and the marginal risks average the predictions over all of them; "
+            "model_arms='compared' restricts it to the compared arms."
+        )
     return MarginalEffectResult(
         outcome=outcome,
-        treatments=prepared.treatments,
-        control=control,
+        treatments=treatments,
+        control=control_label,
         covariates=covariates,
         strata=strata,
         contrast=contrast,
         variance=variance,
+        model_arms=model_arms,
+        working_model_arms=model_order,
         arms=compared,
         means=theta,
         cov=cov,
         contrasts=contrasts,
         coefficients=coefficients,
-        conditional=conditional,
-        n=n,
+        conditional=pd.DataFrame.from_records(conditional),
+        n=len(y),
         n_by_arm=n_by_arm,
-        method=model_text,
+        method=method,
         unadjusted_se=unadjusted_se,
         se_ratio=se_ratio,
         alpha=alpha,
         mean_ci=mean_ci,
         cov_unstratified=cov_unstratified,
         replicates=boot,
-        excluded=dict(prepared.excluded),
-        n_boot=int(n_boot) if variance == "bootstrap" else None,
-        boot_nonconverged=nonconverged,
-        missing_note=prepared.missing_note,
+        n_resamples=n_resamples,
+        failed=failed,
+        seed_entropy=entropy,
+        analysis=analysis,
+        notes=tuple(notes),
+        inputs=fitted.inputs,
     )
+
+
+def _coefficient_covariances(X: np.ndarray, y: np.ndarray, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model-based ``(X'ŴX)⁻¹`` and the HC0 sandwich of the logistic coefficients."""
+    w = mu * (1 - mu)
+    bread = np.linalg.inv(X.T @ (w[:, None] * X))
+    e = y - mu
+    meat = X.T @ ((e**2)[:, None] * X)
+    return bread, bread @ meat @ bread

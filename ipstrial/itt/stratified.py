@@ -1,4 +1,4 @@
-"""Stratified analysis of a binary outcome: Cochran-Mantel-Haenszel over strata (e.g. site).
+"""Stratified analysis of a binary outcome: Cochran-Mantel-Haenszel over strata (e.g. the sites).
 
 For stratum ``k`` with ``a`` events of ``n1`` in the treatment arm, ``c`` of ``n0`` in the control
 arm, ``b = n1 - a``, ``d = n0 - c``, ``N = n1 + n0``, ``m1 = a + c``, ``m0 = b + d``:
@@ -24,13 +24,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import prepare
+from ipstrial._checks import check_choice, column_names
+from ipstrial._columns import plural
+from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError
+from ipstrial.itt._common import prepare_checked
 from ipstrial.results import Result, Row, contrast_label
+from ipstrial.stats.normal import z_critical
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ipstrial.trial import Trial
 
 __all__ = ["StratifiedComparison", "mantel_haenszel"]
 
@@ -46,6 +54,7 @@ class StratifiedComparison(Result):
 
     outcome: str
     strata: tuple[str, ...]
+    treatments: tuple[str, ...]
     control: str
     tables: pd.DataFrame
     estimates: pd.DataFrame
@@ -59,14 +68,13 @@ class StratifiedComparison(Result):
         return f"Mantel-Haenszel analysis of {self.outcome} over {' x '.join(self.strata)}"
 
     def rows(self) -> tuple[Row, ...]:
-        conf = 1 - self.alpha
         by = " x ".join(self.strata)
         out = []
         for e in self.estimates.itertuples():
             extra = {"strata": by, "n_strata": int(e.n_strata)}
+            n = int(e.n)
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     e.contrast,
                     "risk_difference",
                     e.rd,
@@ -75,15 +83,12 @@ class StratifiedComparison(Result):
                     ci_high=e.rd_high,
                     p_value=e.cmh_p,
                     method="Mantel-Haenszel risk difference, Sato (1989) variance; p from the CMH test",
-                    n=int(e.n),
-                    outcome=self.outcome,
-                    conf_level=conf,
+                    n=n,
                     extra=extra,
                 )
             )
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     e.contrast,
                     "odds_ratio",
                     e.odds_ratio,
@@ -93,24 +98,19 @@ class StratifiedComparison(Result):
                     p_value=e.cmh_p,
                     method="Mantel-Haenszel odds ratio, Robins-Breslow-"
                     "Greenland variance (se on the log scale); p from the CMH test",
-                    n=int(e.n),
-                    outcome=self.outcome,
-                    conf_level=conf,
-                    extra=extra,
+                    n=n,
+                    extra=extra | {"se_scale": "log"},
                 )
             )
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     e.contrast,
                     "cmh",
                     e.cmh,
                     p_value=e.cmh_p,
                     method="Cochran-Mantel-Haenszel test, 1 df"
                     + (", continuity correction" if self.correct else ", no continuity correction"),
-                    n=int(e.n),
-                    outcome=self.outcome,
-                    conf_level=conf,
+                    n=n,
                     extra=extra,
                 )
             )
@@ -131,7 +131,7 @@ def mh_estimates(
             "no stratum has participants in both arms: the stratified contrast is undefined"
         )
     b, d, big_n = n1 - a, n0 - c, n1 + n0
-    z = stats.norm.isf(alpha / 2)
+    z = z_critical(alpha)
     # odds ratio, Robins-Breslow-Greenland variance
     r, s = a * d / big_n, b * c / big_n
     p_, q_ = (a + d) / big_n, (b + c) / big_n
@@ -182,59 +182,95 @@ def mh_estimates(
     }
 
 
+@shared_params
 def mantel_haenszel(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Trial,
     outcome: str,
-    arm: str = "arm",
-    treatment: str | Sequence[str] = "IPS",
-    control: str = "SAU",
-    strata: str | Sequence[str] = ("site",),
-    alpha: float = 0.05,
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
     *,
+    strata: str | Sequence[str],
     correct: bool = False,
+    alpha: float = 0.05,
     missing: str | None = None,
-    id: str | None = "participant_id",
+    id: str | None = None,
+    analysis: str = "itt_mantel_haenszel",
 ) -> StratifiedComparison:
     """Cochran-Mantel-Haenszel risk difference, odds ratio and test over ``strata`` (module docstring).
 
-    ``strata`` are columns whose joint levels define the strata (complete, checked).
+    Parameters
+    ----------
+    @params data
+    outcome
+        The 0/1 outcome column.
+    @params arm
+    strata
+        The stratum column, or several whose joint levels define the strata (``strata="site"`` is one
+        column); complete, checked by the input gate. Required: there is no default stratification.
+    correct
+        Continuity correction of the CMH statistic (R's mantelhaen.test default is True).
+    @params alpha missing id analysis
     """
-    strata = (strata,) if isinstance(strata, str) else tuple(strata)
-    prepared = prepare(
-        data, outcome, arm, treatment, control, kind="binary", missing=missing, id=id, extra=strata
+    check_choice(correct, "correct", (False, True))
+    strata = column_names(strata, "strata", allow_empty=False)
+    alpha, prepared = prepare_checked(
+        data,
+        outcome,
+        arm,
+        treatment,
+        control,
+        kind="binary",
+        alpha=alpha,
+        analysis=analysis,
+        missing=missing,
+        id=id,
+        vary=False,
+        strata=strata,
     )
-    frame = prepared.frame.assign(_y=prepared.y)
-    key = frame[list(strata)].astype(str).agg(", ".join, axis=1)
+    y = prepared.y
+    key = prepared.sample.strata_labels()
+    levels = np.unique(key)
+    code = np.searchsorted(levels, key)
     tables, estimates, notes = [], [], []
+    control_label = prepared.control
+    in_control = prepared.arms == control_label
+    n0 = np.bincount(code[in_control], minlength=len(levels))
+    c = np.bincount(code[in_control], weights=y[in_control], minlength=len(levels))
     for t in prepared.treatments:
-        label = contrast_label(t, control)
-        per = frame.assign(_key=key).groupby("_key", sort=True)
+        label = contrast_label(t, control_label)
+        in_t = prepared.arms == t
         table = pd.DataFrame(
             {
                 "contrast": label,
-                "stratum": list(per.groups),
-                "a": per.apply(lambda g, t=t: g._y[g[arm] == t].sum(), include_groups=False).to_numpy(),
-                "n1": per.apply(lambda g, t=t: (g[arm] == t).sum(), include_groups=False).to_numpy(),
-                "c": per.apply(lambda g: g._y[g[arm] == control].sum(), include_groups=False).to_numpy(),
-                "n0": per.apply(lambda g: (g[arm] == control).sum(), include_groups=False).to_numpy(),
+                "stratum": levels,
+                "a": np.bincount(code[in_t], weights=y[in_t], minlength=len(levels)).astype(int),
+                "n1": np.bincount(code[in_t], minlength=len(levels)),
+                "c": c.astype(int),
+                "n0": n0,
             }
         )
         empty = table[(table.n1 == 0) | (table.n0 == 0)]
         if len(empty):
             names = ", ".join(empty.stratum)
-            notes.append(f"{label}: {len(empty)} strata with one arm empty carry no weight ({names})")
+            carry = "carries" if len(empty) == 1 else "carry"
+            notes.append(
+                f"{label}: {plural(len(empty), 'stratum', 'strata')} with one arm empty {carry} no weight "
+                f"({names})"
+            )
         est = mh_estimates(table.a, table.n1, table.c, table.n0, alpha, correct)
         tables.append(table)
         estimates.append({"contrast": label, **est})
-    if prepared.missing_note:
-        notes.append(prepared.missing_note)
     return StratifiedComparison(
-        outcome,
-        strata,
-        control,
-        pd.concat(tables, ignore_index=True),
-        pd.DataFrame(estimates),
-        alpha,
-        correct,
+        outcome=outcome,
+        strata=strata,
+        treatments=prepared.treatments,
+        control=control_label,
+        tables=pd.concat(tables, ignore_index=True),
+        estimates=pd.DataFrame(estimates),
+        alpha=alpha,
+        correct=correct,
+        analysis=analysis,
         notes=tuple(notes),
+        inputs=prepared.inputs,
     )

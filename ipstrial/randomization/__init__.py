@@ -7,7 +7,8 @@ One implementation of each scheme lives here; the synthetic trial allocates thro
   to CSV / JSON with provenance and a SHA-256 of the list, and regenerates from its record.
 * Balance: :func:`balance` (tables, standardised mean differences, tests, Love plot).
 * Properties of a scheme by simulation: :func:`simulate_scheme`, :func:`compare_schemes`.
-* Inference that replays the design: :func:`rerandomization_test`, :func:`replay_design`.
+* Inference that replays the design: :func:`rerandomization_test`; the replays themselves,
+  :func:`replay_design`.
 """
 
 from ipstrial.randomization.allocation import AllocationList
@@ -21,12 +22,8 @@ from ipstrial.randomization.properties import (
     compare_schemes,
     simulate_scheme,
 )
-from ipstrial.randomization.rerandomization import (
-    Replays,
-    RerandomizationResult,
-    replay_design,
-    rerandomization_test,
-)
+from ipstrial.randomization.replay import Replays, replay_design
+from ipstrial.randomization.rerandomization import RerandomizationResult, rerandomization_test
 from ipstrial.randomization.simple import biased_coin, simple
 
 __all__ = [

@@ -14,8 +14,9 @@ assesses the randomisation process (was the allocation followed, was it subverte
 the arms are comparable on prognostic factors. Judge balance by the size of the differences
 (|SMD| above 0.1 is a common flag, Austin 2009) and by how strongly a factor predicts the outcome.
 
-ARD rows (``BalanceResult.rows()``), all with ``analysis="randomization_balance"``, ``outcome`` the
-factor's name and an extra column ``quantity`` that says what the row holds:
+ARD rows (``BalanceResult.rows()``), all with ``analysis="randomization_balance"`` (or the ``analysis=``
+given), ``outcome`` the factor's name, ``variant`` ``"<factor>=<level>"`` for the rows of one level
+(``""`` for the test of the factor) and an extra column ``quantity`` that says what the row holds:
 
 * ``quantity="count"``: estimand ``"proportion"``, contrast the arm, estimate the column proportion
   of a level (extras ``level`` and ``count``; ``n`` = participants in the arm);
@@ -37,17 +38,21 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import absent_columns, check_arms, id_series, require_frame
-from ipstrial.errors import Problem, TrialDataError, offending_ids
+from ipstrial._checks import check_analysis, check_choice, column_names
+from ipstrial._docs import shared_params
+from ipstrial._inputs import gate
+from ipstrial.errors import ParameterError, Problem, TrialDataError
 from ipstrial.results import Result, Row, contrast_label, format_number, format_p
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
+
+    from ipstrial.trial import Trial
 
 __all__ = ["BASELINE_TEST_CAUTION", "BalanceResult", "balance"]
 
@@ -111,6 +116,11 @@ def _anova_f(groups: Sequence[np.ndarray]) -> tuple[float, int, int, float]:
     return statistic, df1, df2, float(stats.f.sf(statistic, df1, df2))
 
 
+def _floats(series: pd.Series) -> np.ndarray:
+    """A numeric factor as float64, NaN where missing (nullable Int64/Float64 included)."""
+    return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
 def _digits(sds: pd.Series) -> int:
     """Decimals that show two significant figures of the smallest positive SD (0 to 6)."""
     positive = sds[(sds > 0) & np.isfinite(sds)]
@@ -166,7 +176,8 @@ class BalanceResult(Result):
     arm
         The arm column.
     arms
-        The arms compared, in display order; SMDs are for every pair ``arms[i] vs arms[j]``, i < j.
+        The arms compared (their labels), in display order; SMDs are for every pair ``arms[i] vs arms[j]``,
+        i < j.
     factors
         The factor columns, each with its kind in ``kinds`` (``"numeric"`` or ``"categorical"``).
     table
@@ -181,8 +192,9 @@ class BalanceResult(Result):
         ``p_value``, ``n``, ``min_expected`` (chi-square), ``note``.
     n_by_arm
         Participants per arm.
-    excluded
-        Participants left out because their arm is not among ``arms`` (0 unless ``arms`` was given).
+    inputs
+        The rows analysed and those of other arms left out (``inputs.outside``), see
+        :class:`~ipstrial.results.InputSummary`.
     """
 
     arm: str
@@ -193,7 +205,6 @@ class BalanceResult(Result):
     smd: pd.DataFrame
     tests: pd.DataFrame
     n_by_arm: dict[str, int]
-    excluded: int = 0
     analysis: str = "randomization_balance"
     caution: str = field(default=BASELINE_TEST_CAUTION)
 
@@ -208,17 +219,22 @@ class BalanceResult(Result):
         return self.smd.groupby("factor", sort=False)["abs_smd"].max().reindex(list(self.factors))
 
     def rows(self) -> tuple[Row, ...]:
-        """ARD rows: counts or means per arm, SMDs per pair of arms, a test per factor (module docstring)."""
+        """ARD rows: counts or means per arm, SMDs per pair of arms, a test per factor (module docstring).
+
+        The rows of one factor and level carry ``variant="<factor>=<level>"`` (``"age=mean (SD)"``,
+        ``"sex=female"``, ``"age=missing"``), the test of a factor ``variant=""``, so the key
+        ``(analysis, outcome, contrast, estimand, variant)`` is unique.
+        """
         out: list[Row] = []
         all_arms = " vs ".join(self.arms)
         for factor in self.factors:
             kind = self.kinds[factor]
             for rec in self.table[self.table.factor == factor].itertuples(index=False):
+                variant = f"{factor}={rec.level}"
                 if kind == "numeric" and rec.level == NUMERIC_LEVEL:
                     se = rec.sd / math.sqrt(rec.count) if rec.count > 0 else math.nan
                     out.append(
-                        Row(
-                            self.analysis,
+                        self._row(
                             str(rec.arm),
                             "mean",
                             rec.mean,
@@ -226,19 +242,20 @@ class BalanceResult(Result):
                             method="mean of the known values (SD in extra 'sd', se = SD/sqrt(n))",
                             n=int(rec.count),
                             outcome=factor,
+                            variant=variant,
                             extra={"quantity": "mean", "level": NUMERIC_LEVEL, "sd": rec.sd},
                         )
                     )
                 else:
                     out.append(
-                        Row(
-                            self.analysis,
+                        self._row(
                             str(rec.arm),
                             "proportion",
                             rec.count / rec.n_arm if rec.n_arm else math.nan,
                             method="column proportion of the level within the arm",
                             n=int(rec.n_arm),
                             outcome=factor,
+                            variant=variant,
                             extra={"quantity": "count", "level": str(rec.level), "count": int(rec.count)},
                         )
                     )
@@ -258,14 +275,14 @@ class BalanceResult(Result):
                 if rec.note:
                     extra["note"] = rec.note
                 out.append(
-                    Row(
-                        self.analysis,
+                    self._row(
                         rec.contrast,
                         "mean_difference",
                         rec.smd,
                         method=method,
                         n=int(rec.n),
                         outcome=factor,
+                        variant=f"{factor}={rec.level}",
                         extra=extra,
                     )
                 )
@@ -275,36 +292,27 @@ class BalanceResult(Result):
                 extra["note"] = test.note
             if kind == "numeric":
                 extra |= {"statistic": test.statistic, "df1": int(test.df1), "df2": int(test.df2)}
-                out.append(
-                    Row(
-                        self.analysis,
-                        all_arms,
-                        "mean_difference",
-                        math.nan,
-                        p_value=test.p_value,
-                        method="one-way ANOVA F test of equal means (known values); assesses the "
-                        "randomization process, not prognostic balance",
-                        n=int(test.n),
-                        outcome=factor,
-                        extra=extra,
-                    )
-                )
+                estimand, estimate = "mean_difference", math.nan
+                method = "one-way ANOVA F test of equal means (known values)"
             else:
                 extra |= {"df": int(test.df1), "min_expected": test.min_expected}
-                out.append(
-                    Row(
-                        self.analysis,
-                        all_arms,
-                        "chi_square",
-                        test.statistic,
-                        p_value=test.p_value,
-                        method="Pearson chi-square test of the arm x level table ('missing' is a level), no "
-                        "continuity correction; assesses the randomization process, not prognostic balance",
-                        n=int(test.n),
-                        outcome=factor,
-                        extra=extra,
-                    )
+                estimand, estimate = "chi_square", test.statistic
+                method = (
+                    "Pearson chi-square test of the arm x level table ('missing' is a level), no "
+                    "continuity correction"
                 )
+            out.append(
+                self._row(
+                    all_arms,
+                    estimand,
+                    estimate,
+                    p_value=test.p_value,
+                    method=f"{method}; assesses the randomization process, not prognostic balance",
+                    n=int(test.n),
+                    outcome=factor,
+                    extra=extra,
+                )
+            )
         return tuple(out)
 
     def table_one(self, digits: int | None = None) -> pd.DataFrame:
@@ -356,8 +364,8 @@ class BalanceResult(Result):
             "p: Pearson chi-square (categorical, "
             "'missing' counted as a level) or one-way ANOVA F (numeric, known values)."
         )
-        if self.excluded:
-            lines.append(f"{self.excluded} participants in other arms than {list(self.arms)} were left out.")
+        if self.inputs is not None:
+            lines += list(self.inputs.notes())
         lines.append(self.caution)
         return "\n".join(lines)
 
@@ -406,28 +414,30 @@ class BalanceResult(Result):
         return ax
 
 
+@shared_params
 def balance(
-    data: pd.DataFrame,
-    arm: str,
-    factors: Sequence[str] | Mapping[str, str],
-    arms: Sequence[str] | None = None,
+    data: pd.DataFrame | Trial,
+    factors: str | Sequence[str] | Mapping[str, str],
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
+    *,
+    id: str | None = None,
+    analysis: str = "randomization_balance",
 ) -> BalanceResult:
-    """Baseline balance of ``factors`` between the arms in ``data[arm]``.
+    """Baseline balance of ``factors`` between the randomised arms.
 
     Parameters
     ----------
-    data
-        One row per randomised participant.
-    arm
-        The column holding the allocated arm; a missing arm is an error (naming the participants).
+    @params data
     factors
-        The baseline factor columns. A factor is categorical if it is text, categorical, boolean or
-        numeric with at most two distinct values (e.g. 0/1), numeric otherwise; pass a mapping
-        ``{"education_years": "categorical", ...}`` to choose the kind (``"numeric"`` or
-        ``"categorical"``) yourself.
-    arms
-        The arms to compare, in display order (default: every arm in the data, sorted). Participants in
-        other arms are left out and counted in ``excluded``.
+        The baseline factor columns (one name or a list). A factor is categorical if it is text,
+        categorical, boolean or numeric with at most two distinct values (e.g. 0/1), numeric otherwise;
+        pass a mapping ``{"education_years": "categorical", ...}`` to choose the kind (``"numeric"`` or
+        ``"categorical"``) yourself. Missing factor values are kept and shown as the level ``"missing"``;
+        stray text in a numeric column, infinities and dates are errors (the input gate's covariate
+        checks).
+    @params arms id analysis
 
     Returns
     -------
@@ -456,85 +466,44 @@ def balance(
     not the prognostic balance of the arms. Judge balance by the size of the differences (the SMDs,
     |SMD| > 0.1 being a common flag) and by the prognostic strength of each factor.
     """
-    require_frame(data)
-    if isinstance(factors, str):
-        factors = [factors]
+    from ipstrial.trial import Trial
+
+    analysis = check_analysis(analysis)
     requested: dict[str, str | None]
     if isinstance(factors, Mapping):
-        requested = {str(k): v for k, v in factors.items()}
-    else:
-        requested = {str(k): None for k in factors}
-        if len(requested) != len(list(factors)):
-            dup = sorted({f for f in factors if list(factors).count(f) > 1})
-            raise TrialDataError([Problem(None, f"factors listed twice: {dup}", "list each factor once")])
-    if not requested:
-        raise TrialDataError(
-            [Problem(None, "no factors given", "pass the baseline factor columns, factors=[...]")]
-        )
-    if arm in requested:
-        raise TrialDataError(
-            [Problem(arm, "the arm column is also listed as a factor", "remove it from factors")]
-        )
-    role = {arm: "arm"} | {f: "factor" for f in requested}
-    absent = absent_columns(data, role)
-    if absent:
-        raise TrialDataError([absent])
-    ids = id_series(data, "participant_id")
-    no_arm = data[arm].isna().to_numpy()
-    if no_arm.any():
-        shown, count = offending_ids(ids, no_arm)
-        raise TrialDataError(
-            [
-                Problem(
-                    arm,
-                    f"{count} participants without an arm",
-                    "fill in the allocated arm from the randomisation record, or leave out participants "
-                    "who were not randomised before calling balance",
-                    shown,
-                    count,
-                )
-            ]
-        )
-    if arms is None:
-        labels = _sorted_levels(data[arm])
-        arms_t = tuple(labels)
-        if len(arms_t) < 2:
-            raise TrialDataError(
-                [Problem(arm, f"only one arm in the data ({arms_t})", "balance compares two or more arms")]
+        requested = {}
+        for name in column_names(list(factors), "factors", allow_empty=False):
+            requested[name] = check_choice(
+                factors[name], f"the kind of factor {name!r}", ("numeric", "categorical", None)
             )
     else:
-        arms_t = tuple(arms)
-        if len(arms_t) < 2:
-            raise TrialDataError([Problem(arm, f"arms={list(arms_t)}", "name two or more arms")])
-        check_arms(data, arm, arms_t[:-1], arms_t[-1])
-    keep = data[arm].isin(arms_t).to_numpy()
-    excluded = int((~keep).sum())
-    frame = data.loc[keep]
-    arm_values = frame[arm].to_numpy()
-    masks = {a: arm_values == a for a in arms_t}
-    n_by_arm = {str(a): int(m.sum()) for a, m in masks.items()}
-    arms_s = tuple(str(a) for a in arms_t)
+        requested = dict.fromkeys(column_names(factors, "factors", allow_empty=False))
+    arm_column = data.arm if isinstance(data, Trial) else arm
+    if isinstance(arm_column, str) and arm_column in requested:
+        raise ParameterError(
+            f"the arm column {arm_column!r} is also listed in factors; balance tabulates factors by arm, so "
+            "remove it from factors"
+        )
+    sample = gate(
+        data,
+        arm=arm,
+        treatment=treatment,
+        control=control,
+        id=id,
+        covariates=list(requested),
+        covariates_may_be_missing=True,
+        need_control=False,
+    )
+    frame = sample.frame
+    arms_s = sample.order
+    masks = {a: sample.mask(a) for a in arms_s}
+    n_by_arm = dict(sample.n_by_arm)
     kinds = {f: _kind(frame[f], requested[f], f) for f in requested}
-
-    problems = []
-    for f, kind in kinds.items():
-        if kind == "numeric":
-            values = frame[f].astype(float).to_numpy()
-            bad = np.isinf(values)
-            if bad.any():
-                shown, count = offending_ids(ids[keep], bad)
-                problems.append(
-                    Problem(
-                        f, f"{count} infinite values", "set unknown values to missing (NaN)", shown, count
-                    )
-                )
-    if problems:
-        raise TrialDataError(problems)
 
     table_rows: list[dict[str, object]] = []
     smd_rows: list[dict[str, object]] = []
     test_rows: list[dict[str, object]] = []
-    pairs = list(itertools.combinations(range(len(arms_t)), 2))
+    pairs = list(itertools.combinations(range(len(arms_s)), 2))
 
     def add_level_smd(factor: str, level: str, counts: list[int], note: str = "") -> None:
         for i, j in pairs:
@@ -561,12 +530,11 @@ def balance(
             levels = _sorted_levels(series)
             names = [str(lv) for lv in levels]
             missing_name = MISSING_LEVEL if MISSING_LEVEL not in names else f"{MISSING_LEVEL} (NA)"
-            columns = [series.to_numpy() == lv for lv in levels]
-            columns = [c & ~missing for c in columns]
+            columns = [series.eq(lv).fillna(False).to_numpy(dtype=bool) & ~missing for lv in levels]
             if missing.any():
                 names.append(missing_name)
                 columns.append(missing)
-            counts = np.array([[int((c & masks[a]).sum()) for a in arms_t] for c in columns])
+            counts = np.array([[int((c & masks[a]).sum()) for a in arms_s] for c in columns])
             for name, row in zip(names, counts, strict=True):
                 for a, count in zip(arms_s, row, strict=True):
                     table_rows.append(
@@ -608,8 +576,8 @@ def balance(
                 }
             )
         else:
-            values = series.astype(float).to_numpy()
-            groups = [values[masks[a] & ~missing] for a in arms_t]
+            values = _floats(series)
+            groups = [values[masks[a] & ~missing] for a in arms_s]
             stats_ = [
                 (float(g.mean()) if len(g) else math.nan, float(g.std(ddof=1)) if len(g) > 1 else math.nan)
                 for g in groups
@@ -645,7 +613,7 @@ def balance(
                     }
                 )
             if missing.any():
-                miss = [int((missing & masks[a]).sum()) for a in arms_t]
+                miss = [int((missing & masks[a]).sum()) for a in arms_s]
                 for a, count in zip(arms_s, miss, strict=True):
                     table_rows.append(
                         {
@@ -681,7 +649,7 @@ def balance(
                 }
             )
     return BalanceResult(
-        arm=arm,
+        arm=sample.arm,
         arms=arms_s,
         factors=tuple(kinds),
         kinds=kinds,
@@ -689,5 +657,6 @@ def balance(
         smd=pd.DataFrame(smd_rows),
         tests=pd.DataFrame(test_rows),
         n_by_arm=n_by_arm,
-        excluded=excluded,
+        analysis=analysis,
+        inputs=sample.inputs,
     )

@@ -23,13 +23,27 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ipstrial._columns import plural
+from ipstrial._memory import chunks
 from ipstrial._random import SeedLike, resolved_streams
 from ipstrial.errors import DesignError, Problem, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
 
 
+def _check_n(n: object) -> int:
+    """The number of participants to allocate: a positive integer."""
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
+        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
+    return int(n)
+
+
 def _check_arms_ratio(arms: Sequence[str], ratio: Sequence[int] | None) -> np.ndarray:
-    """Validate the arm labels and the allocation ratio; return the ratio as an int array."""
+    """Validate the arm labels and the allocation ratio (the one check of every scheme); return the ratio
+    as an int array."""
+    if isinstance(arms, str):
+        raise DesignError(
+            f"arms must be a sequence of arm labels such as ('IPS', 'SAU'); got the string {arms!r}"
+        )
     arms = list(arms)
     if len(arms) < 2:
         raise DesignError(f"at least two arms are needed; got {arms!r}")
@@ -39,7 +53,8 @@ def _check_arms_ratio(arms: Sequence[str], ratio: Sequence[int] | None) -> np.nd
     r = np.ones(len(arms), dtype=np.int64) if ratio is None else np.asarray(ratio)
     if r.ndim != 1 or len(r) != len(arms):
         raise DesignError(
-            f"ratio {np.atleast_1d(r).tolist()} has {r.size} entries but there are {len(arms)} arms {arms}; "
+            f"ratio {np.atleast_1d(r).tolist()} has {plural(r.size, 'entry', 'entries')} but there are "
+            f"{plural(len(arms), 'arm')} {arms}; "
             "give one positive integer per arm, e.g. ratio=(2, 1) for two arms at 2:1"
         )
     if not np.issubdtype(r.dtype, np.integer) or np.any(r <= 0):
@@ -63,6 +78,31 @@ def _check_design(arms: Sequence[str], block_sizes: Sequence[int], ratio: Sequen
     return r
 
 
+def _allocation_frame(
+    arms: Sequence[str],
+    arm: np.ndarray,
+    stratum: object,
+    block_id: np.ndarray,
+    block_size: np.ndarray,
+    position: np.ndarray,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """The frame of an :class:`AllocationList`: ``sequence`` (1..n), ``stratum`` (a label per allocation, or
+    one for all), ``block_id``, ``block_size``, ``position`` and the ``arm`` label (``arm``: indices into
+    ``arms``)."""
+    return pd.DataFrame(
+        {
+            "sequence": np.arange(1, len(arm) + 1),
+            "stratum": stratum,
+            "block_id": block_id,
+            "block_size": block_size,
+            "position": position,
+            "arm": np.asarray(list(arms), dtype=object)[arm],
+        },
+        index=index,
+    )
+
+
 def _missing_factor_problems(frame: pd.DataFrame, message: str, fix: str) -> list[Problem]:
     """One :class:`Problem` per column of ``frame`` with missing values, naming up to five row labels."""
     problems = []
@@ -74,9 +114,23 @@ def _missing_factor_problems(frame: pd.DataFrame, message: str, fix: str) -> lis
     return problems
 
 
-_CHUNK_CELLS = 1 << 17
-"""Batches of sequences are drawn in chunks of about this many allocations, which keeps the work in
-cache (about twice as fast as one large draw for 10,000 sequences of 720)."""
+def _missing_strata_problems(strata: pd.DataFrame) -> list[Problem]:
+    """:func:`_missing_factor_problems` of stratification factors (known at randomisation)."""
+    return _missing_factor_problems(
+        strata,
+        "missing stratification factor (row labels shown)",
+        "stratification factors must be known at randomisation; complete them or drop the factor",
+    )
+
+
+_BLOCK_BYTES = 16
+"""Working bytes per allocation of :func:`_block_chunk` (a float64 key, its int32 rank and block start,
+the int8 arm, the keep mask): batches of sequences are drawn in chunks of sequences of ``16 n`` bytes each
+(:func:`ipstrial._memory.chunks`), about ``CHUNK_BYTES / 16 = 2**17`` allocations, which keeps the work in
+cache (about twice as fast as one large draw for 10,000 sequences of 720). The chunks lay out the draws of
+a batch in the stream, so replays depend on the chunk size (with ``CHUNK_BYTES`` = 2 MiB they are those of
+the former ``2**17``-allocation chunks); a single list is always one chunk, so allocation lists (and the
+committed synthetic trial) do not."""
 
 
 def _block_batch(
@@ -93,22 +147,21 @@ def _block_batch(
     numbers (0-based, within the sequence), block sizes and positions in the block (1-based); with
     ``details=False`` only ``(arm,)``. A single list is ``n_rep = 1``.
 
-    The sequences are drawn in chunks of ``max(1, _CHUNK_CELLS // n)`` sequences (one chunk for a
-    single list). Per chunk of ``m`` sequences, in this order: the size index of ``ceil(n / min size)``
-    blocks per sequence (one ``integers`` call of shape ``(m, blocks)``), then one uniform key per
-    allocation of the blocks each sequence needs (one ``random`` call, sequence after sequence).
+    The sequences are drawn in chunks of ``chunk_size(_BLOCK_BYTES * n, n_rep)`` sequences
+    (:func:`ipstrial._memory.chunks`; one chunk for a single list). Per chunk of ``m`` sequences, in
+    this order: the size index of ``ceil(n / min size)`` blocks per sequence (one ``integers`` call of
+    shape ``(m, blocks)``), then one uniform key per allocation of the blocks each sequence needs (one
+    ``random`` call, sequence after sequence).
     Each block's arms are laid out in ratio order and placed by the ranks of their keys within the
     block (ties, which have probability zero, keep the layout order): a uniformly random
     permutation of the block. The ranks are counted by pairwise comparison over all blocks of one
     size at once, which gives the same order as sorting the keys block by block.
     """
-    step = max(1, _CHUNK_CELLS // n)
     out = [np.empty((n_rep, n), dtype=np.int8)]
     if details:
         out += [np.empty((n_rep, n), dtype=np.int64) for _ in range(3)]
-    for first in range(0, n_rep, step):
-        rows = slice(first, min(first + step, n_rep))
-        parts = _block_chunk(n, ratio, block_sizes, rng, rows.stop - first, details)
+    for rows in chunks(n_rep, _BLOCK_BYTES * n):
+        parts = _block_chunk(n, ratio, block_sizes, rng, rows.stop - rows.start, details)
         for target, part in zip(out, parts, strict=True):
             target[rows] = part
     return tuple(out)
@@ -219,33 +272,39 @@ def permuted_blocks(
     n: int,
     arms: Sequence[str],
     block_sizes: Sequence[int],
+    *,
     ratio: Sequence[int] | None = None,
     seed: SeedLike = None,
 ) -> AllocationList:
     """Permuted blocks of random size for ``n`` participants (see the module docstring).
 
     The same ``n``, arms, block sizes, ratio and integer ``seed`` regenerate the identical list.
+
+    Parameters
+    ----------
+    n
+        Participants to allocate (>= 1).
+    arms
+        The arm labels, in ratio order.
+    block_sizes
+        The allowed block sizes, each a multiple of the ratio total; every block's size is drawn
+        uniformly from them (Schulz & Grimes 2002 on random block sizes).
+    ratio
+        One positive integer per arm (default 1:1:...).
+    seed
+        int, SeedSequence, Generator or None; the integer that regenerates the list is recorded in
+        ``AllocationList.seed``.
     """
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
-        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
+    n = _check_n(n)
     r = _check_design(arms, block_sizes, ratio)
     (rng,), recorded_seed = resolved_streams(seed, 1)
-    arm, block, size, position = (x[0] for x in _block_batch(int(n), r, block_sizes, rng))
-    frame = pd.DataFrame(
-        {
-            "sequence": np.arange(1, n + 1),
-            "stratum": "all",
-            "block_id": block + 1,
-            "block_size": size,
-            "position": position,
-            "arm": np.asarray(list(arms), dtype=object)[arm],
-        }
-    )
+    arm, block, size, position = (x[0] for x in _block_batch(n, r, block_sizes, rng))
+    frame = _allocation_frame(arms, arm, "all", block + 1, size, position)
     params = {
         "arms": list(arms),
         "block_sizes": list(map(int, block_sizes)),
         "ratio": r.tolist(),
-        "n": int(n),
+        "n": n,
     }
     return AllocationList(frame, "permuted_blocks", params, recorded_seed)
 
@@ -263,6 +322,7 @@ def stratified_blocks(
     strata: pd.DataFrame,
     arms: Sequence[str],
     block_sizes: Sequence[int],
+    *,
     ratio: Sequence[int] | None = None,
     seed: SeedLike = None,
 ) -> AllocationList:
@@ -271,16 +331,22 @@ def stratified_blocks(
     ``strata`` holds one row per participant in order of arrival and one column per
     stratification factor. The strata are visited in sorted order of their factor levels, each drawing its own
     sequence from the seed, so the list does not depend on which stratum arrives first.
+
+    Parameters
+    ----------
+    strata
+        One row per participant in order of arrival, one column per stratification factor (complete).
+    arms, block_sizes, ratio
+        As for :func:`permuted_blocks`.
+    seed
+        int, SeedSequence, Generator or None; one stream per stratum is spawned from it, in sorted order
+        of the strata. The integer that regenerates the list is recorded in ``AllocationList.seed``.
     """
     if not isinstance(strata, pd.DataFrame) or strata.shape[1] == 0:
         raise DesignError("strata must be a DataFrame with one column per stratification factor")
     if len(strata) == 0:
         raise DesignError("strata has no rows; give one row per participant")
-    problems = _missing_factor_problems(
-        strata,
-        "missing stratification factor (row labels shown)",
-        "stratification factors must be known at randomisation; complete them or drop the factor",
-    )
+    problems = _missing_strata_problems(strata)
     if problems:
         raise TrialDataError(problems)
     r = _check_design(arms, block_sizes, ratio)
@@ -289,21 +355,10 @@ def stratified_blocks(
     uniques = stratum_labels(grouped.size().index.to_frame(index=False)).to_numpy()
     labels = uniques[codes]
     rngs, recorded_seed = resolved_streams(seed, len(uniques))
-    n = len(strata)
     arm, block, size, position = (
         x[0] for x in _stratified_batch(codes, len(uniques), r, block_sizes, rngs, n_rep=1)
     )
-    frame = pd.DataFrame(
-        {
-            "sequence": np.arange(1, n + 1),
-            "stratum": labels,
-            "block_id": block + 1,
-            "block_size": size,
-            "position": position,
-            "arm": np.asarray(list(arms), dtype=object)[arm],
-        },
-        index=strata.index,
-    )
+    frame = _allocation_frame(arms, arm, labels, block + 1, size, position, index=strata.index)
     params = {
         "arms": list(arms),
         "block_sizes": list(map(int, block_sizes)),

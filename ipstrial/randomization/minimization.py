@@ -48,10 +48,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ipstrial._columns import plural
 from ipstrial._random import SeedLike, resolved_streams
-from ipstrial.errors import DesignError, Problem, TrialDataError
+from ipstrial.errors import DesignError, Participants, Problem, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
-from ipstrial.randomization.blocks import _check_arms_ratio, _missing_factor_problems, stratum_labels
+from ipstrial.randomization.blocks import (
+    _allocation_frame,
+    _check_arms_ratio,
+    _missing_factor_problems,
+    stratum_labels,
+)
 
 __all__ = ["minimization"]
 
@@ -122,7 +128,8 @@ def check_minimization(
         w = np.asarray(list(weights), dtype=float)
         if w.shape != (len(factors),):
             raise DesignError(
-                f"weights has {w.size} entries but there are {len(factors)} factors {list(factors)}; "
+                f"weights has {plural(w.size, 'entry', 'entries')} but there are "
+                f"{plural(len(factors), 'factor')} {list(factors)}; "
                 "give one weight per factor or a dict {factor: weight}"
             )
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
@@ -136,11 +143,13 @@ def factor_levels(frame: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def level_codes(
-    frame: pd.DataFrame, levels: Mapping[str, Sequence[str]], ids: Sequence[str] | None = None
+    frame: pd.DataFrame, levels: Mapping[str, Sequence[str]], who: Participants | None = None
 ) -> tuple[np.ndarray, int]:
     """Global level codes ``(n, F)`` (each factor's levels numbered after the previous factor's) and
-    the number of levels in all; a level not in ``levels`` is a TrialDataError naming the rows."""
-    shown = np.asarray(frame.index.astype(str) if ids is None else ids, dtype=object)
+    the number of levels in all; a level not in ``levels`` is a TrialDataError naming the participants
+    (``who``: the participants of the rows of ``frame``; default the row labels of ``frame``)."""
+    if who is None:
+        who = Participants(np.asarray(frame.index.astype(str), dtype=object), "row label")
     codes = np.empty((len(frame), frame.shape[1]), dtype=np.int64)
     offset = 0
     problems = []
@@ -157,8 +166,7 @@ def level_codes(
                     f"level{'s' if len(new) > 1 else ''} {new} not in the design's levels {known}",
                     "the design was built on other levels of this factor: use the design made for these "
                     "data, or recode the level to one of the design's levels",
-                    tuple(shown[unseen][:5]),
-                    int(unseen.sum()),
+                    **who.offending(unseen),
                 )
             )
         codes[:, j] = index + offset
@@ -244,6 +252,7 @@ def _minimize_batch(
 def minimization(
     factors: pd.DataFrame,
     arms: Sequence[str],
+    *,
     weights: Sequence[float] | Mapping[str, float] | None = None,
     p: float = 0.8,
     imbalance: str = "range",
@@ -306,15 +315,6 @@ def minimization(
     arm = _minimize_batch(codes, n_levels, design, rng, n_rep=1)[0]
     n = len(factors)
     zeros = np.zeros(n, dtype=np.int64)
-    frame = pd.DataFrame(
-        {
-            "sequence": np.arange(1, n + 1),
-            "stratum": stratum_labels(factors).to_numpy(),
-            "block_id": zeros,
-            "block_size": zeros.copy(),
-            "position": zeros.copy(),
-            "arm": np.asarray(list(arms), dtype=object)[arm],
-        },
-        index=factors.index,
-    )
+    stratum = stratum_labels(factors).to_numpy()
+    frame = _allocation_frame(arms, arm, stratum, zeros, zeros.copy(), zeros.copy(), index=factors.index)
     return AllocationList(frame, "minimization", design.parameters(levels, n), recorded)

@@ -33,16 +33,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._random import SeedLike, entropy_of, seed_sequence, streams
-from ipstrial.errors import DesignError, Problem, TrialDataError
-from ipstrial.randomization.blocks import _check_design
+from ipstrial._docs import shared_params
+from ipstrial._random import SeedLike, resolved_streams
+from ipstrial.errors import DesignError
+from ipstrial.randomization._sequences import _generate, _generate_blocks, _resolve_strata
+from ipstrial.randomization.blocks import _check_arms_ratio, _check_design, _check_n
 from ipstrial.results import Result, Row
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,7 +123,7 @@ class SchemeProperties(Result):
         Participants per sequence and number of simulated sequences.
     arms, ratio
         The arms and the allocation ratio used to scale the imbalance.
-    seed
+    seed_entropy
         The integer that regenerates the simulation (None if a Generator was passed).
     factors, strata_labels
         The stratification factors (empty without strata) and the label of every stratum
@@ -169,7 +171,7 @@ class SchemeProperties(Result):
     n_sim: int
     arms: tuple[str, ...]
     ratio: tuple[int, ...]
-    seed: int | None
+    seed_entropy: int | None
     factors: tuple[str, ...]
     strata_labels: tuple[str, ...]
     allocations: np.ndarray
@@ -244,7 +246,9 @@ class SchemeProperties(Result):
     def rows(self) -> tuple[Row, ...]:
         """ARD rows: expected absolute imbalance (estimand ``"mean"``) overall, within strata and
         marginal, and the probability of a correct guess (estimand ``"proportion"``); ``se`` and the
-        interval (mean +- 1.96 se) are Monte Carlo error; extras ``quantity``, ``scope``, ``n_sim``."""
+        interval (mean +- 1.96 se) are Monte Carlo error; extras ``quantity``, ``scope``, ``n_sim``.
+        ``variant`` is ``""`` for the overall rows, ``"within strata"``, ``"marginal"`` and
+        ``"within stratum"`` for the others."""
         method = (
             f"Monte Carlo, {self.n_sim} simulated sequences; imbalance D = max N_i/r_i - min N_i/r_i at the "
             "end of the sequence"
@@ -253,43 +257,64 @@ class SchemeProperties(Result):
             "Monte Carlo, convergence strategy (Blackwell & Hodges 1957): guess the arm with the smallest "
             "N_i/r_i so far, ties at random; block sizes unknown to the recruiter"
         )
-        items: list[tuple[str, str, np.ndarray | None, str, str]] = [
-            ("mean", "expected_abs_imbalance", self.imbalance_final, "overall", method),
-            ("mean", "expected_abs_imbalance", self.within_final, "within strata (mean over strata)", method),
+        items: list[tuple[str, str, np.ndarray | None, str, str, str]] = [
+            ("mean", "expected_abs_imbalance", self.imbalance_final, "overall", "", method),
+            (
+                "mean",
+                "expected_abs_imbalance",
+                self.within_final,
+                "within strata (mean over strata)",
+                "within strata",
+                method,
+            ),
             (
                 "mean",
                 "expected_abs_imbalance",
                 self.marginal_final,
                 "marginal (mean over factor levels)",
+                "marginal",
                 method,
             ),
-            ("proportion", "p_correct_guess", self.guess_overall, "all past allocations known", guess_method),
+            (
+                "proportion",
+                "p_correct_guess",
+                self.guess_overall,
+                "all past allocations known",
+                "",
+                guess_method,
+            ),
             (
                 "proportion",
                 "p_correct_guess",
                 self.guess_stratum,
                 "past allocations in the participant's stratum known",
+                "within stratum",
                 guess_method,
             ),
         ]
         out = []
-        for estimand, quantity, values, scope, text in items:
+        z = 1.959963984540054
+        for estimand, quantity, values, scope, variant, text in items:
             if values is None:
                 continue
             mean, se = float(values.mean()), _mc_se(values)
+            extra: dict[str, object] = {"quantity": quantity, "scope": scope, "n_sim": self.n_sim}
+            extra["scheme"] = self.scheme
+            if self.seed_entropy is not None:
+                extra["seed_entropy"] = str(self.seed_entropy)
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     self.label,
                     estimand,
                     mean,
                     se=se,
-                    ci_low=mean - 1.959963984540054 * se if math.isfinite(se) else math.nan,
-                    ci_high=mean + 1.959963984540054 * se if math.isfinite(se) else math.nan,
+                    ci_low=mean - z * se if math.isfinite(se) else math.nan,
+                    ci_high=mean + z * se if math.isfinite(se) else math.nan,
                     method=text,
                     n=self.n,
                     outcome="allocation sequence",
-                    extra={"quantity": quantity, "scope": scope, "n_sim": self.n_sim, "scheme": self.scheme},
+                    variant=variant,
+                    extra=extra,
                 )
             )
         return tuple(out)
@@ -317,227 +342,6 @@ class SchemeProperties(Result):
         ax.set_title(self.label)
         ax.legend(loc="best", fontsize="small")
         return ax
-
-
-# ---------------------------------------------------------------------------
-# strata
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Strata:
-    """Stratification factors: their levels (in ``groupby(sort=True)`` order) and a sampler."""
-
-    factors: tuple[str, ...]
-    levels: tuple[tuple[object, ...], ...]
-    fixed: pd.DataFrame | None  # the participants' factor values, the same in every simulation
-    fixed_codes: np.ndarray | None  # (n_factors, n)
-    probabilities: tuple[np.ndarray, ...] | None
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return tuple(len(lv) for lv in self.levels)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        labels = []
-        for combo in np.ndindex(*self.sizes):
-            labels.append(
-                ", ".join(
-                    f"{f}={self.levels[j][c]}"
-                    for j, (f, c) in enumerate(zip(self.factors, combo, strict=True))
-                )
-            )
-        return tuple(labels)
-
-    def draw(self, rng: np.random.Generator, n_sim: int, n: int) -> np.ndarray:
-        """Factor level codes ``(n_factors, n_sim, n)``."""
-        if self.fixed_codes is not None:
-            return np.broadcast_to(self.fixed_codes[:, None, :], (len(self.factors), n_sim, n))
-        assert self.probabilities is not None
-        return np.stack([rng.choice(len(p), size=(n_sim, n), p=p) for p in self.probabilities])
-
-    def frame(self, codes: np.ndarray) -> pd.DataFrame:
-        """The factor values of one simulated sequence, codes ``(n_factors, n)``."""
-        if self.fixed is not None:
-            return self.fixed
-        return pd.DataFrame(
-            {f: np.asarray(self.levels[j], dtype=object)[codes[j]] for j, f in enumerate(self.factors)}
-        )
-
-
-def _levels_in_group_order(series: pd.Series) -> list[object]:
-    """Observed levels in ``DataFrame.groupby(sort=True)`` order (category order for categoricals)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        seen = set(series.dropna().unique())
-        return [c for c in series.cat.categories if c in seen]
-    return list(pd.Index(pd.unique(series.dropna())).sort_values())
-
-
-def _resolve_strata(strata: object, n: int) -> _Strata | None:
-    if strata is None:
-        return None
-    if isinstance(strata, pd.DataFrame):
-        if strata.shape[1] == 0:
-            raise DesignError("strata must have one column per stratification factor")
-        if len(strata) != n:
-            raise DesignError(
-                f"strata has {len(strata)} rows but n = {n}; give one row per participant in order of "
-                "arrival, or a mapping {factor: {level: probability}} to draw the participants' factors"
-            )
-        problems = []
-        for column in strata.columns:
-            missing = strata[column].isna().to_numpy()
-            if missing.any():
-                problems.append(
-                    Problem(
-                        column,
-                        "missing stratification factor (row labels shown)",
-                        "stratification factors must be known at randomisation; complete them or drop the "
-                        "factor",
-                        tuple(str(i) for i in strata.index[missing][:5]),
-                        int(missing.sum()),
-                    )
-                )
-        if problems:
-            raise TrialDataError(problems)
-        levels, codes = [], []
-        for column in strata.columns:
-            lv = _levels_in_group_order(strata[column])
-            index = pd.Index(lv)
-            codes.append(index.get_indexer(strata[column]))
-            levels.append(tuple(lv))
-        return _Strata(
-            tuple(map(str, strata.columns)), tuple(levels), strata, np.asarray(codes, dtype=np.int64), None
-        )
-    if isinstance(strata, Mapping):
-        if not strata:
-            raise DesignError("strata is an empty mapping; give {factor: {level: probability}}")
-        factors, levels, probs = [], [], []
-        for factor, spec in strata.items():
-            if isinstance(spec, Mapping):
-                pairs = list(spec.items())
-            elif isinstance(spec, Sequence) and not isinstance(spec, str):
-                pairs = [(lv, 1.0 / len(spec)) for lv in spec]
-            else:
-                raise DesignError(
-                    f"strata[{factor!r}] must map levels to probabilities or list the levels (equally likely)"
-                )
-            if len(pairs) < 1 or len({lv for lv, _ in pairs}) != len(pairs):
-                raise DesignError(f"strata[{factor!r}] needs one or more distinct levels, got {pairs!r}")
-            try:
-                pairs = sorted(pairs, key=lambda kv: kv[0])
-            except TypeError:
-                pairs = sorted(pairs, key=lambda kv: str(kv[0]))
-            p = np.asarray([float(v) for _, v in pairs])
-            if np.any(p < 0) or not math.isclose(float(p.sum()), 1.0, abs_tol=1e-9):
-                raise DesignError(
-                    f"the level probabilities of strata[{factor!r}] must be non-negative and sum to 1; got "
-                    f"{dict(pairs)}"
-                )
-            factors.append(str(factor))
-            levels.append(tuple(lv for lv, _ in pairs))
-            probs.append(p / p.sum())
-        return _Strata(tuple(factors), tuple(levels), None, None, tuple(probs))
-    raise DesignError(
-        "strata must be None, a DataFrame (one row per participant, one column per factor) or a mapping "
-        "{factor: {level: probability}}"
-    )
-
-
-# ---------------------------------------------------------------------------
-# generation
-# ---------------------------------------------------------------------------
-
-
-def _scheme_function(scheme: str) -> Callable[..., Any]:
-    """The public function of ``scheme`` (imported when needed: the modules are optional here)."""
-    if scheme == "simple":
-        from ipstrial.randomization.simple import simple
-
-        return simple
-    if scheme == "biased_coin":
-        from ipstrial.randomization.simple import biased_coin
-
-        return biased_coin
-    if scheme == "minimization":
-        from ipstrial.randomization.minimization import minimization
-
-        return minimization
-    from ipstrial.randomization import blocks
-
-    return getattr(blocks, scheme)
-
-
-def _generate_blocks(
-    scheme: str,
-    params: dict[str, Any],
-    ratio: np.ndarray,
-    stratum_codes: np.ndarray | None,
-    n_strata: int,
-    rng: np.random.Generator,
-    n_sim: int,
-    n: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Arm indices and the completed-block-end mask, both ``(n_sim, n)``, for a block scheme.
-
-    All ``n_sim`` sequences are drawn at once by the package's block generator
-    (``blocks._block_batch``, the implementation behind :func:`permuted_blocks` and
-    :func:`stratified_blocks`). Stratified: stratum ``s`` draws ``n_sim`` block sequences of the
-    largest size the stratum reaches in any simulation from its own stream, and simulation ``i`` uses
-    the first ``n_s(i)`` allocations of its sequence, in order of arrival -- the prefix of a
-    permuted-block sequence is a permuted-block sequence of that length, so this is the scheme.
-    """
-    from ipstrial.randomization.blocks import _block_batch
-
-    sizes = list(params["block_sizes"])
-    if scheme == "permuted_blocks" or stratum_codes is None:
-        arm, _, size, position = _block_batch(n, ratio, sizes, rng, n_sim)
-        return arm.astype(np.int64), position == size
-    out = np.zeros((n_sim, n), dtype=np.int64)
-    ends = np.zeros((n_sim, n), dtype=bool)
-    rank = np.empty((n_sim, n), dtype=np.int64)
-    for s, stream in enumerate(streams(rng, n_strata)):
-        member = stratum_codes == s
-        largest = int(member.sum(axis=1).max())
-        if largest == 0:
-            continue
-        arm, _, size, position = _block_batch(largest, ratio, sizes, stream, n_sim)
-        rank[:] = np.cumsum(member, axis=1) - 1
-        sim, where = np.nonzero(member)
-        place = rank[sim, where]
-        out[sim, where] = arm[sim, place]
-        ends[sim, where] = position[sim, place] == size[sim, place]
-    return out, ends
-
-
-def _generate(
-    scheme: str,
-    params: dict[str, Any],
-    strata: _Strata | None,
-    codes: np.ndarray | None,
-    seeds: np.ndarray,
-    n: int,
-) -> np.ndarray:
-    """Arm indices ``(n_sim, n)`` of a scheme without blocks: its public function, one call per sequence,
-    sequence ``i`` with ``seed=seeds[i]``."""
-    n_sim = len(seeds)
-    arms = list(params["arms"])
-    out = np.empty((n_sim, n), dtype=np.int64)
-    function = _scheme_function(scheme)
-    index = pd.Index(arms)
-    kwargs = {k: v for k, v in params.items() if k != "arms"}
-    for i, s in enumerate(seeds):
-        if scheme == "minimization":
-            assert strata is not None and codes is not None
-            allocation = function(strata.frame(codes[:, i, :]), arms, seed=int(s), **kwargs)
-        else:
-            allocation = function(n, arms, seed=int(s), **kwargs)
-        idx = index.get_indexer(allocation.arms)
-        if len(idx) != n or np.any(idx < 0):
-            raise DesignError(f"{scheme} returned {len(idx)} allocations or unknown arm labels")
-        out[i] = idx
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -577,9 +381,11 @@ def _final_imbalance(counts: np.ndarray, weights: np.ndarray, lcm: int) -> np.nd
     return (scaled.max(axis=0) - scaled.min(axis=0)) / lcm
 
 
+@shared_params
 def simulate_scheme(
     scheme: str,
     n: int,
+    *,
     n_sim: int = 1000,
     seed: SeedLike = None,
     strata: pd.DataFrame | Mapping[str, Mapping[object, float] | Sequence[object]] | None = None,
@@ -600,8 +406,7 @@ def simulate_scheme(
         Participants per sequence.
     n_sim
         Number of simulated sequences.
-    seed
-        Int, SeedSequence, Generator or None; the same seed gives the same bits.
+    @params seed
     strata
         The participants' stratification factors: a DataFrame with ``n`` rows in order of arrival (the
         same participants in every simulation) or a mapping ``{factor: {level: probability}}`` (or
@@ -645,8 +450,7 @@ def simulate_scheme(
     """
     if scheme not in SCHEMES:
         raise DesignError(f"unknown scheme {scheme!r}; choose one of {list(SCHEMES)}")
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
-        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
+    n = _check_n(n)
     if not isinstance(n_sim, int | np.integer) or isinstance(n_sim, bool) or n_sim <= 0:
         raise DesignError(f"n_sim must be a positive integer; got {n_sim!r}")
     n, n_sim = int(n), int(n_sim)
@@ -663,11 +467,7 @@ def simulate_scheme(
         ratio = _check_design(arms, params["block_sizes"], ratio_in)
         params["block_sizes"] = [int(b) for b in params["block_sizes"]]
     else:
-        try:
-            total = int(np.sum(ratio_in)) if ratio_in is not None else len(arms)
-        except (TypeError, ValueError):
-            total = 1
-        ratio = _check_design(arms, (max(total, 1),), ratio_in)
+        ratio = _check_arms_ratio(arms, ratio_in)
     if ratio_in is not None:
         params["ratio"] = ratio.tolist()
     st = _resolve_strata(strata, n)
@@ -680,7 +480,7 @@ def simulate_scheme(
         shown = {k: v for k, v in params.items() if k != "arms"}
         label = f"{scheme}({_describe(shown)})" if shown else scheme
 
-    profile_rng, scheme_rng = streams(seed, 2)
+    (profile_rng, scheme_rng), recorded = resolved_streams(seed, 2)
     codes = st.draw(profile_rng, n_sim, n) if st is not None else None
     stratum_codes = None
     if st is not None and codes is not None:
@@ -775,7 +575,7 @@ def simulate_scheme(
         n_sim=n_sim,
         arms=tuple(map(str, arms)),
         ratio=tuple(int(r) for r in ratio),
-        seed=entropy_of(seed),
+        seed_entropy=recorded,
         factors=st.factors if st is not None else (),
         strata_labels=labels,
         allocations=allocations,
@@ -798,6 +598,7 @@ def simulate_scheme(
 def compare_schemes(
     specs: Sequence[Mapping[str, Any]],
     n: int,
+    *,
     n_sim: int = 1000,
     seed: SeedLike = None,
     strata: pd.DataFrame | Mapping[str, Mapping[object, float] | Sequence[object]] | None = None,
@@ -821,16 +622,23 @@ def compare_schemes(
     ``p_guess_within_stratum`` -- the probability of a correct guess under the convergence strategy
     (Blackwell & Hodges 1957) knowing all past allocations, resp. those in the participant's stratum.
     Columns that do not apply (no strata, no blocks) are NaN.
+
+    Parameters
+    ----------
+    specs
+        One dict per scheme: ``"scheme"``, optionally ``"label"`` and ``"strata"``, and its parameters.
+    n, n_sim
+        Participants per sequence and simulated sequences, as in :func:`simulate_scheme`.
+    seed
+        int, SeedSequence, Generator or None: resolved once into the integer every scheme is simulated
+        with (a Generator gives one draw).
+    strata
+        The common strata of the schemes (see :func:`simulate_scheme`).
     """
     if isinstance(specs, Mapping) or not isinstance(specs, Sequence) or not specs:
         raise DesignError("specs must be a non-empty list of dicts, each with a 'scheme' key")
-    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-        common: SeedLike = int(seed)
-    elif seed is None:
-        common = int(seed_sequence(None).entropy)  # type: ignore[arg-type]
-    else:
-        (rng,) = streams(seed, 1)
-        common = int(rng.integers(0, 2**63 - 1))
+    (rng,), recorded = resolved_streams(seed, 1)  # an int or None: the entropy; a Generator: one draw
+    common: SeedLike = recorded if recorded is not None else int(rng.integers(0, 2**63 - 1))
     rows = []
     for i, spec in enumerate(specs):
         if not isinstance(spec, Mapping) or "scheme" not in spec:

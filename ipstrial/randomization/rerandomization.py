@@ -5,7 +5,8 @@ Clinical Trials*, 2nd ed. 2016, ch. 6; Rosenberger, Uschner & Wang, Stat Med 201
 Under the sharp null hypothesis that a participant's outcome does not depend on the arm, the
 outcomes are fixed numbers and the only random element is the allocation. Replaying the *same*
 scheme (the same strata, block sizes and ratio; or minimization with the same factors, weights and
-``p`` in the actual order of arrival) ``n`` times gives draws ``A*_1..A*_n`` of the allocation, and
+``p`` in the actual order of arrival) ``n`` (``n_resamples``) times gives draws ``A*_1..A*_n`` of the
+allocation, and
 the statistic ``T(A*_b)`` computed with the observed outcomes gives the randomization distribution
 of ``T``. With ``T`` the observed value,
 
@@ -22,6 +23,11 @@ randomization distribution to be centred at zero, as it is for a difference betw
 null. Replays in which a compared arm is empty (possible only under simple randomization of few
 participants) leave the statistic undefined; they are left out and counted, i.e. the test
 conditions on both arms being non-empty, as the observed allocation is.
+
+The statistic is the risk difference of a 0/1 outcome or the difference in means of a number; it is
+chosen by ``statistic=``, else by a Trial's role of the outcome, else by the values, and a column that is
+0/1 apart from a few values (a binary outcome with stray codes?) is an error asking for ``statistic=``
+rather than silently a difference in means (:func:`rerandomization_test`, ``statistic``).
 
 Participants whose outcome is missing (``missing="complete-case"``) are re-randomised with everyone
 else, because the design allocated them, and then left out of the statistic: the test treats
@@ -43,402 +49,57 @@ A binary outcome cannot follow a constant additive effect (``Y + delta`` is 0/1 
 -1, 0, 1), so ``interval=True`` with a binary outcome is refused: use
 :func:`ipstrial.itt.binary.compare_proportions` (Newcombe or Miettinen-Nurminen intervals) or
 Rosenbaum's (2001, Biometrika 88:219-231) attributable effects, which are not implemented here.
+
+Randomness and memory: the replays are those of :func:`ipstrial.randomization.replay.replay_design`
+(:mod:`ipstrial.randomization.replay` says how they are drawn, one stream per stratum, chunk by chunk; the
+same seed gives the same bits). The test evaluates its statistic on each chunk of replays as it is drawn,
+so the working memory does not grow with ``n_resamples`` x participants; what it keeps (the
+``n_resamples x contrasts`` replayed statistics) is checked against the memory budget first
+(:func:`ipstrial._memory.check_memory`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import numbers
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import id_series, prepare
+from ipstrial import _columns as columns_
+from ipstrial._checks import check_alpha, check_analysis, check_choice, check_count
+from ipstrial._docs import shared_params
+from ipstrial._inputs import POLICY_HELP, Sample
+from ipstrial._labels import near_misses
+from ipstrial._memory import CHUNK_BYTES, check_memory, chunks, format_bytes
 from ipstrial._random import SeedLike, resolved_streams
-from ipstrial.errors import DesignError, EstimationError, Problem, TrialDataError, offending_ids
+from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
-from ipstrial.randomization.blocks import _block_batch, _check_design, _stratified_batch, stratum_labels
-from ipstrial.randomization.minimization import (
-    MinimizationDesign,
-    _minimize_batch,
-    check_minimization,
-    factor_levels,
-    level_codes,
+from ipstrial.randomization.replay import (
+    _STATISTIC_BYTES,
+    Replays,
+    _check_order,
+    _Design,
+    _plan,
+    _replays,
+    design_sample,
+    replay_design,
 )
 from ipstrial.results import ESTIMANDS, Result, Row, contrast_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+    from ipstrial.trial import Trial
+
 __all__ = ["Replays", "RerandomizationResult", "replay_design", "rerandomization_test"]
 
-SCHEMES = ("simple", "permutation", "permuted_blocks", "stratified_blocks", "minimization")
-"""The schemes that can be replayed (``permutation``: a random permutation of the observed arm
-labels, i.e. fixed arm sizes, within strata when ``factors`` are given)."""
+ALTERNATIVES = ("two-sided", "greater", "less")
 
-_KEYS = {
-    "simple": {"arms", "ratio"},
-    "permutation": {"arms", "factors"},
-    "permuted_blocks": {"arms", "block_sizes", "ratio"},
-    "stratified_blocks": {"arms", "block_sizes", "ratio", "factors"},
-    "minimization": {"arms", "factors", "weights", "p", "imbalance", "ratio"},
-}
-_IGNORED = {"n", "levels", "scheme"}  # recorded in AllocationList.parameters, not design choices
-_CHUNK_CELLS = 1 << 21
-"""Replays are generated and evaluated in chunks of about this many allocations (2 MB of int8)."""
 _TOL = 1e-9
-
-
-# --------------------------------------------------------------------------- the design
-@dataclass(frozen=True, eq=False)
-class _Design:
-    scheme: str
-    arms: tuple[str, ...]
-    ratio: np.ndarray
-    block_sizes: tuple[int, ...] = ()
-    factors: tuple[str, ...] = ()
-    strata: tuple[str, ...] | None = None  # strata of the design's own list (AllocationList)
-    levels: dict[str, list[str]] | None = None  # minimization levels of the design's own list
-    minimization: MinimizationDesign | None = None
-
-    def describe(self) -> str:
-        ratio = ":".join(map(str, self.ratio.tolist()))
-        sizes = ", ".join(map(str, self.block_sizes))
-        factors = " x ".join(self.factors)
-        if self.scheme == "simple":
-            return f"simple randomization (ratio {ratio})"
-        if self.scheme == "permutation":
-            where = f" within strata {factors}" if self.factors else ""
-            return f"random permutation of the observed arm labels{where} (arm sizes fixed)"
-        if self.scheme == "permuted_blocks":
-            return f"permuted blocks (block sizes {sizes}; ratio {ratio})"
-        if self.scheme == "stratified_blocks":
-            return f"stratified permuted blocks (strata {factors}; block sizes {sizes}; ratio {ratio})"
-        m = self.minimization
-        assert m is not None
-        weights = ", ".join(f"{w:g}" for w in m.weights)
-        return (
-            f"minimization (factors {', '.join(self.factors)}; weights {weights}; p = {m.p:g}; "
-            f"{m.imbalance}; ratio {ratio})"
-        )
-
-
-def _parse_design(design: AllocationList | Mapping[str, Any], data_arms: Sequence[str]) -> _Design:
-    """The scheme and its parameters from an AllocationList or a dict with ``"scheme"``."""
-    if isinstance(design, AllocationList):
-        scheme, params = design.scheme, dict(design.parameters)
-    elif isinstance(design, Mapping):
-        if "scheme" not in design:
-            raise DesignError(f"the design dict needs a 'scheme', one of {SCHEMES}")
-        scheme, params = str(design["scheme"]), dict(design)
-    else:
-        raise DesignError(
-            "design must be the AllocationList of the trial (its scheme and parameters are replayed) or a "
-            f"dict such as {{'scheme': 'stratified_blocks', 'factors': ['site'], 'block_sizes': [3, 6]}}; "
-            f"got {type(design).__name__}"
-        )
-    if scheme not in SCHEMES:
-        hint = " (a biased-coin replay is not implemented yet)" if scheme == "biased_coin" else ""
-        raise DesignError(f"cannot replay scheme {scheme!r}{hint}; schemes that can be replayed: {SCHEMES}")
-    unknown = sorted(set(params) - _KEYS[scheme] - _IGNORED)
-    if unknown and not isinstance(design, AllocationList):
-        raise DesignError(
-            f"unknown keys {unknown} for scheme {scheme!r}; allowed: {sorted(_KEYS[scheme])} and 'scheme'"
-        )
-    arms = params.get("arms")
-    if arms is None:
-        if params.get("ratio") is not None:
-            raise DesignError("a design with a ratio must name its arms in ratio order: add 'arms'")
-        arms = sorted(map(str, data_arms))
-    if isinstance(arms, str):
-        raise DesignError(f"arms must be a list of arm labels, not the string {arms!r}")
-    arms = tuple(arms)
-    factors = tuple(map(str, params.get("factors") or ()))
-    if scheme in ("stratified_blocks", "minimization") and not factors:
-        raise DesignError(f"a {scheme} design needs 'factors': the columns it stratifies or minimizes on")
-    ratio = params.get("ratio")
-    if scheme in ("permuted_blocks", "stratified_blocks"):
-        if "block_sizes" not in params:
-            raise DesignError(f"a {scheme} design needs 'block_sizes', e.g. [3, 6]")
-        sizes = tuple(int(b) for b in params["block_sizes"])
-        r = _check_design(arms, sizes, ratio)
-    else:
-        sizes = ()
-        r = _check_design(arms, [int(sum(ratio)) if ratio is not None else len(arms)], ratio)
-    strata = levels = minimization = None
-    if isinstance(design, AllocationList) and scheme == "stratified_blocks":
-        strata = tuple(sorted(map(str, design.frame["stratum"].unique())))
-    if scheme == "minimization":
-        minimization = check_minimization(
-            factors,
-            arms,
-            params.get("weights"),
-            params.get("p", 0.8),
-            params.get("imbalance", "range"),
-            ratio,
-        )
-        if isinstance(design, AllocationList) and "levels" in params:
-            levels = {str(f): list(map(str, v)) for f, v in params["levels"].items()}
-    return _Design(scheme, arms, r, sizes, factors, strata, levels, minimization)
-
-
-# --------------------------------------------------------------------------- the participants
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """What a replay needs from the data, in order of arrival."""
-
-    design: _Design
-    arrival: np.ndarray  # arrival[i] = row position of the i-th participant to arrive
-    observed: np.ndarray  # observed arm index per row (data order)
-    strata: np.ndarray | None = None  # stratum code per arrival
-    n_strata: int = 1
-    codes: np.ndarray | None = None  # minimization level codes per arrival (n, F)
-    n_levels: int = 0
-
-    @property
-    def n(self) -> int:
-        return len(self.arrival)
-
-
-def _check_frame(data: object) -> None:
-    if not isinstance(data, pd.DataFrame) or len(data) == 0:
-        raise TrialDataError(
-            [Problem(None, "expected a non-empty DataFrame", "pass one row per randomised participant")]
-        )
-
-
-def _column_problem(data: pd.DataFrame, columns: Sequence[str], role: str) -> None:
-    absent = [c for c in columns if c not in data.columns]
-    if absent:
-        shown = ", ".join(repr(str(c)) for c in list(data.columns)[:30])
-        raise TrialDataError(
-            [
-                Problem(
-                    None,
-                    f"{role} column{'s' if len(absent) > 1 else ''} {absent} not found; the data has {shown}",
-                    "pass the names of existing columns (the design's factors must be columns of the data)",
-                )
-            ]
-        )
-
-
-def _plan(
-    data: pd.DataFrame, arm: str, design: _Design, order: str | None, id: str | None, check_arm: bool = True
-) -> _Plan:
-    _check_frame(data)
-    needed = [*([arm] if check_arm else []), *design.factors, *([order] if order else [])]
-    _column_problem(data, needed, "arm, factor or order")
-    ids = id_series(data, id)
-    problems = []
-    index = np.full(len(data), -1)
-    if check_arm:
-        labels = data[arm]
-        index = pd.Index(design.arms).get_indexer(labels)
-        bad = index < 0
-        if bad.any():
-            shown, count = offending_ids(ids, bad)
-            found = sorted(map(str, pd.unique(labels[bad])))[:5]
-            problems.append(
-                Problem(
-                    arm,
-                    f"{count} participants with an arm not in the design {list(design.arms)} ({found})",
-                    "every randomised participant must carry an arm of the design; the design's arms are "
-                    "replayed for all of them",
-                    shown,
-                    count,
-                )
-            )
-    arrival = np.arange(len(data))
-    if order is not None:
-        missing = data[order].isna().to_numpy()
-        if missing.any():
-            shown, count = offending_ids(ids, missing)
-            problems.append(
-                Problem(
-                    order,
-                    f"{count} missing enrolment-order values",
-                    "complete the order column",
-                    shown,
-                    count,
-                )
-            )
-        else:
-            arrival = np.argsort(data[order].to_numpy(), kind="stable")
-    if design.factors:
-        frame = data[list(design.factors)]
-        for column in design.factors:
-            gone = frame[column].isna().to_numpy()
-            if gone.any():
-                shown, count = offending_ids(ids, gone)
-                problems.append(
-                    Problem(
-                        column,
-                        f"{count} missing values in a design factor",
-                        "stratification and minimization factors were known at randomisation: take the "
-                        "values from the randomisation record",
-                        shown,
-                        count,
-                    )
-                )
-    if problems:
-        raise TrialDataError(problems)
-    strata = codes = None
-    n_strata, n_levels = 1, 0
-    if design.factors and design.scheme in ("stratified_blocks", "permutation"):
-        frame = data[list(design.factors)].iloc[arrival]
-        label = stratum_labels(frame).to_numpy()
-        if design.strata is not None:
-            unseen = ~np.isin(label, design.strata)
-            if unseen.any():
-                shown = tuple(ids.iloc[arrival].to_numpy()[unseen][:5])
-                raise TrialDataError(
-                    [
-                        Problem(
-                            ", ".join(design.factors),
-                            f"strata {sorted(set(label[unseen]))[:5]} are not strata of the design "
-                            f"({list(design.strata)[:10]})",
-                            "the design was built on other levels of the stratification factors: use the "
-                            "allocation list made for these data, or recode the levels",
-                            shown,
-                            int(unseen.sum()),
-                        )
-                    ]
-                )
-        grouped = frame.groupby(list(design.factors), sort=True, observed=True)
-        strata = grouped.ngroup().to_numpy()
-        n_strata = int(grouped.ngroups)
-    if design.scheme == "minimization":
-        frame = data[list(design.factors)].iloc[arrival]
-        levels = design.levels if design.levels is not None else factor_levels(frame)
-        codes, n_levels = level_codes(frame, levels, ids.iloc[arrival].to_numpy())
-    return _Plan(design, arrival, index.astype(np.int8), strata, n_strata, codes, n_levels)
-
-
-def _streams(plan: _Plan, seed: SeedLike) -> tuple[list[np.random.Generator], int | None]:
-    """One stream per stratum (or one), spawned from a child of the seed, so that replays never reuse
-    the streams of a list drawn with the same integer seed."""
-    (root,), recorded = resolved_streams(seed, 1)
-    return root.spawn(plan.n_strata), recorded
-
-
-def _replay_chunk(
-    plan: _Plan, rngs: list[np.random.Generator], n_rep: int, details: bool = False
-) -> tuple[np.ndarray, ...]:
-    """``n_rep`` replays in data row order: arm indices ``(n_rep, n)`` int8 (and block details)."""
-    d = plan.design
-    n = plan.n
-    extra: tuple[np.ndarray, ...] = ()
-    if d.scheme == "simple":
-        draw = rngs[0].integers(0, int(d.ratio.sum()), size=(n_rep, n))
-        arm = np.searchsorted(np.cumsum(d.ratio), draw, side="right").astype(np.int8)
-    elif d.scheme == "permutation":
-        arm = np.empty((n_rep, n), dtype=np.int8)
-        observed = plan.observed[plan.arrival]
-        groups = (
-            [np.arange(n)]
-            if plan.strata is None
-            else [np.flatnonzero(plan.strata == s) for s in range(plan.n_strata)]
-        )
-        for s, idx in enumerate(groups):
-            block = np.tile(observed[idx], (n_rep, 1))
-            arm[:, idx] = rngs[s].permuted(block, axis=1)
-    elif d.scheme == "permuted_blocks":
-        arm, *rest = _block_batch(n, d.ratio, d.block_sizes, rngs[0], n_rep, details)
-        extra = tuple(rest)
-    elif d.scheme == "stratified_blocks":
-        assert plan.strata is not None
-        arm, *rest = _stratified_batch(
-            plan.strata, plan.n_strata, d.ratio, d.block_sizes, rngs, n_rep, details
-        )
-        extra = tuple(rest)
-    else:
-        assert plan.codes is not None and d.minimization is not None
-        arm = _minimize_batch(plan.codes, plan.n_levels, d.minimization, rngs[0], n_rep)
-    if np.array_equal(plan.arrival, np.arange(n)):
-        return (arm, *extra)
-    back = np.empty(n, dtype=np.int64)
-    back[plan.arrival] = np.arange(n)  # the arrival place of every row
-    return tuple(x[:, back] for x in (arm, *extra))
-
-
-def _chunks(plan: _Plan, rngs: list[np.random.Generator], n: int, details: bool = False) -> Iterator[tuple]:
-    step = max(1, _CHUNK_CELLS // plan.n)
-    for first in range(0, n, step):
-        rows = slice(first, min(first + step, n))
-        yield rows, _replay_chunk(plan, rngs, rows.stop - first, details)
-
-
-def _check_count(n: object, name: str = "n") -> int:
-    if isinstance(n, bool | np.bool_) or not isinstance(n, numbers.Integral) or int(n) <= 0:
-        raise ValueError(f"{name} must be a positive whole number of replays; got {n!r}")
-    return int(n)
-
-
-@dataclass(frozen=True, eq=False)
-class Replays:
-    """Replayed allocations of a design, in the row order of the data.
-
-    ``codes[b, i]`` is the arm (an index into ``arms``) of participant ``i`` (row ``i`` of the data)
-    in replay ``b``; :meth:`labels` gives the arm labels. For block schemes with ``details=True``,
-    ``block`` (0-based, unique within a replay), ``block_size`` and ``position`` (1-based) have the
-    same shape; otherwise they are None.
-    """
-
-    codes: np.ndarray
-    arms: tuple[str, ...]
-    scheme: str
-    description: str
-    seed: int | None
-    block: np.ndarray | None = None
-    block_size: np.ndarray | None = None
-    position: np.ndarray | None = None
-
-    def labels(self) -> np.ndarray:
-        """Arm labels, an object array of the shape of ``codes``."""
-        return np.asarray(self.arms, dtype=object)[self.codes]
-
-    def __len__(self) -> int:
-        return self.codes.shape[0]
-
-
-def replay_design(
-    data: pd.DataFrame,
-    design: AllocationList | Mapping[str, Any],
-    n: int = 1000,
-    seed: SeedLike = None,
-    *,
-    arm: str = "arm",
-    order: str | None = None,
-    details: bool = False,
-    id: str | None = "participant_id",
-) -> Replays:
-    """``n`` independent replays of the allocation scheme ``design`` for the participants of ``data``.
-
-    The participants arrive in row order (or by the ``order`` column, ties keeping row order) and are
-    allocated by the scheme exactly as :func:`rerandomization_test` replays it (module docstring):
-    stratified permuted blocks per stratum of the design's factors with its block sizes and ratio,
-    all replays of a stratum drawn at once (:func:`ipstrial.randomization.blocks._block_batch`);
-    minimization with its factors, weights, ``p`` and ratio (``_minimize_batch``, vectorised over
-    replays); simple randomization with the ratio; or a permutation of the observed arms (column
-    ``arm``, needed only for ``"permutation"``). Factor levels (strata) not in the design's own list
-    are an error. The same data, design, ``n`` and integer ``seed`` give the same replays.
-    """
-    n = _check_count(n)
-    labels = data[arm].dropna().unique() if isinstance(data, pd.DataFrame) and arm in data.columns else []
-    spec = _parse_design(design, labels)
-    plan = _plan(data, arm, spec, order, id, check_arm=spec.scheme == "permutation")
-    rngs, recorded = _streams(plan, seed)
-    parts = [np.empty((n, plan.n), dtype=np.int8)]
-    with_details = details and spec.scheme in ("permuted_blocks", "stratified_blocks")
-    if with_details:
-        parts += [np.empty((n, plan.n), dtype=np.int64) for _ in range(3)]
-    for rows, chunk in _chunks(plan, rngs, n, with_details):
-        for target, part in zip(parts, chunk, strict=True):
-            target[rows] = part
-    return Replays(parts[0], spec.arms, spec.scheme, spec.describe(), recorded, *parts[1:])
 
 
 # --------------------------------------------------------------------------- the statistic
@@ -527,7 +188,9 @@ class RerandomizationResult(Result):
     ``distribution[b, j]`` is the statistic of contrast ``j`` in replay ``b`` (NaN where undefined);
     ``observed[j]`` its value for the actual allocation; ``p_value``, ``mc_se`` (Monte Carlo SE of the
     p-value), ``n_defined`` (replays with a defined statistic), ``ci_low``/``ci_high`` (test inversion,
-    NaN unless ``interval=True``) are per contrast. See the module docstring for the formulas.
+    NaN unless ``interval=True``) are per contrast. ``n_resamples`` is the number of replays and
+    ``seed_entropy`` the integer that regenerates them (None for a Generator seed). See the module
+    docstring for the formulas.
     """
 
     outcome: str
@@ -543,13 +206,13 @@ class RerandomizationResult(Result):
     ci_high: np.ndarray
     alternative: str
     alpha: float
-    n_replays: int
+    n_resamples: int
     scheme: str
     design: str
     n_compared: tuple[int, ...]
     excluded: tuple[dict[str, int], ...]
     interval_method: str
-    seed: int | None
+    seed_entropy: int | None
     analysis: str = "randomization_rerandomization"
 
     @property
@@ -565,13 +228,13 @@ class RerandomizationResult(Result):
         }[self.alternative]
         defined = int(self.n_defined[j])
         text = (
-            f"re-randomization test: {self.n_replays:,} replays of {self.design}; "
+            f"re-randomization test: {self.n_resamples:,} replays of {self.design}; "
             f"statistic {self.statistic}; "
             f"{self.alternative} p = (1 + #{{{rule}}})/(1 + {defined:,}), the observed allocation counted "
             f"once; Monte Carlo SE {self.mc_se[j]:.2g}"
         )
-        if defined < self.n_replays:
-            text += f"; {self.n_replays - defined:,} replays with an empty arm left out"
+        if defined < self.n_resamples:
+            text += f"; {self.n_resamples - defined:,} replays with an empty arm left out"
         if self.interval_method:
             text += f"; {self.interval_method}"
         return text
@@ -582,26 +245,25 @@ class RerandomizationResult(Result):
         for j, contrast in enumerate(self.contrasts):
             extra: dict[str, object] = {
                 "p_value_mc_se": float(self.mc_se[j]),
-                "n_replays": int(self.n_replays),
+                "n_resamples": int(self.n_resamples),
                 "n_defined": int(self.n_defined[j]),
                 "null_sd": float(self.null_sd[j]),
                 "scheme": self.scheme,
                 "alternative": self.alternative,
             }
+            if self.seed_entropy is not None:
+                extra["seed_entropy"] = str(self.seed_entropy)
             extra |= {f"excluded_{k}": int(v) for k, v in self.excluded[j].items() if v}
             out.append(
-                Row(
-                    analysis=self.analysis,
-                    contrast=contrast,
-                    estimand=self.estimand,
-                    estimate=float(self.observed[j]),
+                self._row(
+                    contrast,
+                    self.estimand,
+                    float(self.observed[j]),
                     ci_low=float(self.ci_low[j]),
                     ci_high=float(self.ci_high[j]),
                     p_value=float(self.p_value[j]),
                     method=self._method(j),
                     n=int(self.n_compared[j]),
-                    outcome=self.outcome,
-                    conf_level=1 - self.alpha,
                     extra=extra,
                 )
             )
@@ -620,47 +282,157 @@ class RerandomizationResult(Result):
             ax.axvline(self.observed[j], color=f"C{j}", linestyle="--", label=f"{contrast} observed")
         ax.set_xlabel(self.statistic)
         ax.set_ylabel("replays")
-        ax.set_title(f"Randomization distribution, {self.n_replays:,} replays of {self.scheme}")
+        ax.set_title(f"Randomization distribution, {self.n_resamples:,} replays of {self.scheme}")
         ax.legend(fontsize="small")
         return ax
 
 
 # --------------------------------------------------------------------------- the test
+def _looks_binary(data: Any, outcome: str) -> bool:
+    """True for an outcome column of booleans (checked as binary by the gate; numbers are checked as
+    continuous and then recognised as binary when every known value is 0 or 1)."""
+    from ipstrial.trial import Trial
+
+    frame = data.data if isinstance(data, Trial) else data
+    if not isinstance(frame, pd.DataFrame) or outcome not in frame.columns:
+        return False
+    column = frame[outcome]
+    if isinstance(column, pd.DataFrame):  # a repeated column name: the gate names it
+        return False
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return True
+    if column.dtype == object:
+        present = column.dropna().to_numpy(dtype=object)
+        return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present)
+    return False
+
+
+_FEW_OTHERS = 0.1
+"""With ``statistic=None`` and an outcome not declared by a Trial, a numeric outcome whose known values are
+0/1 except for at most this share is ambiguous (a 0/1 outcome with stray values, or a number that is
+mostly 0 or 1): an error asks for ``statistic=``, so that the statistic cannot switch silently."""
+
+
+def _declared_kind(data: Any, outcome: str) -> str | None:
+    """``"binary"`` for an outcome a Trial declares binary, ``"continuous"`` for one it declares as hours,
+    weeks, costs or utilities, else None (a DataFrame, or a column without an outcome role)."""
+    from ipstrial.trial import Trial
+
+    if not isinstance(data, Trial):
+        return None
+    if outcome in data.binary:
+        return "binary"
+    if any(outcome in getattr(data, role) for role in ("hours", "weeks", "costs", "utilities")):
+        return "continuous"
+    return None
+
+
+def _inferred_statistic(y: np.ndarray, outcome: str, who: Any) -> str:
+    """The default statistic of a numeric outcome of a DataFrame (module docstring of the rule): the risk
+    difference when every known value is 0 or 1, the difference in means when the values are clearly not
+    0/1, and an error when they are 0/1 apart from a few."""
+    off = ~np.isin(y, (0.0, 1.0))
+    if not off.any():
+        return "risk_difference"
+    if off.sum() > _FEW_OTHERS * len(y):
+        return "mean_difference"
+    others = columns_.fmt_values(y[off])
+    raise TrialDataError(
+        [
+            Problem(
+                outcome,
+                f"the outcome is 0/1 except for {columns_.plural(int(off.sum()), 'value')} ({others}) of "
+                f"{len(y)} known values, so it is unclear whether it is a binary outcome with wrong values "
+                "or a number",
+                "a binary outcome: correct these values (1 = yes, 0 = no, NaN when unknown), or declare it "
+                "with ipstrial.Trial(binary=...); a number: pass statistic='mean_difference'",
+                **who,
+            )
+        ]
+    )
+
+
+def _check_estimand(estimand: str | None, statistic: str, outcome: str, binary: bool) -> None:
+    """The estimand of a built-in statistic is its own word; another word would mislabel the number."""
+    if estimand is None or estimand == statistic:
+        return
+    what = "a 0/1 outcome" if binary else "not a 0/1 outcome"
+    word = "risk difference" if statistic == "risk_difference" else "difference in means"
+    raise ParameterError(
+        f"estimand={estimand!r} contradicts the statistic: {outcome!r} is {what}, so the statistic is the "
+        f"{word} ({statistic!r}); leave estimand= out (it follows from statistic=), choose "
+        "statistic='risk_difference' (0/1 outcome) or statistic='mean_difference', or pass a callable "
+        "statistic with its estimand"
+    )
+
+
+def _compared(treatment: Any, control: str, sample: Sample, design: _Design) -> tuple[str, ...]:
+    """The treatment arms of the contrasts: those named (arms of the design, not the control), or every
+    other arm of the design with participants (in display order)."""
+    if treatment is None:
+        return tuple(a for a in sample.order if a != control)
+    from ipstrial._inputs import _labels_argument
+
+    named = _labels_argument(treatment, "treatment")
+    if control in named:
+        raise ParameterError(
+            f"treatment and control are the same arm {control!r}; compare two different arms"
+        )
+    unknown = [a for a in named if a not in design.arms]
+    if unknown:
+        meant = near_misses(unknown, design.arms)
+        hint = "".join(f"; {a!r} is probably {meant[a]!r}" for a in unknown if a in meant)
+        raise ParameterError(f"treatment {unknown} are not arms of the design {list(design.arms)}{hint}")
+    return named
+
+
+@shared_params
 def rerandomization_test(
-    data: pd.DataFrame,
-    arm: str,
+    data: pd.DataFrame | Trial,
+    outcome: str,
+    arm: str | None = None,
+    treatment: Any = None,
+    control: Any = None,
+    *,
     design: AllocationList | Mapping[str, Any],
     statistic: str | Callable[[np.ndarray, np.ndarray], float] | None = None,
-    n: int = 10_000,
+    n_resamples: int = 10_000,
     seed: SeedLike = None,
     alternative: str = "two-sided",
     interval: bool = False,
-    outcome: str | None = None,
-    *,
-    treatment: str | Sequence[str] | None = None,
-    control: str | None = None,
     order: str | None = None,
     missing: str | None = None,
     alpha: float = 0.05,
     estimand: str | None = None,
     analysis: str = "randomization_rerandomization",
-    id: str | None = "participant_id",
+    id: str | None = None,
 ) -> RerandomizationResult:
-    """Re-randomization test that replays the trial's own allocation scheme ``n`` times.
+    """Re-randomization test that replays the trial's own allocation scheme ``n_resamples`` times.
 
     ``p = (1 + #{b : |T(A*_b)| >= |T|}) / (1 + n)`` (two-sided; ``T* >= T`` or ``T* <= T`` one-sided)
-    with Monte Carlo SE ``sqrt(p (1 - p) / n)``, where ``A*_b`` are replays of ``design`` and ``T`` the
-    statistic (Rosenberger & Lachin 2016, ch. 6; Davison & Hinkley 1997, eq. 4.11 for counting the
-    observed allocation once). Optional interval by inverting the test under a constant additive
-    effect (Ernst 2004, sec. 3.3). Details, assumptions and references in the module docstring.
+    with Monte Carlo SE ``sqrt(p (1 - p) / n)``, where ``A*_b`` are ``n = n_resamples`` replays of
+    ``design`` and ``T`` the statistic (Rosenberger & Lachin 2016, ch. 6; Davison & Hinkley 1997,
+    eq. 4.11 for counting the observed allocation once). Optional interval by inverting the test under
+    a constant additive effect (Ernst 2004, sec. 3.3). Details, assumptions and references in the module
+    docstring.
 
     Parameters
     ----------
     data
         One row per randomised participant (all of them: the design allocated everyone), in order of
-        arrival unless ``order`` names an enrolment-order column.
+        arrival unless ``order`` names an enrolment-order column; a DataFrame or an
+        :class:`ipstrial.Trial` (its arm column, arms, control and id column are used). The data pass the
+        input gate with the arms replayed (see ``design``): duplicated ids, missing arms, near-miss arm
+        labels, missing design factors or order values are errors, and so is a participant whose arm is
+        not an arm of a design that names its arms.
+    outcome
+        The outcome column: 0/1 (or True/False) for a risk difference, numbers for a difference in means.
     arm
-        The column of allocated arms; every value must be an arm of the design.
+        The column of allocated arms (required with a DataFrame; with a Trial, its own).
+    treatment, control
+        The compared arms, each treatment against ``control`` (one contrast per treatment). ``control``
+        is required with a DataFrame (a Trial's control is the default); ``treatment`` defaults to every
+        other arm of the design with participants.
     design
         The trial's :class:`AllocationList` (its scheme and parameters are replayed: stratified
         blocks with the same strata, block sizes and ratio; permuted blocks; simple; minimization
@@ -669,122 +441,157 @@ def rerandomization_test(
         ``simple``, ``permutation``, ``permuted_blocks``, ``stratified_blocks``, ``minimization``) and
         the parameters (``arms``, ``ratio``, ``block_sizes``, ``factors``, ``weights``, ``p``,
         ``imbalance``). ``"permutation"`` permutes the observed labels (fixed arm sizes), within
-        strata if ``factors`` are given.
+        strata if ``factors`` are given. A dict without ``arms`` replays the compared arms only (the
+        treatment(s) and the control, in a Trial's declared order, else sorted): participants of other
+        arms are then left out of the test and counted in ``inputs.outside``; with ``arms`` (and with an
+        AllocationList) every participant must carry one of the design's arms, and all are replayed.
     statistic
-        ``None`` (default): the risk difference of a 0/1 ``outcome`` or the difference in means of
-        another numeric outcome, ``mean(treatment) - mean(control)``, computed for all replays at once
-        from the ``(n, participants)`` assignment matrix; ``"risk_difference"`` or
-        ``"mean_difference"`` to choose; or any callable ``statistic(outcome_values, arm_labels) ->
-        float`` called once per replay with the analysed outcomes and that replay's arm labels
-        (give ``estimand=``, a word of :data:`ipstrial.results.ESTIMANDS`).
-    n, seed
-        Number of replays (>= 1) and the seed (the same seed gives the same replays).
+        ``"risk_difference"`` (a 0/1 outcome; other values are an error) or ``"mean_difference"``:
+        ``mean(treatment) - mean(control)``, computed for all replays of a chunk at once from the
+        assignment matrix. ``None`` (default) chooses by the outcome, and never silently: with a Trial by
+        its role (``binary`` gives the risk difference, and a value other than 0/1 is an error; ``hours``,
+        ``weeks``, ``costs``, ``utilities`` the difference in means); otherwise by the values: True/False
+        or only 0 and 1 give the risk difference, values other than 0/1 in more than 10 % of the known
+        outcomes the difference in means, and 0/1 apart from a few (at most 10 %) is an error naming those
+        participants and asking for ``statistic=`` (or corrected values). Or
+        any callable ``statistic(outcome_values, arm_labels) -> float`` called once per replay with the
+        analysed outcomes and that replay's arm labels (give ``estimand=``, a word of
+        :data:`ipstrial.results.ESTIMANDS`, and one ``treatment``: the contrast it is reported under).
+    n_resamples
+        Number of replays (>= 1).
+    @params seed
     alternative
         ``"two-sided"``, ``"greater"`` (treatment higher) or ``"less"``.
     interval
         Also invert the test under a constant additive effect (continuous outcome, default
         statistic only; refused for binary outcomes, see the module docstring).
-    outcome
-        The outcome column (required).
-    treatment, control
-        The compared arms; default the first and the last arm of the design (e.g. IPS and SAU for
-        arms IPS, IPSE, SAU). ``treatment`` may be a list, each compared with ``control``.
     order
         Enrolment-order column: participants arrive sorted by it (ties keep row order).
     missing
         ``None`` (missing outcomes are an error) or ``"complete-case"``: participants with a missing
-        outcome are replayed with everyone and left out of the statistic (counted in the rows).
-    alpha
-        Level of the interval.
+        outcome are replayed with everyone and left out of the statistic (counted in ``inputs`` and in the
+        rows' ``excluded_<arm>`` columns).
+    @params alpha
+    estimand
+        The estimand word of a callable statistic (required there). The built-in statistics are their own
+        estimands (``"risk_difference"``, ``"mean_difference"``); another word is a ParameterError.
+    @params analysis id
     """
-    n = _check_count(n)
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(f"alternative must be 'two-sided', 'greater' or 'less'; got {alternative!r}")
-    if not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1; got {alpha!r}")
-    if outcome is None:
-        raise TrialDataError(
-            [Problem(None, "no outcome given", "name the outcome column: outcome='employed_18m'")]
-        )
-    _check_frame(data)
-    _column_problem(data, [arm], "arm")
-    spec = _parse_design(design, data[arm].dropna().unique())
-    plan = _plan(data, arm, spec, order, id)
-    treatments = tuple(
-        [spec.arms[0]] if treatment is None else ([treatment] if isinstance(treatment, str) else treatment)
-    )
-    control = spec.arms[-1] if control is None else control
-    if control in treatments or len(set(treatments)) != len(treatments):
-        raise TrialDataError(
-            [
-                Problem(
-                    arm, f"the compared arms {[*treatments, control]} repeat an arm", "compare distinct arms"
-                )
-            ]
-        )
-    for label in (*treatments, control):
-        if label not in spec.arms:
-            raise TrialDataError(
-                [
-                    Problem(
-                        arm,
-                        f"arm {label!r} is not an arm of the design {list(spec.arms)}",
-                        "name design arms",
-                    )
-                ]
-            )
-
-    values = data[outcome] if outcome in data.columns else None
-    numeric = (
-        pd.to_numeric(values, errors="coerce") if values is not None and values.dtype != bool else values
-    )
-    known = numeric.dropna() if numeric is not None else pd.Series(dtype=float)
-    binary = bool(len(known)) and bool(known.isin([0, 1]).all())
-    if statistic is None:
-        statistic = "risk_difference" if binary else "mean_difference"
-    if isinstance(statistic, str):
-        if statistic not in ("risk_difference", "mean_difference"):
-            raise ValueError(
-                f"statistic={statistic!r}: use 'risk_difference', 'mean_difference' or a callable "
-                "statistic(outcome_values, arm_labels) -> float"
-            )
-        if statistic == "risk_difference" and not binary:
-            kind = "binary"  # prepare() names the offending values
-        else:
-            kind = "binary" if binary else "continuous"
-        estimand = statistic if estimand is None else estimand
-    elif callable(statistic):
-        kind = "binary" if binary else "continuous"
+    n_resamples = check_count(n_resamples, "n_resamples")
+    alternative = check_choice(alternative, "alternative", ALTERNATIVES)
+    alpha = check_alpha(alpha)
+    analysis = check_analysis(analysis)
+    missing = check_choice(missing, "missing", (None, "complete-case"))
+    interval = bool(check_choice(interval, "interval", (True, False)))
+    order = _check_order(order)
+    if not isinstance(outcome, str):
+        raise ParameterError(f"outcome must be a column name (str), got {outcome!r}")
+    if statistic is not None and not callable(statistic):
+        check_choice(statistic, "statistic", ("risk_difference", "mean_difference"))
+    if callable(statistic):
         if estimand is None:
-            raise ValueError(
+            raise ParameterError(
                 "a callable statistic needs estimand=, the word that names what it estimates, one of: "
                 + ", ".join(sorted(ESTIMANDS))
             )
-    else:
-        raise TypeError(f"statistic must be None, a name or a callable; got {type(statistic).__name__}")
-    if estimand not in ESTIMANDS:
-        raise ValueError(f"unknown estimand {estimand!r}; allowed: {', '.join(sorted(ESTIMANDS))}")
-
-    others = tuple(a for a in spec.arms if a != control)
-    prepared = prepare(data, outcome, arm, others, control, kind=kind, missing=missing, id=id)
-    analysed = np.flatnonzero(numeric.notna().to_numpy()) if missing else np.arange(len(data))
-    if len(analysed) != len(prepared.y):  # pragma: no cover - prepare keeps exactly these rows
-        raise EstimationError("internal error: analysed rows do not match the prepared outcome")
-    y = prepared.y
-    observed_codes = plan.observed[analysed][None, :]
-    t_idx = [spec.arms.index(t) for t in treatments]
-    c_idx = spec.arms.index(control)
-    arms_array = np.asarray(spec.arms, dtype=object)
-
-    if callable(statistic):
         if interval:
             raise EstimationError(
                 "interval=True needs the default difference statistic (the interval inverts the test "
                 "under a constant additive effect, computed from the replays in closed form); drop "
                 "interval or the callable"
             )
+    if estimand is not None and estimand not in ESTIMANDS:
+        raise ParameterError(f"unknown estimand {estimand!r}; allowed: {', '.join(sorted(ESTIMANDS))}")
+
+    # -- the design and the participants, through the input gate -----------------------------------------
+    declared = _declared_kind(data, outcome)
+    if statistic == "risk_difference" and declared == "continuous":
+        raise ParameterError(
+            f"statistic='risk_difference' needs a 0/1 outcome, but the Trial declares {outcome!r} as a "
+            "number (hours, weeks, costs or utilities); use statistic='mean_difference' or leave "
+            "statistic= out"
+        )
+    if statistic == "risk_difference":
+        kind = "binary"
+    elif declared is not None:
+        kind = declared
+    else:
+        kind = "binary" if _looks_binary(data, outcome) else "continuous"
+    sample, spec = design_sample(
+        data,
+        design,
+        arm=arm,
+        treatment=treatment,
+        control=control,
+        id=id,
+        order=order,
+        outcomes={outcome: kind},
+    )
+    control_label = sample.control
+    assert control_label is not None
+    if control_label not in spec.arms:
+        raise ParameterError(f"control {control_label!r} is not an arm of the design {list(spec.arms)}")
+    treatments = _compared(treatment, control_label, sample, spec)
+    if callable(statistic) and len(treatments) != 1:
+        raise ParameterError(
+            f"a callable statistic gives one number per replay, but {len(treatments)} treatment arms "
+            f"{list(treatments)} are compared with {control_label!r}; name the one it is reported for with "
+            "treatment="
+        )
+    plan = _plan(sample.frame, sample.who, spec, order, sample.arms)
+    assert plan.observed is not None
+
+    # -- the outcome: missing values and the statistic ----------------------------------------------------
+    y_all = sample.values[outcome]
+    unknown = np.isnan(y_all)
+    inputs = sample.inputs
+    if unknown.any():
+        per_arm = {a: int(np.sum(unknown & sample.mask(a))) for a in sample.order}
+        if missing is None:
+            parts = ", ".join(f"{a} {k}" for a, k in per_arm.items())
+            raise TrialDataError(
+                [
+                    Problem(
+                        outcome,
+                        f"{int(unknown.sum())} missing outcome values ({parts})",
+                        POLICY_HELP,
+                        **sample.who.offending(unknown),
+                    )
+                ]
+            )
+        inputs = dataclasses.replace(
+            inputs,
+            n_by_arm={a: int(np.sum(~unknown & sample.mask(a))) for a in sample.order},
+            excluded=per_arm,
+            policy=missing,
+            reason=f"missing {outcome} (replayed with everyone, left out of the statistic)",
+        )
+    analysed = np.flatnonzero(~unknown)
+    y = y_all[analysed]
+    for label in (*treatments, control_label):
+        if not np.any(sample.arms[analysed] == label):
+            raise TrialDataError(
+                [Problem(outcome, f"no participant with a known outcome in arm {label!r}", POLICY_HELP)]
+            )
+    binary = kind == "binary" or bool(np.isin(y, (0.0, 1.0)).all())
+    if statistic is None:
+        if kind == "binary" or declared is not None:
+            statistic = "risk_difference" if kind == "binary" else "mean_difference"
+        else:
+            known = sample.who.take(analysed)
+            off = ~np.isin(y, (0.0, 1.0))
+            statistic = _inferred_statistic(y, outcome, known.offending(off))
+    if isinstance(statistic, str):
+        _check_estimand(estimand, statistic, outcome, binary)
+        estimand = statistic
+    observed_codes = plan.observed[analysed][None, :]
+    t_idx = [spec.arms.index(t) for t in treatments]
+    c_idx = spec.arms.index(control_label)
+    arms_array = np.asarray(spec.arms, dtype=object)
+
+    if callable(statistic):
         description = getattr(statistic, "__name__", "user statistic")
-        contrasts = (contrast_label(treatments[0], control),)
+        contrasts = (contrast_label(treatments[0], control_label),)
         observed = np.array([float(statistic(y, arms_array[observed_codes[0]]))])
     else:
         if interval and binary:
@@ -797,13 +604,21 @@ def rerandomization_test(
             )
         word = "risk difference" if statistic == "risk_difference" else "difference in means"
         description = f"{word} of {outcome}, mean(treatment) - mean(control)"
-        contrasts = tuple(contrast_label(t, control) for t in treatments)
+        contrasts = tuple(contrast_label(t, control_label) for t in treatments)
         observed = _differences(observed_codes, y, t_idx, c_idx)[0]
     if not np.all(np.isfinite(observed)):
         raise EstimationError(f"the statistic is undefined for the observed allocation ({observed.tolist()})")
 
-    x_needed = interval and not callable(statistic)
-    if x_needed:
+    # -- the replays, chunk by chunk ---------------------------------------------------------------------
+    k = len(contrasts)
+    kept = k * (3 if interval else 1)
+    check_memory(
+        8.0 * n_resamples * kept,
+        f"rerandomization_test with n_resamples={n_resamples:,} ({format_bytes(8.0 * n_resamples * kept)} of "
+        "replayed statistics are kept)",
+        "use fewer replays (10,000 give a p-value with a Monte Carlo SE below 0.005)",
+    )
+    if interval:
         arms_obs = plan.observed[analysed]
         arm_range = np.arange(len(spec.arms))
         means = np.array([y[arms_obs == a].mean() if np.any(arms_obs == a) else 0.0 for a in arm_range])
@@ -812,50 +627,53 @@ def rerandomization_test(
             plug = np.where(np.isin(arm_range, [t, c_idx]), 0.0, means - means[c_idx])
             adjusted.append(y - plug[arms_obs])
             indicators.append((arms_obs == t).astype(np.float64))
-        u_draws = np.empty((n, len(t_idx)))
-        v_draws = np.empty((n, len(t_idx)))
+        u_draws = np.empty((n_resamples, k))
+        v_draws = np.empty((n_resamples, k))
 
-    rngs, recorded = _streams(plan, seed)
-    distribution = np.empty((n, len(contrasts)))
-    for rows, (codes,) in _chunks(plan, rngs, n):
-        codes = codes[:, analysed]
-        if callable(statistic):
-            labels = arms_array[codes]
-            distribution[rows, 0] = [float(statistic(y, labels[b])) for b in range(labels.shape[0])]
-            continue
-        distribution[rows] = _differences(codes, y, t_idx, c_idx)
-        if x_needed:
-            for j, t in enumerate(t_idx):
-                u_draws[rows, j] = _differences(codes, adjusted[j], [t], c_idx)[:, 0]
-                v_draws[rows, j] = _differences(codes, indicators[j], [t], c_idx)[:, 0]
+    (root,), recorded = resolved_streams(seed, 1)
+    distribution = np.empty((n_resamples, k))
+    whole = analysed.size == plan.n
+    row_bytes = _STATISTIC_BYTES * max(len(y), 1)
+    for rows, (chunk,) in _replays(plan, root, n_resamples):
+        # the statistic in pieces of CHUNK_BYTES of indicators (minimization's chunks are larger)
+        for piece in chunks(rows.stop - rows.start, row_bytes, CHUNK_BYTES):
+            codes = chunk[piece] if whole else chunk[piece][:, analysed]
+            target = slice(rows.start + piece.start, rows.start + piece.stop)
+            if callable(statistic):
+                labels = arms_array[codes]
+                distribution[target, 0] = [float(statistic(y, labels[b])) for b in range(labels.shape[0])]
+                continue
+            distribution[target] = _differences(codes, y, t_idx, c_idx)
+            if interval:
+                for j, t in enumerate(t_idx):
+                    u_draws[target, j] = _differences(codes, adjusted[j], [t], c_idx)[:, 0]
+                    v_draws[target, j] = _differences(codes, indicators[j], [t], c_idx)[:, 0]
 
-    k = len(contrasts)
     p_value, mc_se, n_defined = np.empty(k), np.empty(k), np.zeros(k, dtype=np.int64)
     low, high = np.full(k, np.nan), np.full(k, np.nan)
     for j in range(k):
         p_value[j], mc_se[j], n_defined[j] = _p_value(distribution[:, j], float(observed[j]), alternative)
-        if x_needed:
-            low[j], high[j] = _invert(
-                u_draws[:, j], v_draws[:, j], float(observed[j]), alternative, float(alpha)
-            )
+        if interval:
+            low[j], high[j] = _invert(u_draws[:, j], v_draws[:, j], float(observed[j]), alternative, alpha)
     interval_method = ""
-    if x_needed:
+    if interval:
         interval_method = (
             f"{1 - alpha:.0%} interval: the constant additive effects not rejected at {alpha:g} "
             "(test inversion, bisection)"
         )
         if len(spec.arms) > 2:
             interval_method += "; effects of the other arms fixed at their observed mean differences"
-    arms_compared = [(t, control) for t in (treatments if not callable(statistic) else treatments[:1])]
-    counts = prepared.n_by_arm
-    n_compared = tuple(counts[t] + counts[c] for t, c in arms_compared)
+    analysed_arms = sample.arms[analysed]
+    counts = {a: int(np.sum(analysed_arms == a)) for a in spec.arms}
+    pairs = [(t, control_label) for t in treatments]
+    n_compared = tuple(counts[t] + counts[c] for t, c in pairs)
     if callable(statistic):
         n_compared = (len(y),)
-    excluded = tuple({a: prepared.excluded.get(a, 0) for a in pair} for pair in arms_compared)
+    excluded = tuple({a: int(inputs.excluded.get(a, 0)) for a in pair} for pair in pairs)
     return RerandomizationResult(
         outcome=outcome,
         contrasts=contrasts,
-        estimand=estimand,
+        estimand=str(estimand),
         statistic=description,
         observed=observed,
         distribution=distribution,
@@ -865,14 +683,15 @@ def rerandomization_test(
         ci_low=low,
         ci_high=high,
         alternative=alternative,
-        alpha=float(alpha),
-        n_replays=n,
+        alpha=alpha,
+        n_resamples=n_resamples,
         scheme=spec.scheme,
         design=spec.describe()
         + (f" in order of arrival by {order}" if order else " in order of arrival (row order)"),
         n_compared=n_compared,
         excluded=excluded,
         interval_method=interval_method,
-        seed=recorded,
+        seed_entropy=recorded,
         analysis=analysis,
+        inputs=inputs,
     )

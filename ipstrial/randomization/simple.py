@@ -7,8 +7,9 @@ so ``0`` cannot be mistaken for a block; it means "no block" while keeping the i
 block schemes, so lists of different schemes can be concatenated and exported alike.
 
 Arms, ratio and ``n`` are checked with the validation of the block schemes
-(:func:`ipstrial.randomization.blocks._check_design`): duplicate arm names, fewer than two arms, a
-ratio that does not match the arms and ``n <= 0`` raise :class:`~ipstrial.errors.DesignError`.
+(:func:`ipstrial.randomization.blocks._check_arms_ratio` and ``_check_n``): a string of arms, duplicate arm
+names, fewer than two arms, a ratio that does not match the arms and ``n <= 0`` raise
+:class:`~ipstrial.errors.DesignError`.
 """
 
 from __future__ import annotations
@@ -22,38 +23,9 @@ import pandas as pd
 from ipstrial._random import SeedLike, resolved_streams
 from ipstrial.errors import DesignError
 from ipstrial.randomization.allocation import AllocationList
-from ipstrial.randomization.blocks import _check_design
+from ipstrial.randomization.blocks import _allocation_frame, _check_arms_ratio, _check_n
 
 __all__ = ["biased_coin", "simple"]
-
-
-def _check_n(n: int) -> int:
-    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
-        raise DesignError(f"n must be a positive integer number of participants; got {n!r}")
-    return int(n)
-
-
-def _check_arms_ratio(arms: Sequence[str], ratio: Sequence[int] | None) -> tuple[list[str], np.ndarray]:
-    """Arms and ratio checked by ``_check_design``; returns the arm list and the ratio as ints.
-
-    ``_check_design`` also checks block sizes, which these schemes do not have: it is given the one
-    block size that is always allowed, the ratio total (it checks the ratio before the block sizes,
-    so an invalid ratio is reported as such whatever size is passed here).
-    """
-    if isinstance(arms, str):
-        raise DesignError(
-            f"arms must be a sequence of arm labels such as ('IPS', 'SAU'); got the string {arms!r}"
-        )
-    arms = list(arms)
-    if ratio is None:
-        total = max(len(arms), 1)
-    else:
-        try:
-            total = max(int(np.sum(np.asarray(ratio, dtype=np.int64))), 1)
-        except (TypeError, ValueError):
-            total = 1
-    r = _check_design(arms, (total,), ratio)
-    return arms, r
 
 
 def _stream(seed: SeedLike) -> tuple[np.random.Generator, int | None]:
@@ -63,23 +35,15 @@ def _stream(seed: SeedLike) -> tuple[np.random.Generator, int | None]:
 
 
 def _frame(arm_index: np.ndarray, arms: list[str]) -> pd.DataFrame:
-    n = len(arm_index)
-    zeros = np.zeros(n, dtype=np.int64)
-    return pd.DataFrame(
-        {
-            "sequence": np.arange(1, n + 1),
-            "stratum": "all",
-            "block_id": zeros,
-            "block_size": zeros.copy(),
-            "position": zeros.copy(),
-            "arm": np.asarray(arms, dtype=object)[arm_index],
-        }
-    )
+    """The list's frame: one stratum ``"all"`` and no blocks (``block_id = block_size = position = 0``)."""
+    zeros = np.zeros(len(arm_index), dtype=np.int64)
+    return _allocation_frame(arms, arm_index, "all", zeros, zeros.copy(), zeros.copy())
 
 
 def simple(
     n: int,
     arms: Sequence[str],
+    *,
     ratio: Sequence[int] | None = None,
     seed: SeedLike = None,
 ) -> AllocationList:
@@ -96,11 +60,24 @@ def simple(
     integer ``seed`` regenerate the identical list. The frame has ``stratum = "all"`` and
     ``block_id = block_size = position = 0`` (no blocks; see the module docstring).
 
+    Parameters
+    ----------
+    n
+        Participants to allocate (>= 1).
+    arms
+        The arm labels, in ratio order.
+    ratio
+        One positive integer per arm (default 1:1:...).
+    seed
+        int, SeedSequence, Generator or None; the integer that regenerates the list is recorded in
+        ``AllocationList.seed`` (the fresh entropy for ``None``, nothing for a Generator).
+
     Raises :class:`~ipstrial.errors.DesignError` for ``n <= 0``, duplicate arm names, fewer than two
     arms or a ratio that does not hold one positive integer per arm.
     """
     n = _check_n(n)
-    arms, r = _check_arms_ratio(arms, ratio)
+    r = _check_arms_ratio(arms, ratio)
+    arms = list(arms)
     rng, recorded = _stream(seed)
     draw = rng.integers(0, int(r.sum()), size=n)
     arm_index = np.searchsorted(np.cumsum(r), draw, side="right")
@@ -111,6 +88,7 @@ def simple(
 def biased_coin(
     n: int,
     arms: Sequence[str],
+    *,
     p: float = 2 / 3,
     seed: SeedLike = None,
 ) -> AllocationList:
@@ -138,11 +116,23 @@ def biased_coin(
     regenerate the identical list. The frame has ``stratum = "all"`` and
     ``block_id = block_size = position = 0`` (no blocks).
 
+    Parameters
+    ----------
+    n
+        Participants to allocate (>= 1).
+    arms
+        The arm labels (equal allocation).
+    p
+        The probability of the under-represented arm(s), in ``(0.5, 1]``; Efron's 2/3 by default.
+    seed
+        int, SeedSequence, Generator or None; recorded as for :func:`simple`.
+
     Raises :class:`~ipstrial.errors.DesignError` for ``n <= 0``, duplicate arm names, fewer than two
     arms or ``p`` outside ``(0.5, 1]``.
     """
     n = _check_n(n)
-    arms, _ = _check_arms_ratio(arms, None)
+    _check_arms_ratio(arms, None)
+    arms = list(arms)
     if not isinstance(p, Real) or isinstance(p, bool) or not (0.5 < float(p) <= 1.0):
         raise DesignError(
             f"p must be a probability in (0.5, 1] (the chance of the under-represented arm); got {p!r}. "

@@ -8,9 +8,13 @@ tests, no intervals (CONSORT 2010 item 15 advises against baseline significance 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ipstrial.trial import Trial
 
 _DEFAULT_ROWS: tuple[tuple[str, str, str], ...] = (
     ("sex", "women, n (%)", "female"),
@@ -43,13 +47,24 @@ def _cell(values: pd.Series, kind: str) -> str:
     return f"{x.mean():,.{digits}f} ({sd:,.{digits}f})" + note
 
 
-def arm_summary(data: pd.DataFrame, arm: str = "arm", arms: Sequence[str] | None = None) -> pd.DataFrame:
+def arm_summary(
+    data: Trial | pd.DataFrame, arm: str | None = None, arms: Sequence[str] | None = None
+) -> pd.DataFrame:
     """One row per characteristic present in ``data``, one column per arm plus ``all``.
 
-    Missing values are excluded from each cell's statistic and the number observed is shown
-    as ``[n=...]``; nothing is dropped from the data.
+    With a :class:`~ipstrial.Trial` the arm column and the arms (in declared order) come from it; with
+    a DataFrame give ``arm`` (and ``arms`` for their order, else the labels sorted). Missing values are
+    excluded from each cell's statistic and the number observed is shown as ``[n=...]``; nothing is
+    dropped from the data.
     """
-    arms = list(pd.unique(data[arm])) if arms is None else list(arms)
+    from ipstrial._inputs import arms_in_data
+    from ipstrial.trial import Trial
+
+    if isinstance(data, Trial):
+        arm, arms, data = data.arm, data.arms if arms is None else arms, data.data
+    elif arm is None:
+        raise TypeError("arm_summary: give arm= (the arm column) with a DataFrame, or pass an ipstrial.Trial")
+    arms = list(arms_in_data(data[arm])) if arms is None else list(arms)
     groups = {a: data[data[arm] == a] for a in arms} | {"all": data}
     table = {"participants, n": {a: str(len(g)) for a, g in groups.items()}}
     for column, label, kind in _DEFAULT_ROWS:

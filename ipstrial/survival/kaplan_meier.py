@@ -1,10 +1,34 @@
-"""Kaplan-Meier curves of the time to first employment, per arm, with R's pointwise intervals and medians.
+"""Kaplan-Meier curves of the time to first employment, per arm, with R's pointwise intervals and quantiles.
 
 :func:`kaplan_meier` estimates, for each arm, the probability of still being without the event of
 interest (code ``cause``, by default 1: first employment or education) at each time since
-randomisation, as R's ``survfit(Surv(time, event == cause) ~ 1)`` does: Greenwood variances,
-pointwise ``"log-log"`` (default), ``"log"`` or ``"plain"`` intervals, and the median with the
-Brookmeyer-Crowley interval read off the confidence curves exactly as R's ``print.survfit`` reads it.
+randomisation, as R's ``survfit(Surv(time, event == cause) ~ arm)`` does: Greenwood variances,
+pointwise ``"log-log"`` (default), ``"log"`` or ``"plain"`` intervals, and the median and other quantiles
+with their Brookmeyer-Crowley intervals read off the confidence curves by survfit's quantile rule
+(``quantile.survfit``, survival 3.5).
+
+The quantile rule (R's ``quantile.survfit``; Therneau, survival package). For probability ``p`` take
+the points ``(0, 1), (t_1, S(t_1)), ...`` at every recorded time (events and censorings), drop the
+points where the curve is undefined (NaN, R's NA), and keep the first time of each distinct value:
+
+* the quantile is the first time ``t_j`` with ``1 - S(t_j) >= p - tol``, ``tol = sqrt(machine eps)``;
+* if ``1 - S(t_j)`` equals ``p`` within ``tol`` the curve is flat at ``p`` from ``t_j`` to ``t_{j+1}``,
+  the next time it moves, and the quantile is ``(t_j + t_{j+1}) / 2``; if the curve never moves again
+  it is ``(t_j + t_max) / 2`` with ``t_max`` the arm's last recorded time;
+* a curve that never reaches ``p`` gives no quantile (R's NA).
+
+The interval (Brookmeyer & Crowley 1982, Biometrics 38:29-41) applies the same rule to the lower
+confidence curve (the lower limit) and to the upper one (the upper limit). Where R gives NA, ipstrial
+reports:
+
+* a quantile or an upper limit that is not reached within follow-up: ``inf`` ("not reached");
+* a lower limit that is NA while the quantile is not reached either: ``inf`` ("not reached": neither
+  the curve nor its lower confidence curve reach ``p`` within follow-up);
+* a lower limit that is NA although the quantile is reached: NaN ("undefined"). This happens when the
+  curve drops to 0 at the quantile (a final block of tied events): the ``log`` and ``log-log``
+  confidence curves are undefined at ``S = 0`` (``plain`` too, its standard error being infinite), and
+  they stay above ``1 - p`` before. The limit is not estimable, as in R; it is never ``inf``, so the
+  interval never excludes the quantile.
 
 Competing events (codes other than 0 and ``cause``) are **censored** here: the curve then describes a
 world in which the competing events could be removed, and ``1 - KM`` overstates the proportion who
@@ -15,7 +39,6 @@ incidence (Aalen-Johansen) estimator for the proportion employed in the presence
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,17 +46,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ipstrial._checks import check_alpha, check_analysis, check_choice, check_probability
+from ipstrial._docs import shared_params
+from ipstrial.errors import ParameterError
 from ipstrial.results import Result, Row
-from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
+from ipstrial.survival._inputs import (
+    competing_censored_note,
+    listed_once,
+    prepare_survival,
+    time_label,
+    time_values,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
 
-__all__ = ["CONF_TYPES", "KaplanMeierResult", "kaplan_meier"]
+    from ipstrial.trial import Trial
+
+__all__ = ["CONF_TYPES", "KaplanMeierResult", "kaplan_meier", "survfit_quantile"]
 
 CONF_TYPES = ("log-log", "log", "plain")
 _TOLERANCE = math.sqrt(np.finfo(float).eps)
-"""R's ``.Machine$double.eps^0.5``: survival values within it of 0.5 count as exactly 0.5 (survmean)."""
+"""R's ``.Machine$double.eps^0.5``: a curve within it of ``1 - p`` counts as exactly ``1 - p``."""
 
 TABLE_COLUMNS = ("arm", "time", "n.risk", "n.event", "n.censor", "n.competing", "survival", "std.err")
 
@@ -43,16 +77,11 @@ TABLE_COLUMNS = ("arm", "time", "n.risk", "n.event", "n.censor", "n.competing", 
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
-    return float(alpha)
-
-
-def _check_times(times: Sequence[float] | float | np.ndarray, name: str = "times") -> np.ndarray:
-    values = np.atleast_1d(np.asarray(times, dtype=float)).ravel()
+def check_times(times: Sequence[float] | float | np.ndarray, name: str = "times") -> np.ndarray:
+    """Finite times, as a float array (a ParameterError for text, NaN or infinity)."""
+    values = time_values(times, name)
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} must be finite numbers, got {list(values)}")
+        raise ParameterError(f"{name} must be finite numbers, got {list(values)}")
     return values
 
 
@@ -108,23 +137,56 @@ def _confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, z: float) -> 
         return np.exp(-np.exp(loglog - half)), np.exp(-np.exp(loglog + half))
 
 
-def _first_half(y: np.ndarray, x: np.ndarray) -> float:
-    """The first time a curve reaches 0.5, with R's rule for a flat stretch at exactly 0.5.
+def survfit_quantile(time: np.ndarray, curve: np.ndarray, p: float, start: float = 0.0) -> float:
+    """The time a survival-type curve reaches ``1 - S = p`` by R's ``quantile.survfit`` rule, or NaN.
 
-    As R's ``survmean`` (``minmin``): keep the points with ``y < 0.5 + tol`` (NaN dropped); if the
-    first kept value equals 0.5 within ``tol`` and a later kept value is lower, the median is the
-    midpoint of the first kept time and the first time the curve drops below that value; otherwise
-    the first kept time. NaN when the curve never reaches 0.5.
+    ``time`` are the recorded times of the curve (events and censorings, increasing) and ``curve`` its
+    values there (NaN where undefined); the curve is 1 at ``start`` (module docstring for the rule).
+    NaN when the curve never reaches ``p`` where it is defined (R's NA).
     """
-    keep = ~np.isnan(y) & (y < 0.5 + _TOLERANCE)
-    if not keep.any():
+    x = np.concatenate([[float(start)], np.asarray(time, dtype=float)])
+    y = np.concatenate([[1.0], np.asarray(curve, dtype=float)])
+    last = float(x[-1])
+    keep = ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    _, first = np.unique(y, return_index=True)
+    first.sort()
+    x, y = x[first], y[first]
+    reached = np.flatnonzero(1.0 - y >= p - _TOLERANCE)
+    if reached.size == 0:
         return math.nan
-    xs, ys = x[keep], y[keep]
-    if abs(ys[0] - 0.5) < _TOLERANCE:
-        lower = np.flatnonzero(ys < ys[0])
-        if lower.size:
-            return float((xs[0] + xs[lower[0]]) / 2)
-    return float(xs[0])
+    j = int(reached[0])
+    if abs((1.0 - y[j]) - p) < _TOLERANCE:
+        following = float(x[j + 1]) if j + 1 < x.size else last
+        return (float(x[j]) + following) / 2
+    return float(x[j])
+
+
+def _quantile_with_limits(
+    time: np.ndarray, surv: np.ndarray, lower: np.ndarray, upper: np.ndarray, p: float
+) -> tuple[float, float, float, list[str]]:
+    """The quantile and its limits with R's NA read as in the module docstring, and the words for NA."""
+    q = survfit_quantile(time, surv, p)
+    lo = survfit_quantile(time, lower, p)
+    hi = survfit_quantile(time, upper, p)
+    words = []
+    what = "median" if p == 0.5 else f"{p:g} quantile"
+    if math.isnan(q):
+        q = math.inf
+        words.append(f"{what} not reached")
+    if math.isnan(lo):
+        if math.isinf(q):
+            lo = math.inf
+            words.append("lower limit not reached")
+        else:
+            words.append(
+                "lower limit undefined (the curve drops to 0 where it reaches the quantile, and the "
+                "lower confidence curve is undefined there, as R's NA)"
+            )
+    if math.isnan(hi):
+        hi = math.inf
+        words.append("upper limit not reached")
+    return q, lo, hi, words
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,11 +203,12 @@ class KaplanMeierResult(Result):
     ``n.censor`` counts everything that is not an event of interest (competing events included, as
     they are censored here; ``n.competing`` says how many of those were competing events) and
     ``std.err`` is the Greenwood standard error of ``S`` (R's ``summary.survfit``; ``se_log`` that of
-    ``log S``, R's ``fit$std.err``). ``medians`` has
-    one row per arm: ``arm, n, events, competing, median, lower, upper`` (``inf`` when not reached).
+    ``log S``, R's ``fit$std.err``). ``medians`` has one row per arm: ``arm, n, events, competing,
+    median, lower, upper`` by survfit's quantile rule (module docstring: ``inf`` when not reached, NaN
+    for an undefined lower limit). :meth:`quantiles` gives other quantiles the same way.
     """
 
-    duration: str
+    outcome: str
     event_column: str
     cause: int
     groups: tuple[str, ...]
@@ -160,7 +223,7 @@ class KaplanMeierResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Kaplan-Meier of {self.duration} (event: {self.event_column} == {self.cause}), by arm"
+        return f"Kaplan-Meier of {self.outcome} (event: {self.event_column} == {self.cause}), by arm"
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -197,7 +260,7 @@ class KaplanMeierResult(Result):
         ``summary(fit, times = t)``). ``S = 1`` before the first recorded time; NaN after an arm's
         last follow-up time unless its curve has reached 0 (the curve is not estimable there).
         """
-        values = _check_times(times)
+        values = check_times(times)
         out = pd.DataFrame(
             [self._at(arm, values)["survival"] for arm in self.groups],
             index=list(self.groups),
@@ -209,7 +272,7 @@ class KaplanMeierResult(Result):
 
     def at_risk(self, times: Sequence[float] | float) -> pd.DataFrame:
         """Number at risk (time ``>= t``) at ``times``: one row per arm, one column per time."""
-        values = _check_times(times)
+        values = check_times(times)
         rows = []
         for arm in self.groups:
             tab = self._arm_table(arm)
@@ -221,24 +284,46 @@ class KaplanMeierResult(Result):
         out.columns.name = f"time ({self.unit})"
         return out
 
+    def quantiles(self, probs: Sequence[float] | float = (0.25, 0.5, 0.75)) -> pd.DataFrame:
+        """Times by which a proportion ``p`` has had the event, with their intervals (R's ``quantile``).
+
+        One row per arm and probability: ``arm, probability, quantile, lower, upper, note``, by
+        survfit's quantile rule on the curve and on its confidence curves (module docstring): ``inf``
+        when not reached, NaN for a lower limit that is undefined although the quantile is reached.
+        """
+        values = np.atleast_1d(np.asarray(probs, dtype=object)).ravel()
+        ps = [check_probability(p, "probs") for p in values]
+        records = []
+        for arm in self.groups:
+            tab = self._arm_table(arm)
+            t = tab.time.to_numpy()
+            for p in ps:
+                q, lo, hi, words = _quantile_with_limits(
+                    t, tab.survival.to_numpy(), tab.lower.to_numpy(), tab.upper.to_numpy(), p
+                )
+                records.append(
+                    {
+                        "arm": arm,
+                        "probability": p,
+                        "quantile": q,
+                        "lower": lo,
+                        "upper": hi,
+                        "note": "; ".join(words),
+                    }
+                )
+        return pd.DataFrame.from_records(
+            records, columns=["arm", "probability", "quantile", "lower", "upper", "note"]
+        )
+
     # -- rows ---------------------------------------------------------------------------------
 
     def rows(self) -> tuple[Row, ...]:
-        conf = 1 - self.alpha
         out = []
         base_note = "; ".join(self.notes)
         for m in self.medians.itertuples(index=False):
-            words = []
-            if math.isinf(m.median):
-                words.append("median not reached")
-            if math.isinf(m.lower):
-                words.append("lower limit not reached")
-            if math.isinf(m.upper):
-                words.append("upper limit not reached")
-            note = "; ".join([*words, base_note] if base_note else words)
+            note = "; ".join(part for part in (m.note, base_note) if part)
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     m.arm,
                     "median_time",
                     m.median,
@@ -246,11 +331,9 @@ class KaplanMeierResult(Result):
                     ci_high=m.upper,
                     method=(
                         f"Kaplan-Meier median, Brookmeyer-Crowley interval from the {self.conf_type} "
-                        "pointwise limits (as R survfit)"
+                        "pointwise limits (R survfit's quantile rule)"
                     ),
                     n=int(m.n),
-                    outcome=self.duration,
-                    conf_level=conf,
                     extra={
                         "unit": self.unit,
                         "events": int(m.events),
@@ -261,13 +344,13 @@ class KaplanMeierResult(Result):
             )
         if self.times:
             values = np.asarray(self.times, dtype=float)
+            risk = self.at_risk(values)
             for m in self.medians.itertuples(index=False):
                 at = self._at(m.arm, values)
-                n_risk = self.at_risk(values).loc[m.arm].to_numpy()
+                n_risk = risk.loc[m.arm].to_numpy()
                 for j, t in enumerate(values):
                     out.append(
-                        Row(
-                            self.analysis,
+                        self._row(
                             m.arm,
                             "survival",
                             at["survival"][j],
@@ -276,8 +359,7 @@ class KaplanMeierResult(Result):
                             ci_high=at["upper"][j],
                             method=f"Kaplan-Meier, Greenwood variance, {self.conf_type} pointwise interval",
                             n=int(m.n),
-                            outcome=self.duration,
-                            conf_level=conf,
+                            variant=f"t={time_label(t)}",
                             extra={
                                 "time": float(t),
                                 "unit": self.unit,
@@ -307,8 +389,7 @@ class KaplanMeierResult(Result):
         marks inside the axes. Lines carry ``gid`` ``"km:<arm>"`` and ``"censor:<arm>"``, the table's
         texts ``"at_risk:<arm>:<time>"``.
         """
-        if kind not in ("survival", "incidence"):
-            raise ValueError(f"kind must be 'survival' or 'incidence', got {kind!r}")
+        kind = check_choice(kind, "kind", ("survival", "incidence"))
         import matplotlib.pyplot as plt
         from matplotlib.transforms import blended_transform_factory
 
@@ -382,78 +463,111 @@ class KaplanMeierResult(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-def _competing_note(data: SurvivalData, cause: int, competing: int) -> str:
-    others = [c for c in data.event_codes if c not in (0, cause)]
-    codes = ", ".join(str(c) for c in others) or "none declared"
-    return (
-        f"competing events (codes {codes}) are censored: {competing} participant(s) in all arms; the "
-        f"curve is the survival free of event {cause} had competing events been removable, and 1 - KM "
-        "overstates the proportion with the event when competing events occur (use cumulative "
-        "incidence for that)"
-    )
+def _time_points(times: Sequence[float] | float | None) -> tuple[float, ...]:
+    if times is None:
+        return ()
+    values = check_times(times)
+    if np.any(values < 0):
+        raise ParameterError(f"times must be non-negative (times since randomisation), got {list(values)}")
+    return listed_once(values)
 
 
+@shared_params
 def kaplan_meier(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Trial,
     duration: str,
-    event: str,
-    arm: str,
-    arms: Sequence[str] | None = None,
+    event: str | None = None,
+    arm: str | None = None,
+    treatment: str | Sequence[str] | None = None,
+    control: str | None = None,
+    *,
+    times: Sequence[float] | float | None = None,
     conf_type: str = "log-log",
     alpha: float = 0.05,
     cause: int = 1,
+    event_codes: Sequence[int] | None = None,
     unit: str = "days",
-    id: str | None = "participant_id",
-    times: Sequence[float] = (),
-    event_codes: Sequence[int] = (0, 1, 2),
+    timefix: bool = True,
+    id: str | None = None,
+    analysis: str = "survival_kaplan_meier",
 ) -> KaplanMeierResult:
     """Kaplan-Meier estimate of the time to event ``cause`` in each arm, as R's ``survfit``.
 
     ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)`` over the distinct times ``t_j`` with ``d_j`` events of
-    interest among the ``n_j`` at risk (time ``>= t_j``) (Kaplan & Meier 1958, eq. 2). Competing
-    events (codes other than 0 and ``cause``) are censored at their times (said in the notes and in
-    every row's ``extra``). Greenwood variance ``Var(log S(t)) = sum_{t_j <= t} d_j / (n_j (n_j -
+    interest among the ``n_j`` at risk (time ``>= t_j``) (Kaplan & Meier 1958, JASA 53:457, eq. 2).
+    Competing events (codes other than 0 and ``cause``) are censored at their times (said in the notes
+    and in every row's ``extra``). Greenwood variance ``Var(log S(t)) = sum_{t_j <= t} d_j / (n_j (n_j -
     d_j))`` (Greenwood 1926). Pointwise ``1 - alpha`` intervals: ``conf_type="log-log"`` (R's
     ``conf.type="log-log"``: ``S^exp(∓ z se / log S)``, Kalbfleisch & Prentice 2002, eq. 1.16),
     ``"log"`` (``S exp(∓ z se)``, capped at 1) or ``"plain"`` (``S ∓ z S se``, clipped to [0, 1]).
 
-    Median: the first time the curve is at or below 0.5; its interval (Brookmeyer & Crowley 1982,
-    Biometrics 38:29-41) runs from the first time the lower confidence curve reaches 0.5 to the
-    first time the upper one does. As R's ``print.survfit``, a value within ``sqrt(eps)`` of 0.5
-    counts as 0.5, and when the curve is exactly 0.5 over a stretch the median is the midpoint of
-    the stretch. A median or limit that is never reached is ``inf`` with the note "not reached".
+    Median and quantiles: R's ``quantile.survfit`` rule on the curve and on its confidence curves
+    (Brookmeyer & Crowley 1982, Biometrics 38:29-41); see the module docstring for the rule and for how
+    R's NA is reported (``inf`` = not reached; NaN = a lower limit undefined where the curve drops to 0).
 
-    Rows: ``median_time`` per arm (contrast = arm); with ``times``, also ``survival`` per arm and
-    time (``extra``: ``time``, ``n_risk``). ``unit`` labels the durations in rows and plots.
+    Parameters
+    ----------
+    @params data
+    duration, event
+        Follow-up time and event code (0 censored, ``cause`` the event, others competing) columns;
+        ``event`` may be left out with a Trial that pairs it with ``duration``.
+    @params arms
+    times
+        Times at which ``survival`` rows are reported (variant ``"t=<time>"``).
+    conf_type
+        ``"log-log"``, ``"log"`` or ``"plain"``.
+    @params alpha
+    cause, event_codes
+        The event code of interest; the declared codes (default: the Trial's, else 0, 1, 2).
+    unit
+        The time unit of ``duration`` (labels only).
+    timefix
+        Tie durations that differ by floating-point noise, as R's survival does by default
+        (:func:`ipstrial.survival._inputs.merge_tied_times`); False keeps them apart.
+    @params id analysis
+
+    Rows: ``median_time`` per arm (contrast = arm); with ``times``, also ``survival`` per arm and time
+    (variant ``"t=<time>"``, ``extra``: ``time``, ``n_risk``).
 
     Raises
     ------
     TrialDataError
-        Bad durations, event codes or arms (from :func:`~ipstrial.survival._inputs.prepare_survival`).
+        Bad durations, event codes, ids or arms (from :func:`~ipstrial.survival._inputs.prepare_survival`).
+    ParameterError
+        Bad options.
     """
-    if conf_type not in CONF_TYPES:
-        raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
-    alpha = _check_alpha(alpha)
-    cause = check_cause(cause, event_codes)
-    time_points = tuple(float(t) for t in _check_times(times)) if len(np.atleast_1d(times)) else ()
+    conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
+    alpha = check_alpha(alpha)
+    analysis = check_analysis(analysis)
+    time_points = _time_points(times)
     from scipy import stats
 
-    sd = prepare_survival(data, duration, event, arm, arms=arms, event_codes=event_codes, unit=unit, id=id)
+    sd = prepare_survival(
+        data,
+        duration,
+        event,
+        arm,
+        treatment,
+        control,
+        id=id,
+        cause=cause,
+        event_codes=event_codes,
+        need_control=False,
+        min_arms=1,
+        unit=unit,
+        timefix=timefix,
+    )
     z = float(stats.norm.ppf(1 - alpha / 2))
     tables, medians = [], []
-    competing_total = 0
     for label in sd.groups:
         t, codes = sd.of(label)
-        status = codes == cause
+        status = codes == sd.cause
         competing = (codes != 0) & ~status
         steps = _km_steps(t, status, competing)
         lower, upper = _confint(steps["survival"], steps["se_log"], conf_type, z)
         frame = pd.DataFrame({"arm": label, **steps, "lower": lower, "upper": upper})
         tables.append(frame)
-        x = steps["time"]
-        values = [_first_half(steps["survival"], x), _first_half(lower, x), _first_half(upper, x)]
-        median, low, high = (math.inf if math.isnan(v) else v for v in values)
-        competing_total += int(competing.sum())
+        median, low, high, words = _quantile_with_limits(steps["time"], steps["survival"], lower, upper, 0.5)
         medians.append(
             dict(
                 arm=label,
@@ -463,21 +577,29 @@ def kaplan_meier(
                 median=median,
                 lower=low,
                 upper=high,
+                note="; ".join(words),
             )
         )
     table = pd.concat(tables, ignore_index=True)
     table = table[[*TABLE_COLUMNS, "lower", "upper", "se_log"]]
-    notes = (_competing_note(sd, cause, competing_total),)
+    meaning = (
+        f"the curve is the survival free of event {sd.cause} had competing events been removable, and 1 - KM "
+        "overstates the proportion with the event when competing events occur (use cumulative incidence "
+        "for that)"
+    )
+    notes = (competing_censored_note(sd, "all arms", meaning), *sd.notes)
     return KaplanMeierResult(
-        duration,
-        event,
-        cause,
-        sd.groups,
-        table,
-        pd.DataFrame(medians),
-        conf_type,
-        alpha,
-        unit,
-        time_points,
+        outcome=sd.duration,
+        event_column=sd.event_column,
+        cause=sd.cause,
+        groups=sd.groups,
+        table=table,
+        medians=pd.DataFrame(medians),
+        conf_type=conf_type,
+        alpha=alpha,
+        unit=unit,
+        times=time_points,
+        analysis=analysis,
         notes=notes,
+        inputs=sd.inputs,
     )

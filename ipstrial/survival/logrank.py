@@ -4,7 +4,8 @@
   vector and its hypergeometric variance matrix, summed over strata when ``strata`` are given, and
   Fleming-Harrington ``G(p, q)`` weights ``w(t) = S(t-)^p (1 - S(t-))^q``;
 * :func:`logrank_permutation` -- the randomisation distribution of the two-sample log-rank
-  statistic, permuting arm labels (within strata when given), all permutations at once in numpy.
+  statistic, permuting arm labels (within strata when given) with the package's one permutation
+  generator (:func:`ipstrial.resampling.permutation_chunks`), all permutations of a chunk at once.
 
 Competing events (codes other than 0 and ``cause``) are censored at their times in both tests: the
 tests compare the cause-specific hazards of event ``cause`` (the result says so). Gray's test of the
@@ -15,16 +16,33 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._random import SeedLike, seed_sequence, streams
-from ipstrial.errors import EstimationError
-from ipstrial.results import Result, Row, contrast_label
-from ipstrial.survival._inputs import SurvivalData, check_cause, prepare_survival
+from ipstrial._checks import check_analysis, check_count
+from ipstrial._columns import plural
+from ipstrial._docs import shared_params
+from ipstrial._memory import CHUNK_BYTES, check_memory, format_bytes
+from ipstrial._random import SeedLike, resolved_streams
+from ipstrial.errors import EstimationError, ParameterError
+from ipstrial.resampling import permutation_chunks
+from ipstrial.results import Result, contrast_label
+from ipstrial.survival._inputs import (
+    SurvivalData,
+    arm_codes,
+    arms_label,
+    check_flag,
+    competing_censored_note,
+    prepare_survival,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ipstrial.results import Row
+    from ipstrial.trial import Trial
 
 __all__ = [
     "LogrankPermutationResult",
@@ -32,10 +50,6 @@ __all__ = [
     "logrank",
     "logrank_permutation",
 ]
-
-_BLOCK_CELLS = 1 << 20
-"""Permutations are processed in blocks of about this many participant-permutation cells (a 1 MB
-int8 indicator matrix and an 4 MB int32 cumulative sum), which bounds the memory at any ``n``."""
 
 _TIE_TOLERANCE = 1e-9
 """Permuted statistics within this relative distance of the observed one count as ties (``>=``)."""
@@ -48,7 +62,7 @@ _TIE_TOLERANCE = 1e-9
 
 def _check_weights(weights: object) -> tuple[float, float]:
     """``None`` / ``"logrank"`` -> (0, 0); ``("fh", p, q)`` -> (p, q) with p, q >= 0."""
-    if weights is None or weights == "logrank":
+    if weights is None or (isinstance(weights, str) and weights == "logrank"):
         return 0.0, 0.0
     ok = (
         isinstance(weights, tuple | list)
@@ -57,7 +71,7 @@ def _check_weights(weights: object) -> tuple[float, float]:
         and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in weights[1:])
     )
     if not ok or not all(math.isfinite(float(v)) and float(v) >= 0 for v in weights[1:]):  # type: ignore[index]
-        raise ValueError(
+        raise ParameterError(
             "weights must be None (log-rank) or ('fh', p, q) with p, q >= 0 (Fleming-Harrington), "
             f"got {weights!r}"
         )
@@ -72,20 +86,19 @@ def _weights_label(p: float, q: float) -> str:
     return f"Fleming-Harrington G({p:g}, {q:g})"
 
 
-def _strata_codes(sd: SurvivalData) -> tuple[np.ndarray, int]:
-    if sd.strata is None:
-        return np.zeros(sd.time.size, dtype=np.int64), 1
-    _, codes = np.unique(sd.strata, return_inverse=True)
-    return codes.astype(np.int64), int(codes.max()) + 1
+def _competing_note(sd: SurvivalData) -> str:
+    return competing_censored_note(
+        sd,
+        "the arms compared",
+        f"the test compares the cause-specific hazards of event {sd.cause}, not the cumulative incidence "
+        "(Gray's test does that)",
+    )
 
 
-def _competing_note(sd: SurvivalData, cause: int, count: int) -> str:
-    others = [c for c in sd.event_codes if c not in (0, cause)]
-    codes = ", ".join(str(c) for c in others) or "none declared"
-    return (
-        f"competing events (codes {codes}) are censored: {count} participant(s) in the arms compared; the "
-        f"test compares the cause-specific hazards of event {cause}, not the cumulative incidence "
-        "(Gray's test does that)"
+def _no_events(sd: SurvivalData, arms: Sequence[str]) -> EstimationError:
+    return EstimationError(
+        f"no events with code {sd.cause} in column {sd.event_column!r} among arms {list(arms)}: the "
+        "log-rank test is undefined"
     )
 
 
@@ -139,10 +152,11 @@ class LogrankResult(Result):
     ``observed`` and ``expected`` are the (weighted) sums over strata per arm in the order of
     ``groups`` (R's ``rowSums(survdiff(...)$obs)`` and ``$exp``); ``variance`` the matrix of
     ``O - E`` (R's ``$var``); ``events`` the unweighted counts of events of interest; ``n`` the
-    participants per arm.
+    participants per arm. ``control`` is the control arm when there is one (it is listed last in the
+    contrast); the statistic does not depend on it.
     """
 
-    duration: str
+    outcome: str
     event_column: str
     cause: int
     groups: tuple[str, ...]
@@ -155,6 +169,7 @@ class LogrankResult(Result):
     df: int
     p_value: float
     weights: tuple[float, float] = (0.0, 0.0)
+    control: str | None = None
     strata: tuple[str, ...] = ()
     n_strata: int = 1
     unit: str = "days"
@@ -163,18 +178,18 @@ class LogrankResult(Result):
 
     @property
     def contrast(self) -> str:
-        if len(self.groups) == 2:
-            return contrast_label(self.groups[0], self.groups[1])
-        return " vs ".join(self.groups)
+        return arms_label(self.groups, self.control)
 
     @property
     def title(self) -> str:
-        return f"{_weights_label(*self.weights)} test: {self.duration}, {self.contrast}"
+        return f"{_weights_label(*self.weights)} test: {self.outcome}, {self.contrast}"
 
     def rows(self) -> tuple[Row, ...]:
         method = f"{_weights_label(*self.weights)} test, chi-square with {self.df} df (as R survdiff)"
         if self.strata:
-            method += f", stratified by {', '.join(self.strata)} ({self.n_strata} strata)"
+            method += (
+                f", stratified by {', '.join(self.strata)} ({plural(self.n_strata, 'stratum', 'strata')})"
+            )
         extra: dict[str, object] = {"df": self.df, "unit": self.unit, "note": "; ".join(self.notes)}
         for g, o, e, ev in zip(self.groups, self.observed, self.expected, self.events, strict=True):
             extra[f"observed_{g}"] = float(o)
@@ -182,15 +197,13 @@ class LogrankResult(Result):
             extra[f"events_{g}"] = int(ev)
         extra["weights"] = f"fh({self.weights[0]:g}, {self.weights[1]:g})"
         return (
-            Row(
-                self.analysis,
+            self._row(
                 self.contrast,
                 "logrank",
                 self.statistic,
                 p_value=self.p_value,
                 method=method,
                 n=int(self.n.sum()),
-                outcome=self.duration,
                 extra=extra,
             ),
         )
@@ -216,21 +229,23 @@ def _chi_square(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray
     return statistic, int(used.size - 1)
 
 
+@shared_params
 def logrank(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Trial,
     duration: str,
-    event: str,
-    arm: str,
-    arms: Sequence[str] | None = None,
+    event: str | None = None,
+    arm: str | None = None,
+    treatment: str | Sequence[str] | None = None,
+    control: str | None = None,
+    *,
     strata: str | Sequence[str] | None = None,
     weights: tuple[str, float, float] | str | None = None,
     cause: int = 1,
-    *,
-    treatment: str | Sequence[str] | None = None,
-    control: str | None = None,
+    event_codes: Sequence[int] | None = None,
     unit: str = "days",
-    id: str | None = "participant_id",
-    event_codes: Sequence[int] = (0, 1, 2),
+    timefix: bool = True,
+    id: str | None = None,
+    analysis: str = "survival_logrank",
 ) -> LogrankResult:
     """K-sample log-rank test of the time to event ``cause`` (stratified, weighted), as R's ``survdiff``.
 
@@ -250,8 +265,21 @@ def logrank(
     emphasises late differences. With weights, ``observed`` and ``expected`` are weighted sums, as
     in survdiff.
 
+    Parameters
+    ----------
+    @params data
+    duration, event
+        Follow-up time and event-code columns (``event`` may be left out with a Trial).
+    @params arms strata
+    weights
+        ``None`` or ``("fh", p, q)``.
+    cause, event_codes
+        The event code of interest and the declared codes (default: the Trial's, else 0, 1, 2).
+    unit, timefix
+        Time-unit label; tie durations within floating-point noise (as R).
+    @params id analysis
+
     Competing events (codes other than 0 and ``cause``) are censored (said in the row's ``note``).
-    Choose arms with ``arms=`` (default: all, in order of appearance) or ``treatment=``/``control=``.
 
     Raises
     ------
@@ -260,8 +288,8 @@ def logrank(
     EstimationError
         No events of interest, or fewer than two arms at risk at an event time.
     """
-    cause = check_cause(cause, event_codes)
     p, q = _check_weights(weights)
+    analysis = check_analysis(analysis)
     from scipy import stats
 
     sd = prepare_survival(
@@ -269,24 +297,23 @@ def logrank(
         duration,
         event,
         arm,
-        treatment=treatment,
-        control=control,
-        arms=arms,
-        strata=strata,
-        event_codes=event_codes,
-        min_groups=2,
-        unit=unit,
+        treatment,
+        control,
         id=id,
+        cause=cause,
+        event_codes=event_codes,
+        strata=strata,
+        need_control=False,
+        min_arms=2,
+        unit=unit,
+        timefix=timefix,
     )
-    status = sd.event == cause
+    status = sd.status
     if not status.any():
-        raise EstimationError(
-            f"no events with code {cause} in column {event!r} among arms {list(sd.groups)}: the log-rank "
-            "test is undefined"
-        )
+        raise _no_events(sd, sd.groups)
     k = len(sd.groups)
-    group = pd.Categorical(sd.arms, categories=list(sd.groups)).codes.astype(np.int64)
-    codes, n_strata = _strata_codes(sd)
+    group = arm_codes(sd)
+    codes, n_strata = sd.strata_codes()
     observed, expected = np.zeros(k), np.zeros(k)
     variance, events = np.zeros((k, k)), np.zeros(k)
     for s in range(n_strata):
@@ -297,26 +324,27 @@ def logrank(
         variance += v
         events += ev
     statistic, df = _chi_square(observed, expected, variance)
-    competing = int(((sd.event != 0) & ~status).sum())
-    strata_cols = () if strata is None else ((strata,) if isinstance(strata, str) else tuple(strata))
     return LogrankResult(
-        duration,
-        event,
-        cause,
-        sd.groups,
-        observed,
-        expected,
-        variance,
-        events.astype(np.int64),
-        np.array([int(np.sum(sd.arms == g)) for g in sd.groups]),
-        statistic,
-        df,
-        float(stats.chi2.sf(statistic, df)),
-        (p, q),
-        strata_cols,
-        n_strata,
-        unit,
-        notes=(_competing_note(sd, cause, competing),),
+        outcome=sd.duration,
+        event_column=sd.event_column,
+        cause=sd.cause,
+        groups=sd.groups,
+        observed=observed,
+        expected=expected,
+        variance=variance,
+        events=events.astype(np.int64),
+        n=np.array([sd.n_of(g) for g in sd.groups]),
+        statistic=statistic,
+        df=df,
+        p_value=float(stats.chi2.sf(statistic, df)),
+        weights=(p, q),
+        control=sd.control,
+        strata=sd.strata_columns,
+        n_strata=n_strata,
+        unit=sd.unit,
+        analysis=analysis,
+        notes=(_competing_note(sd), *sd.notes),
+        inputs=sd.inputs,
     )
 
 
@@ -337,10 +365,10 @@ class _PermutationDesign:
 
     order: np.ndarray
     status: np.ndarray
+    strata: np.ndarray
     start: np.ndarray
     end: np.ndarray
     stop: np.ndarray
-    segments: tuple[tuple[int, int], ...]
     d_over_n: np.ndarray
     v: np.ndarray
     n: np.ndarray
@@ -365,17 +393,7 @@ def _design(time: np.ndarray, status: np.ndarray, strata: np.ndarray) -> _Permut
     n = (stop - start).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(n > 1, d * (n - d) / ((n - 1) * n * n), 0.0)
-    return _PermutationDesign(
-        order,
-        e.astype(np.int32),
-        start,
-        end,
-        stop,
-        tuple((int(a), int(b)) for a, b in zip(seg_start, seg_end, strict=True)),
-        d / n,
-        v,
-        n,
-    )
+    return _PermutationDesign(order, e.astype(np.int32), s, start, end, stop, d / n, v, n)
 
 
 def _statistics(design: _PermutationDesign, x: np.ndarray) -> np.ndarray:
@@ -399,48 +417,34 @@ def _statistics(design: _PermutationDesign, x: np.ndarray) -> np.ndarray:
         return np.where(var > 0, u * u / var, 0.0)
 
 
-def _permutation_blocks(
-    rng: np.random.Generator, base: np.ndarray, segments: tuple[tuple[int, int], ...], n_perm: int
-) -> Iterator[tuple[slice, np.ndarray]]:
-    """Blocks of permuted copies of ``base`` (shuffled within each segment), ``(rows, block)``."""
-    size = base.size
-    step = max(1, _BLOCK_CELLS // size)
-    for first in range(0, n_perm, step):
-        rows = min(step, n_perm - first)
-        block = np.broadcast_to(base, (rows, size))
-        if len(segments) == 1:
-            block = rng.permuted(block, axis=1)
-        else:
-            block = block.copy()
-            for a, z in segments:
-                block[:, a:z] = rng.permuted(block[:, a:z], axis=1)
-        yield slice(first, first + rows), block
-
-
 @dataclass(frozen=True, eq=False)
 class LogrankPermutationResult(Result):
-    """Permutation (randomisation) log-rank test of two arms.
+    """Permutation (randomisation) log-rank test of each treatment arm against the control.
 
-    ``statistic`` is the observed log-rank chi-square (stratified when ``strata`` are given),
-    ``statistics`` the ``n_perm`` permuted values in the order drawn, ``p_value`` the permutation
-    p-value ``(1 + #{X²_b >= X²_obs}) / (n_perm + 1)`` with Monte Carlo standard error ``mc_se``,
-    ``p_asymptotic`` the chi-square (1 df) p-value. With ``keep_assignments=True``, ``assignments``
-    holds the permuted arm indicators (``True`` = treatment), shape ``(n_perm, n)``, participants in
-    data order.
+    One two-sample test per treatment (in treatment order), each permuting the arm labels of that
+    treatment's and the control's participants only. ``statistic`` holds the observed log-rank
+    chi-square of each contrast (stratified when ``strata`` are given), ``statistics`` the
+    ``n_resamples`` permuted values of each, shape ``(n_resamples, k)``, in the order drawn, ``p_value``
+    the permutation p-values ``(1 + #{X²_b >= X²_obs}) / (n_resamples + 1)`` with Monte Carlo standard
+    errors ``mc_se``, ``p_asymptotic`` the chi-square (1 df) p-values, ``n`` the participants of each
+    contrast. With ``keep_assignments=True`` (one treatment), ``assignments`` holds the permuted arm
+    indicators (``True`` = treatment), shape ``(n_resamples, n)``, participants in the order of the
+    analysed rows (the data's order, rows of other arms left out). ``seed_entropy`` regenerates the
+    permutations (``seed=seed_entropy``).
     """
 
-    duration: str
+    outcome: str
     event_column: str
     cause: int
-    treatment: str
+    treatments: tuple[str, ...]
     control: str
-    statistic: float
-    p_asymptotic: float
-    p_value: float
-    mc_se: float
+    statistic: np.ndarray
+    p_asymptotic: np.ndarray
+    p_value: np.ndarray
+    mc_se: np.ndarray
     statistics: np.ndarray
-    n_perm: int
-    n: int
+    n_resamples: int
+    n: np.ndarray
     strata: tuple[str, ...] = ()
     n_strata: int = 1
     seed_entropy: int | None = None
@@ -450,94 +454,129 @@ class LogrankPermutationResult(Result):
     notes: tuple[str, ...] = ()
 
     @property
-    def contrast(self) -> str:
-        return contrast_label(self.treatment, self.control)
+    def contrasts(self) -> tuple[str, ...]:
+        """``"IPS vs SAU"`` for each treatment, in order."""
+        return tuple(contrast_label(t, self.control) for t in self.treatments)
 
     @property
     def title(self) -> str:
-        return f"Permutation log-rank test: {self.duration}, {self.contrast}"
+        return f"Permutation log-rank test: {self.outcome}, {', '.join(self.contrasts)}"
 
     def rows(self) -> tuple[Row, ...]:
-        where = f" within {self.n_strata} strata of {', '.join(self.strata)}" if self.strata else ""
-        kind = "stratified log-rank" if self.strata else "log-rank"
-        extra: dict[str, object] = {
-            "n_permutations": self.n_perm,
-            "p_mc_se": self.mc_se,
-            "p_asymptotic": self.p_asymptotic,
-            "unit": self.unit,
-            "note": "; ".join(self.notes),
-        }
-        if self.seed_entropy is not None:
-            extra["seed_entropy"] = str(self.seed_entropy)
-        return (
-            Row(
-                self.analysis,
-                self.contrast,
-                "logrank",
-                self.statistic,
-                p_value=self.p_value,
-                method=(
-                    f"permutation test of the {kind} chi-square, {self.n_perm} random permutations of the "
-                    f"arm labels{where}; p = (1 + #{{X2 >= observed}}) / (n + 1)"
-                ),
-                n=self.n,
-                outcome=self.duration,
-                extra=extra,
-            ),
+        where = (
+            f" within {plural(self.n_strata, 'stratum', 'strata')} of {', '.join(self.strata)}"
+            if self.strata
+            else ""
         )
+        kind = "stratified log-rank" if self.strata else "log-rank"
+        method = (
+            f"permutation test of the {kind} chi-square, {self.n_resamples} random permutations of the arm "
+            f"labels of the two arms{where}; p = (1 + #{{X2 >= observed}}) / (n + 1)"
+        )
+        out = []
+        for j, label in enumerate(self.contrasts):
+            extra: dict[str, object] = {
+                "n_resamples": self.n_resamples,
+                "p_mc_se": float(self.mc_se[j]),
+                "p_asymptotic": float(self.p_asymptotic[j]),
+                "unit": self.unit,
+                "note": "; ".join(self.notes),
+            }
+            if self.seed_entropy is not None:
+                extra["seed_entropy"] = str(self.seed_entropy)
+            out.append(
+                self._row(
+                    label,
+                    "logrank",
+                    float(self.statistic[j]),
+                    p_value=float(self.p_value[j]),
+                    method=method,
+                    n=int(self.n[j]),
+                    extra=extra,
+                )
+            )
+        return tuple(out)
 
 
+@shared_params
 def logrank_permutation(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Trial,
     duration: str,
-    event: str,
-    arm: str,
-    treatment: str,
-    control: str,
-    n: int = 10_000,
+    event: str | None = None,
+    arm: str | None = None,
+    treatment: str | Sequence[str] | None = None,
+    control: str | None = None,
+    *,
+    n_resamples: int = 10_000,
     seed: SeedLike = None,
     strata: str | Sequence[str] | None = None,
     cause: int = 1,
-    *,
     keep_assignments: bool = False,
+    event_codes: Sequence[int] | None = None,
     unit: str = "days",
-    id: str | None = "participant_id",
-    event_codes: Sequence[int] = (0, 1, 2),
+    timefix: bool = True,
+    id: str | None = None,
+    analysis: str = "survival_logrank_permutation",
 ) -> LogrankPermutationResult:
-    """Permutation log-rank test of ``treatment`` vs ``control``: the randomisation distribution.
+    """Permutation log-rank test of each treatment vs the control: the randomisation distribution.
 
-    The two-sample log-rank statistic ``X² = U² / V`` with ``U = sum_j (d1_j - d_j n1_j / n_j)`` and
-    ``V = sum_j d_j (n_j - d_j) / (n_j - 1) (n1_j / n_j) (1 - n1_j / n_j)`` over the distinct event
-    times (summed over strata: the stratified log-rank statistic when ``strata`` are given) is
-    recomputed for ``n`` random permutations of the arm labels (within strata when given, as the
-    randomisation was stratified), and ``p = (1 + #{X²_b >= X²_obs}) / (n + 1)`` (Phipson & Smyth
-    2010, Stat Appl Genet Mol Biol 9:39, eq. 2; ties within a relative 1e-9 count), with Monte Carlo
-    standard error ``sqrt(p (1 - p) / n)``. Under the null hypothesis that arm does not change
-    anyone's time to event, the test is exact whatever the censoring pattern or ties (Edgington &
-    Onghena 2007, ch. 3).
+    For each treatment arm, the two-sample log-rank statistic ``X² = U² / V`` with ``U = sum_j (d1_j -
+    d_j n1_j / n_j)`` and ``V = sum_j d_j (n_j - d_j) / (n_j - 1) (n1_j / n_j) (1 - n1_j / n_j)`` over the
+    distinct event times of the treatment's and the control's participants (summed over strata: the
+    stratified log-rank statistic when ``strata`` are given) is recomputed for ``n_resamples`` random
+    permutations of their arm labels (within strata when given, as the randomisation was stratified),
+    and ``p = (1 + #{X²_b >= X²_obs}) / (n_resamples + 1)`` (Phipson & Smyth 2010, Stat Appl Genet Mol
+    Biol 9:39, eq. 2; ties within a relative 1e-9 count), with Monte Carlo standard error
+    ``sqrt(p (1 - p) / n_resamples)``. Under the null hypothesis that arm does not change anyone's time
+    to event, the test is exact whatever the censoring pattern or ties (Edgington & Onghena 2007, ch. 3).
 
     Computation: the participants are sorted by (stratum, time) once; the pooled risk sets ``n_j``,
-    ``d_j`` do not change under permutation, so for a block of permutations the numbers of treated
+    ``d_j`` do not change under permutation, so for a chunk of permutations the numbers of treated
     at risk and treated events at every event time come from cumulative sums along a
-    ``(block × n)`` 0/1 matrix of permuted arm indicators, and ``U`` and ``V`` from two matrix
-    products: all permutations at once, in blocks of about 2**20 cells to bound memory. The
-    permutations are drawn with ``Generator.permuted`` from ``seed`` (same seed, same bits).
+    ``(chunk × n)`` 0/1 matrix of permuted arm indicators, and ``U`` and ``V`` from two matrix
+    products. The permutations come from :func:`ipstrial.resampling.permutation_chunks` (within the
+    strata via ``groups=``; chunks whose int32 cumulative sums take :data:`ipstrial._memory.CHUNK_BYTES`,
+    which keeps them in cache), from one stream per contrast spawned once from ``seed`` (same seed, same
+    bits; ``seed_entropy`` records it). What the result keeps (the ``n_resamples x k`` statistics, and
+    with ``keep_assignments=True`` an ``n_resamples x n`` boolean matrix) is checked against the memory
+    budget before anything is allocated.
 
-    Competing events are censored (say so in the row's ``note``).
+    Parameters
+    ----------
+    @params data
+    duration, event
+        Follow-up time and event-code columns (``event`` may be left out with a Trial).
+    @params arm
+    n_resamples
+        Number of random permutations (>= 1).
+    @params seed
+    strata
+        Column(s) within which the labels are permuted (the randomisation strata).
+    cause
+        The event code of interest.
+    keep_assignments
+        Keep the permuted assignments (one treatment only: each contrast permutes other rows).
+    event_codes, unit, timefix
+        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
+        floating-point noise (as R).
+    @params id analysis
+
+    Competing events are censored (said in the row's ``note``).
 
     Raises
     ------
     TrialDataError
         Bad input (from :func:`~ipstrial.survival._inputs.prepare_survival`).
+    ParameterError
+        ``keep_assignments=True`` with several treatments, or bad options.
     EstimationError
-        No events of interest in the two arms.
+        No events of interest in a compared pair of arms.
+    MemoryBudgetError
+        The kept statistics (and assignments) would exceed the memory budget.
     """
-    if not isinstance(treatment, str):
-        raise TypeError("logrank_permutation compares two arms: give one treatment label (a str)")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or int(n) < 1:
-        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
-    n_perm = int(n)
-    cause = check_cause(cause, event_codes)
+    n_resamples = check_count(n_resamples, "n_resamples")
+    analysis = check_analysis(analysis)
+    keep_assignments = check_flag(keep_assignments, "keep_assignments")
     from scipy import stats
 
     sd = prepare_survival(
@@ -545,59 +584,86 @@ def logrank_permutation(
         duration,
         event,
         arm,
-        treatment=treatment,
-        control=control,
-        strata=strata,
-        event_codes=event_codes,
-        min_groups=2,
-        unit=unit,
-        id=id,
-    )
-    status = sd.event == cause
-    if not status.any():
-        raise EstimationError(
-            f"no events with code {cause} in column {event!r} among arms {[treatment, control]}: the "
-            "log-rank test is undefined"
-        )
-    codes, n_strata = _strata_codes(sd)
-    design = _design(sd.time, status, codes)
-    base = (sd.arms == treatment).astype(np.int8)[design.order]
-    observed = float(_statistics(design, base[None, :])[0])
-
-    if isinstance(seed, np.random.Generator):
-        rng, entropy = seed, None
-    else:
-        sequence = seed_sequence(seed)
-        rng = streams(sequence, 1)[0]
-        entropy = int(sequence.entropy) if isinstance(sequence.entropy, numbers.Integral) else None
-    values = np.empty(n_perm)
-    assignments = np.empty((n_perm, base.size), dtype=bool) if keep_assignments else None
-    for rows, block in _permutation_blocks(rng, base, design.segments, n_perm):
-        values[rows] = _statistics(design, block)
-        if assignments is not None:
-            assignments[rows][:, design.order] = block.astype(bool)
-    exceed = int(np.sum(values >= observed - _TIE_TOLERANCE * max(1.0, observed)))
-    p_value = (1 + exceed) / (n_perm + 1)
-    mc_se = math.sqrt(p_value * (1 - p_value) / n_perm)
-    competing = int(((sd.event != 0) & ~status).sum())
-    strata_cols = () if strata is None else ((strata,) if isinstance(strata, str) else tuple(strata))
-    return LogrankPermutationResult(
-        duration,
-        event,
-        cause,
         treatment,
         control,
-        observed,
-        float(stats.chi2.sf(observed, 1)),
-        p_value,
-        mc_se,
-        values,
-        n_perm,
-        int(sd.time.size),
-        strata_cols,
-        n_strata,
-        entropy,
-        assignments,
-        unit,
-        notes=(_competing_note(sd, cause, competing),),
+        id=id,
+        cause=cause,
+        event_codes=event_codes,
+        strata=strata,
+        need_control=True,
+        min_arms=2,
+        unit=unit,
+        timefix=timefix,
+    )
+    treatments = sd.treatments
+    k = len(treatments)
+    if keep_assignments and k != 1:
+        raise ParameterError(
+            f"keep_assignments=True needs one treatment (each of the {k} contrasts {list(treatments)} vs "
+            f"{sd.control!r} permutes other participants); give treatment= one arm"
+        )
+    status = sd.status
+    for label in treatments:
+        pair = (sd.arms == label) | (sd.arms == sd.control)
+        if not status[pair].any():
+            raise _no_events(sd, [label, sd.control])
+    n_total = int(sd.time.size)
+    kept = 8.0 * n_resamples * k + (float(n_resamples) * n_total if keep_assignments else 0.0)
+    check_memory(
+        kept,
+        f"logrank_permutation with n_resamples={n_resamples}, {plural(k, 'contrast')} and "
+        f"{plural(n_total, 'participant')}" + (" keeping the assignments" if keep_assignments else ""),
+        "use fewer permutations"
+        + (
+            f" or keep_assignments=False (the assignments take {format_bytes(float(n_resamples) * n_total)})"
+            if keep_assignments
+            else ""
+        ),
+    )
+    codes, n_strata = sd.strata_codes()
+    roots, entropy = resolved_streams(seed, k)
+    # a chunk's largest working arrays are the int32 cumulative sums of its labels (4 bytes per int8
+    # label): size the chunks so that those, not the labels, take CHUNK_BYTES
+    chunk_bytes = CHUNK_BYTES // np.dtype(np.int32).itemsize
+    observed = np.empty(k)
+    values = np.empty((n_resamples, k))
+    sizes = np.empty(k, dtype=np.int64)
+    assignments = np.empty((n_resamples, n_total), dtype=bool) if keep_assignments else None
+    for j, (label, root) in enumerate(zip(treatments, roots, strict=True)):
+        pair = (sd.arms == label) | (sd.arms == sd.control)
+        design = _design(sd.time[pair], status[pair], codes[pair])
+        base = (sd.arms[pair] == label).astype(np.int8)[design.order]
+        observed[j] = float(_statistics(design, base[None, :])[0])
+        sizes[j] = int(pair.sum())
+        groups = design.strata if n_strata > 1 else None
+        for rows, block in permutation_chunks(
+            base, n_resamples, root, groups=groups, chunk_bytes=chunk_bytes
+        ):
+            values[rows, j] = _statistics(design, block)
+            if assignments is not None:
+                assignments[rows][:, design.order] = block.astype(bool)
+    exceed = np.sum(values >= observed - _TIE_TOLERANCE * np.maximum(1.0, observed), axis=0)
+    p_value = (1 + exceed) / (n_resamples + 1)
+    mc_se = np.sqrt(p_value * (1 - p_value) / n_resamples)
+    return LogrankPermutationResult(
+        outcome=sd.duration,
+        event_column=sd.event_column,
+        cause=sd.cause,
+        treatments=treatments,
+        control=sd.control,  # type: ignore[arg-type]
+        statistic=observed,
+        p_asymptotic=stats.chi2.sf(observed, 1),
+        p_value=p_value,
+        mc_se=mc_se,
+        statistics=values,
+        n_resamples=n_resamples,
+        n=sizes,
+        strata=sd.strata_columns,
+        n_strata=n_strata,
+        seed_entropy=entropy,
+        assignments=assignments,
+        unit=sd.unit,
+        analysis=analysis,
+        notes=(_competing_note(sd), *sd.notes),
+        inputs=sd.inputs,
     )

@@ -44,18 +44,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ipstrial._inputs import as_labels
-from ipstrial.errors import EstimationError
-from ipstrial.results import Result, Row, contrast_label, format_number
-from ipstrial.survival._inputs import check_cause, prepare_survival
+from ipstrial._checks import check_alpha, check_analysis, check_number
+from ipstrial._docs import shared_params
+from ipstrial.errors import EstimationError, ParameterError
+from ipstrial.results import Result, contrast_label, format_number
+from ipstrial.survival._inputs import prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
+
+    from ipstrial.results import Row
+    from ipstrial.trial import Trial
 
 __all__ = ["RMSTResult", "restricted_mean", "rmst"]
 
@@ -119,7 +123,6 @@ class RMSTResult(Result):
         return f"Restricted mean {self.outcome} up to {self.tau:g} {self.unit}"
 
     def rows(self) -> tuple[Row, ...]:
-        conf = 1 - self.alpha
         base = {"tau": self.tau, "unit": self.unit, "cause": self.cause}
         censored = "" if not self.arms.competing.any() else ", competing events censored"
         out = []
@@ -133,8 +136,7 @@ class RMSTResult(Result):
                 "rmtl_ci_high": self.tau - float(a.ci_low),
             }
             out.append(
-                Row(
-                    self.analysis,
+                self._row(
                     str(a.arm),
                     "rmst",
                     float(a.rmst),
@@ -144,27 +146,23 @@ class RMSTResult(Result):
                     method=f"area under the Kaplan-Meier curve up to tau{censored}; Greenwood-type SE "
                     "(as R survival and survRM2), Wald interval",
                     n=int(a.n),
-                    outcome=self.outcome,
-                    conf_level=conf,
                     extra=extra,
                 )
             )
         n = dict(zip(self.arms.arm, self.arms.n, strict=True))
         for label, c in zip(self.treatments, self.contrasts.itertuples(), strict=True):
             size = int(n[label] + n[self.control])
-            extra = base | {
+            difference = {
                 "rmtl_difference": -float(c.difference),
                 "rmtl_difference_ci_low": -float(c.ci_high),
                 "rmtl_difference_ci_high": -float(c.ci_low),
             }
-            if isinstance(c.note, str) and c.note:
-                extra["note"] = c.note
             out.append(
-                Row(
-                    self.analysis,
+                self._noted_row(
                     c.contrast,
                     "rmst_difference",
                     float(c.difference),
+                    c.note,
                     se=float(c.se),
                     ci_low=float(c.ci_low),
                     ci_high=float(c.ci_high),
@@ -172,42 +170,38 @@ class RMSTResult(Result):
                     method="difference of RMST (treatment - control), SE sqrt(se_1² + se_0²), Wald "
                     "interval and z test",
                     n=size,
-                    outcome=self.outcome,
-                    conf_level=conf,
-                    extra=extra,
+                    extra=base | difference,
                 )
             )
-            extra = base | {
+            ratio = {
                 "se_log_ratio": float(c.se_log_ratio),
                 "rmtl_ratio": float(c.rmtl_ratio),
                 "rmtl_ratio_ci_low": float(c.rmtl_ratio_ci_low),
                 "rmtl_ratio_ci_high": float(c.rmtl_ratio_ci_high),
                 "rmtl_ratio_p_value": float(c.rmtl_ratio_p_value),
             }
-            if isinstance(c.ratio_note, str) and c.ratio_note:
-                extra["note"] = c.ratio_note
             out.append(
-                Row(
-                    self.analysis,
+                self._noted_row(
                     c.contrast,
                     "rmst_ratio",
                     float(c.ratio),
+                    c.ratio_note,
                     ci_low=float(c.ratio_ci_low),
                     ci_high=float(c.ratio_ci_high),
                     p_value=float(c.ratio_p_value),
                     method="ratio of RMST (treatment / control), delta method on the log scale, Wald "
                     "interval and z test",
                     n=size,
-                    outcome=self.outcome,
-                    conf_level=conf,
-                    extra=extra,
+                    extra=base | ratio,
                 )
             )
         return tuple(out)
 
-    def _display_table(self, digits: int) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
-        headers, body, right, notes = super()._display_table(digits)
-        return headers, body, right, [*notes, *self.notes]
+    def _noted_row(self, contrast: str, estimand: str, estimate: float, note: object, **fields: Any) -> Row:
+        """A contrast row whose ``extra`` ends with the contrast's note, when it has one."""
+        if isinstance(note, str) and note:
+            fields["extra"] = fields["extra"] | {"note": note}
+        return self._row(contrast, estimand, estimate, **fields)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Kaplan-Meier curves up to ``tau`` with the area of each arm's RMST shaded."""
@@ -245,20 +239,22 @@ def _log_ratio(r1: float, s1: float, r0: float, s0: float, zq: float) -> tuple[f
     return r1 / r0, math.exp(log_ratio - zq * se_log), math.exp(log_ratio + zq * se_log), p, se_log
 
 
+@shared_params
 def rmst(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Trial,
     duration: str,
-    event: str,
-    arm: str,
-    treatment: str | Sequence[str],
-    control: str,
+    event: str | None = None,
+    arm: str | None = None,
+    treatment: str | Sequence[str] | None = None,
+    control: str | None = None,
+    *,
     tau: float,
     alpha: float = 0.05,
-    *,
     cause: int = 1,
+    event_codes: Sequence[int] | None = None,
     unit: str = "days",
-    event_codes: Sequence[int] = (0, 1, 2),
-    id: str | None = "participant_id",
+    timefix: bool = True,
+    id: str | None = None,
     analysis: str = "survival_rmst",
 ) -> RMSTResult:
     """Restricted mean time to the event up to ``tau`` per arm, its difference and ratio vs the control.
@@ -273,44 +269,54 @@ def rmst(
 
     Parameters
     ----------
-    data : one row per participant.
-    duration, event, arm : columns of the follow-up time, the event code (0 censored, 1 event,
-        2+ competing, censored here) and the randomised arm.
-    treatment, control : the compared arms; ``treatment`` may be a list.
-    tau : the horizon, in the units of ``duration``; positive and not beyond the last follow-up
-        of any compared arm (equal is allowed).
-    alpha : 1 - confidence level. cause : the event code of interest. unit : time-unit label.
-    event_codes : the codes allowed in ``event``. id : participant-id column for messages.
+    @params data
+    duration, event
+        Follow-up time and event code (0 censored, 1 event, 2+ competing, censored here) columns;
+        ``event`` may be left out with a Trial that pairs it with ``duration``.
+    @params arm
+    tau
+        The horizon, in the units of ``duration``; positive and not beyond the last follow-up of any
+        compared arm (equal is allowed).
+    @params alpha
+    cause, event_codes, unit, timefix
+        The event code of interest; the declared codes (default: the Trial's, else 0, 1, 2); time-unit
+        label; tie durations within floating-point noise (as R).
+    @params id analysis
 
     Raises
     ------
-    TrialDataError : bad input (see :func:`ipstrial.survival._inputs.prepare_survival`).
-    EstimationError : ``tau`` beyond the last follow-up of an arm (the message lists each arm's).
+    TrialDataError
+        Bad input (see :func:`ipstrial.survival._inputs.prepare_survival`).
+    ParameterError
+        ``tau`` not a positive finite number.
+    EstimationError
+        ``tau`` beyond the last follow-up of an arm (the message lists each arm's).
     """
     from scipy import stats
 
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
-    if isinstance(tau, bool) or not isinstance(tau, int | float | np.integer | np.floating):
-        raise TypeError(f"tau must be a number (a time in {unit}), got {tau!r}")
-    tau = float(tau)
-    if not math.isfinite(tau) or tau <= 0:
-        raise ValueError(f"tau must be a positive finite time in {unit}, got {tau!r}")
-    codes = tuple(int(c) for c in event_codes)
-    check_cause(cause, codes)
+    alpha = check_alpha(alpha)
+    analysis = check_analysis(analysis)
+    if isinstance(tau, str | bytes):
+        raise ParameterError(f"tau must be a number (a time in {unit}), got {tau!r}")
+    tau = check_number(tau, "tau", minimum=0, strict=True)
     sd = prepare_survival(
         data,
         duration,
         event,
         arm,
-        treatment=treatment,
-        control=control,
-        event_codes=codes,
-        min_groups=2,
-        unit=unit,
+        treatment,
+        control,
         id=id,
+        cause=cause,
+        event_codes=event_codes,
+        need_control=True,
+        min_arms=2,
+        unit=unit,
+        timefix=timefix,
     )
-    treatments = as_labels(treatment)
+    treatments = sd.treatments
+    control = sd.control
+    cause = sd.cause
     last = sd.last_follow_up()
     beyond = [a for a in sd.groups if tau > last[a]]
     if beyond:
@@ -385,8 +391,9 @@ def rmst(
     quiet = [a for a, k in zip(arms.arm, arms.events_by_tau, strict=True) if k == 0]
     if quiet:
         notes.append(f"no events up to tau in arm(s) {quiet}: their RMST is tau with standard error 0")
+    notes.extend(sd.notes)
     return RMSTResult(
-        outcome=duration,
+        outcome=sd.duration,
         tau=tau,
         treatments=treatments,
         control=control,
@@ -398,4 +405,5 @@ def rmst(
         unit=unit,
         analysis=analysis,
         notes=tuple(notes),
+        inputs=sd.inputs,
     )

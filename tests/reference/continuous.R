@@ -145,4 +145,11 @@ two_part_ref <- function(control) {
 out$two_part_default <- two_part_ref(glm.control())
 out$two_part_converged <- two_part_ref(converged)
 
+# ---- Hodges-Lehmann at the edge of definability: one participant against two, and one against one --------
+tiny <- wilcox.test(3, c(5, 6), conf.int = TRUE, exact = FALSE, correct = TRUE)
+out$wilcox_one_vs_two <- list(x = 3, y = c(5, 6), estimate = unname(tiny$estimate),
+                              ci = unname(as.numeric(tiny$conf.int)), p = tiny$p.value, W = unname(tiny$statistic))
+one <- tryCatch(wilcox.test(541.4, 0, conf.int = TRUE, exact = FALSE), error = function(e) conditionMessage(e))
+out$wilcox_one_vs_one_error <- if (is.character(one)) one else "no error"
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), "tests/reference/continuous.json")

@@ -1,4 +1,4 @@
-# Reference values for tests/test_intervals.py (ipstrial.itt.intervals), base R only.
+# Reference values for tests/test_intervals.py (ipstrial.stats.proportions), base R only.
 #
 # Run from the repository root:   Rscript tests/reference/two_by_two.R
 # It writes tests/reference/two_by_two.json next to this script.  The tests read that file, so CI

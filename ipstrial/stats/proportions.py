@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ipstrial._memory import check_memory
 from ipstrial.errors import EstimationError
 
 __all__ = [
@@ -80,6 +81,9 @@ _FISHER_RELATIVE_TOLERANCE = 1e-7
 _EPS_STEPS = (1e-10, 1e-12, 1e-14)
 #: log-scale limit of the searches for ratio limits (exp(300)^2 is still a finite double)
 _LOG_LIMIT = 300.0
+#: bytes held per possible table by the exact conditional computations (the support, its log weights
+#: and the temporaries of one evaluation: about 7 float arrays measured, 8 allowed)
+_HYPERGEOMETRIC_BYTES = 8 * 8
 _HALDANE_NOTE = (
     "0.5 added to each cell (Haldane) because a cell is zero; estimate and interval from that table"
 )
@@ -594,12 +598,24 @@ class _Hypergeometric:
 
     ``P(X1 = k; psi) = C(n1, k) C(n0, m - k) psi^k / sum_j C(n1, j) C(n0, m - j) psi^j`` for
     ``max(0, m - n0) <= k <= min(n1, m)`` (Cornfield 1956); worked on the log scale, ``t = log psi``.
+    Every possible table is held (as R's ``fisher.test`` does), so the memory is estimated first and a
+    table over the budget is refused (:func:`ipstrial._memory.check_memory`, a MemoryBudgetError).
     """
 
     def __init__(self, n1: int, n0: int, m: int) -> None:
         from scipy.special import gammaln
 
         self.lo, self.hi = max(0, m - n0), min(n1, m)
+        tables = self.hi - self.lo + 1
+        check_memory(
+            tables * _HYPERGEOMETRIC_BYTES,
+            f"the exact conditional computation (Fisher's exact test, the exact odds ratio) of the 2x2 "
+            f"table with n1={n1}, n0={n0} and {m} event{'' if m == 1 else 's'} (over its {tables:,} "
+            f"possible table{'' if tables == 1 else 's'})",
+            "check the counts (the exact computation holds every table with the observed margins, "
+            "8 floats each); for counts this large the chi-square test (ipstrial.stats.proportions."
+            "chi_square) is the standard test and agrees closely with Fisher's",
+        )
         self.k = np.arange(self.lo, self.hi + 1, dtype=float)
         k = self.k
         self.log_weight = (

@@ -1,0 +1,79 @@
+"""Two-sample comparisons of means from the raw values of two arms.
+
+* :func:`welch` -- the mean difference with Welch's standard error and Welch-Satterthwaite degrees of
+  freedom (Welch, Biometrika 1947;34:28-35): ``Δ = ȳ_1 - ȳ_0``, ``se² = s_1²/n_1 + s_0²/n_0``,
+  ``df = se⁴ / ((s_1²/n_1)²/(n_1 - 1) + (s_0²/n_0)²/(n_0 - 1))``, interval ``Δ ± t_{df,1-α/2} se`` and the
+  two-sided t-test p-value (R's ``t.test(var.equal = FALSE)``).
+* :func:`wald_risk_difference` -- for 0/1 values: ``p_1 - p_0`` with ``se² = p_1(1-p_1)/n_1 +
+  p_0(1-p_0)/n_0``, the normal interval and p-value (the Wald interval; Newcombe 1998, method 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ipstrial.stats.normal import p_two_sided, z_critical
+
+__all__ = ["TwoSample", "wald_risk_difference", "welch"]
+
+
+@dataclass(frozen=True)
+class TwoSample:
+    """A two-sample contrast: estimate, standard error, interval, p-value and degrees of freedom."""
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    df: float = math.inf
+
+
+def welch(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
+    """Welch's comparison of two means (module docstring); each arm needs at least two values.
+
+    Parameters
+    ----------
+    treated, control
+        The finite values of the two arms.
+    alpha
+        One minus the confidence level.
+    """
+    from scipy import stats
+
+    t = np.asarray(treated, dtype=float)
+    c = np.asarray(control, dtype=float)
+    vt, vc = float(np.var(t, ddof=1)) / t.size, float(np.var(c, ddof=1)) / c.size
+    diff = float(np.mean(t)) - float(np.mean(c))
+    var = vt + vc
+    se = math.sqrt(var)
+    if var > 0:
+        df = var**2 / (vt**2 / (t.size - 1) + vc**2 / (c.size - 1))
+        crit = float(stats.t.ppf(1 - alpha / 2, df))
+        p = float(2 * stats.t.sf(abs(diff) / se, df))
+    else:
+        df, crit, p = math.nan, 0.0, math.nan
+    return TwoSample(diff, se, diff - crit * se, diff + crit * se, p, df)
+
+
+def wald_risk_difference(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
+    """The Wald risk difference of two samples of 0/1 values (module docstring).
+
+    Parameters
+    ----------
+    treated, control
+        The 0/1 values of the two arms.
+    alpha
+        One minus the confidence level.
+    """
+    t = np.asarray(treated, dtype=float)
+    c = np.asarray(control, dtype=float)
+    pt, pc = float(np.mean(t)), float(np.mean(c))
+    diff = pt - pc
+    se = math.sqrt(pt * (1 - pt) / t.size + pc * (1 - pc) / c.size)
+    z = z_critical(alpha)
+    p = p_two_sided(diff, se)
+    return TwoSample(diff, se, diff - z * se, diff + z * se, float(p))
