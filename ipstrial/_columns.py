@@ -143,6 +143,8 @@ def _is_text_dtype(dtype: Any) -> bool:
 
 def repeated_columns(data: pd.DataFrame, columns: Iterable[str]) -> list[Problem]:
     """A problem for each of ``columns`` whose name occurs more than once in ``data``."""
+    if not data.columns.has_duplicates:
+        return []
     counts = pd.Index(data.columns).value_counts()
     problems = []
     for column in dict.fromkeys(columns):
@@ -195,6 +197,7 @@ def check_arm(
     *,
     named: Sequence[str] = (),
     declared_by: str = "arms=",
+    labels: np.ndarray | None = None,
 ) -> list[Problem]:
     """The arm column: present for every row, and its labels the declared arms or clearly other arms.
 
@@ -214,10 +217,11 @@ def check_arm(
         f"{plural(int(missing.sum()), 'participant')} without an arm",
         "fill in the arm each participant was randomised to (analyse by randomised arm, intention to treat)",
     )
-    mixed = check_arm_kinds(series, who)
-    if mixed:
-        return problems + mixed
-    labels = labels_of(series)
+    if labels is None:  # else the caller checked the kinds and made the labels
+        mixed = check_arm_kinds(series, who)
+        if mixed:
+            return problems + mixed
+        labels = labels_of(series)
     present = [str(x) for x in pd.unique(labels[~missing])]
     counts = pd.Series(labels[~missing]).value_counts()
     if declared is not None:

@@ -479,7 +479,7 @@ def gate(
     if problems:
         raise TrialDataError(problems)
     problems += columns_.check_arm(
-        frame[arm], who, declared, named=named, declared_by="ipstrial.Trial(arms=...)"
+        frame[arm], who, declared, named=named, declared_by="ipstrial.Trial(arms=...)", labels=labels
     )
     if not problems and treatment is None and declared is None:
         problems += _implausible_arms(arm, treatments, counts, labels, who)
@@ -502,7 +502,8 @@ def gate(
     outside = {a: int(counts.get(a, 0)) for a in present if a not in order and counts.get(a, 0)}
 
     # -- values ----------------------------------------------------------------------------------------
-    sub = frame.loc[rows]
+    used = [c for c in role if c in frame.columns]
+    sub = frame.loc[rows, used]  # one copy: the analysed rows of the named columns
     sub_who = who.take(rows)
     sub_labels = labels[rows]
     values: dict[str, np.ndarray] = {}
@@ -569,8 +570,7 @@ def gate(
                 ]
             )
 
-    used = [c for c in role if c in sub.columns]
-    out = sub.loc[:, used].copy()
+    out = sub.copy()
     out[arm] = sub_labels
     out.index = pd.RangeIndex(len(out))
     n_by_arm = {a: int(np.sum(sub_labels == a)) for a in order}
