@@ -591,3 +591,23 @@ def test_separation_by_a_level_of_one_participant_is_worded_in_the_singular(data
     data.loc[data.index[(data.arm == "IPS") & (data.employed_18m == 1)][0], "g"] = "rare"
     with pytest.raises(EstimationError, match="covariate 'g' = 'rare': the 1 participant has outcome 1"):
         marginal_effect(data, "employed_18m", "arm", "IPS", "SAU", covariates=["g"])
+
+
+def test_a_problem_in_an_arm_outside_the_contrast_says_why_that_arm_is_checked(frame):
+    data = frame.copy()
+    data.loc[data.index[data.arm == "IPSE"][:3], "employed_18m"] = np.nan
+    with pytest.raises(
+        TrialDataError, match=r"IPSE 3.*model_arms='all'.*model_arms='compared' fits it on IPS, SAU"
+    ):
+        marginal_effect(data, "employed_18m", "arm", "IPS", "SAU", covariates=["age"], id="participant_id")
+    restricted = marginal_effect(
+        data,
+        "employed_18m",
+        "arm",
+        "IPS",
+        "SAU",
+        covariates=["age"],
+        id="participant_id",
+        model_arms="compared",
+    )
+    assert dict(restricted.inputs.outside) == {"IPSE": 241}

@@ -78,6 +78,7 @@ ratio for the ratios), percentile interval, Wald p-value from the bootstrap SE; 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,7 @@ from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._inputs import Prepared, prepare
 from ipstrial._random import SeedLike
-from ipstrial.errors import EstimationError, ParameterError
+from ipstrial.errors import EstimationError, ParameterError, TrialDataError
 from ipstrial.itt._bootstrap import bootstrap_extra, refitted_replicates
 from ipstrial.itt._common import bootstrap_options, model_matrix
 from ipstrial.itt._glm import fit_glm, logistic_separation
@@ -472,18 +473,28 @@ def _samples(
     )
     if model_arms == "compared" or not any(compared.inputs.outside.values()):
         return compared, compared
-    everyone = prepare(
-        data,
-        outcome,
-        arm,
-        None,
-        compared.control,
-        covariates,
-        kind="binary",
-        missing=missing,
-        id=id,
-        strata=strata,
-    )
+    try:
+        everyone = prepare(
+            data,
+            outcome,
+            arm,
+            None,
+            compared.control,
+            covariates,
+            kind="binary",
+            missing=missing,
+            id=id,
+            strata=strata,
+        )
+    except TrialDataError as exc:  # a problem in an arm outside the contrast: say why that arm matters
+        others = ", ".join(sorted(compared.inputs.outside))
+        why = (
+            f"the working model uses every randomised arm (model_arms='all', as RobinCar2), so the rows of "
+            f"{others} are checked too; model_arms='compared' fits it on {', '.join(compared.order)} only"
+        )
+        raise TrialDataError(
+            [dataclasses.replace(p, fix=f"{p.fix.rstrip('.')} ({why})") for p in exc.problems]
+        ) from None
     return compared, everyone
 
 
