@@ -413,3 +413,11 @@ def test_one_missing_covariate_value_is_counted_in_the_singular(data):
         multiple_imputation(
             data, "hours_18m", "arm", "IPS", "SAU", kind="continuous", covariates="sex", id=ID
         )
+
+
+def test_rubin_needs_a_model_with_at_least_one_parameter():
+    from ipstrial.errors import ParameterError
+    from ipstrial.missing import rubin
+
+    with pytest.raises(ParameterError, match="k must be a whole number at least 1"):
+        rubin([1.0, 1.2], [0.1, 0.1], 100, k=0)

@@ -237,7 +237,7 @@ def rubin(
     n_obs
         Sample size of the complete-data analysis; ``None`` (default) for large-sample inference.
     k
-        Number of parameters of the complete-data model (``ν_com = n_obs - k``).
+        Number of parameters of the complete-data model, at least 1 (``ν_com = n_obs - k``).
     @params alpha
     estimand, contrast, outcome
         Labels for the result's row (``estimand`` must be one of :data:`ipstrial.results.ESTIMANDS`).
@@ -278,7 +278,7 @@ def rubin(
         dfcom = math.inf
     else:
         n_obs = check_count(n_obs, "n_obs", minimum=1)
-        k = check_count(k, "k", minimum=0)
+        k = check_count(k, "k", minimum=1)  # a model has at least one parameter (a mean)
         dfcom = float(n_obs - k)
         if dfcom <= 0:
             raise ParameterError(
