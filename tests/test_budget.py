@@ -1,7 +1,9 @@
 """ipstrial.budget: the Copenhagen 2017 business case, the SØM 2021 IPS example, target monitoring, the CLI.
 
-References are the seed documents' own tables (shared/seeds/000 and 004; the Sydhavnen note 002), closed
-forms written out here, and scipy.stats for the binomial and beta distributions.
+References are the source documents' own tables (Copenhagen's 2017 IPS business case and Socialstyrelsen's
+2021 SØM example calculation, transcribed in analysis/*.toml; Copenhagen's budget note BI14 on IPS in
+Sydhavnen, 2021: 16 of 73 against a 25 % target), closed forms written out here, and scipy.stats for the
+binomial and beta distributions.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ CASE_2017 = ROOT / "analysis/business_case_2017.toml"
 SOM_2021 = ROOT / "analysis/som_ips_2021.toml"
 YEARS = [2017, 2018, 2019, 2020]
 
-# Copenhagen 2017, table 1.1 (1,000 DKK, 2017 prices), transcribed from the seed document
+# Copenhagen 2017, table 1.1 (1,000 DKK, 2017 prices), transcribed from the municipality's document
 OUTREACH = "Virksomhedsopsøgende arbejde"
 TEAM = "Idriftsættelse af IPS-team"
 BENEFITS = "Reducerede ydelsesudgift i forbindelse med kortere ledighed"

@@ -1,8 +1,9 @@
 """The synthetic Projekt Inklusion-like trial: calibration, exact truths, data, reproducibility.
 
 References used here are independent of the code under test: the published Projekt Inklusion
-facts (shared/seeds/README.md), closed forms, scipy's adaptive quadrature, lifelines' Cox model,
-and estimators written in this file (Kaplan-Meier, Aalen-Johansen) on a 200,000-participant sample.
+facts (data/synthetic/README.md lists them with their sources), closed forms, scipy's adaptive
+quadrature, lifelines' Cox model, and estimators written in this file (Kaplan-Meier, Aalen-Johansen) on a
+200,000-participant sample.
 """
 
 from __future__ import annotations
