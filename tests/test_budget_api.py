@@ -1,7 +1,7 @@
 """ipstrial.budget's public API: keyword-only options, neutral defaults, ARD keys, ``analysis=``, and no
 dependency on the intention-to-treat area.
 
-References: scipy.stats for the intervals at another level; the seed documents' tables (via the TOML
+References: scipy.stats for the intervals at another level; the source documents' tables (via the TOML
 files of ``analysis/``) for the contrasts they name.
 """
 
