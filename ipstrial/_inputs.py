@@ -351,6 +351,88 @@ def _check_overlaps(
             )
 
 
+def _arms(
+    series: pd.Series,
+    who: Participants,
+    problems: list[Problem],
+    declared: tuple[str, ...] | None,
+    treatment: Any,
+    control: Any,
+    need_control: bool,
+    min_arms: int,
+) -> tuple[np.ndarray, pd.Series, tuple[str, ...], tuple[str, ...], str | None, tuple[str, ...]]:
+    """The arms of an analysis: every row's label, the counts per label, the labels present, the treatments,
+    the control and the analysed arms in display order. ``problems`` found so far (ids) are raised with
+    those of the arm column."""
+    column = str(series.name)
+    labels = labels_of(series)
+    present = arms_in_data(series)
+    counts = pd.Series(labels[labels != None]).value_counts()  # noqa: E711 - elementwise comparison
+    control_label = None if control is None else _one_label(control, "control")
+    if need_control and control_label is None:
+        raise ParameterError(
+            "control= must name the control arm (e.g. control='SAU'), or pass an ipstrial.Trial that "
+            "declares it"
+        )
+    universe = declared if declared is not None else present
+    if treatment is None:
+        if control_label is None:
+            treatments = tuple(a for a in universe if counts.get(a, 0) > 0)
+        else:
+            treatments = tuple(a for a in universe if a != control_label and counts.get(a, 0) > 0)
+    else:
+        treatments = _labels_argument(treatment, "treatment")
+    if control_label is not None and control_label in treatments:
+        raise ParameterError(
+            f"treatment and control are the same arm {control_label!r}; compare two different arms"
+        )
+    named = (*treatments, control_label) if control_label is not None else treatments
+    if declared is not None:
+        undeclared = [a for a in named if a not in declared]
+        if undeclared:
+            meant = near_misses(undeclared, declared)
+            hint = "".join(f"; {a!r} is probably {meant[a]!r}" for a in undeclared if a in meant)
+            raise ParameterError(
+                f"arm(s) {undeclared} are not arms of the Trial, whose arms are {list(declared)}{hint}"
+            )
+    for label in named:
+        if counts.get(label, 0) == 0:
+            meant = near_misses([label], present)
+            hint = f"; probably {meant[label]!r}" if label in meant else ""
+            what = "has no participants" if label in (declared or ()) else "is not an arm label in the data"
+            problems.append(
+                Problem(
+                    column,
+                    f"arm {label!r} {what}; the arms in the data are {list(present)}{hint}",
+                    "name arms that have participants (check spelling and case, and any filter applied "
+                    "to the data)",
+                )
+            )
+    if problems:
+        raise TrialDataError(problems)
+    problems += columns_.check_arm(
+        series, who, declared, named=named, declared_by="ipstrial.Trial(arms=...)", labels=labels
+    )
+    if not problems and treatment is None and declared is None:
+        problems += _implausible_arms(column, treatments, counts, labels, who)
+    if problems:
+        raise TrialDataError(problems)
+    order = tuple(a for a in declared if a in named) if declared is not None else named
+    if len(order) < min_arms:
+        raise TrialDataError(
+            [
+                Problem(
+                    column,
+                    f"only {len(order)} arm ({', '.join(map(repr, order))}) to analyse: there is nothing to "
+                    "compare",
+                    f"a comparison needs at least {min_arms} arms; name them with treatment= and "
+                    "control=, and check any filter applied to the data",
+                )
+            ]
+        )
+    return labels, counts, present, treatments, control_label, order
+
+
 def gate(
     data: Any,
     *,
@@ -431,73 +513,9 @@ def gate(
         raise TrialDataError(problems + mixed)
 
     # -- arms --------------------------------------------------------------------------------------------
-    labels = labels_of(frame[arm])
-    present = arms_in_data(frame[arm])
-    counts = pd.Series(labels[labels != None]).value_counts()  # noqa: E711 - elementwise comparison
-    control_label = None if control is None else _one_label(control, "control")
-    if need_control and control_label is None:
-        raise ParameterError(
-            "control= must name the control arm (e.g. control='SAU'), or pass an ipstrial.Trial that "
-            "declares it"
-        )
-    universe = declared if declared is not None else present
-    if treatment is None:
-        if control_label is None:
-            treatments = tuple(a for a in universe if counts.get(a, 0) > 0)
-        else:
-            treatments = tuple(a for a in universe if a != control_label and counts.get(a, 0) > 0)
-    else:
-        treatments = _labels_argument(treatment, "treatment")
-    if control_label is not None and control_label in treatments:
-        if treatment is None:
-            pass  # cannot happen: the control is left out above
-        raise ParameterError(
-            f"treatment and control are the same arm {control_label!r}; compare two different arms"
-        )
-    named = (*treatments, control_label) if control_label is not None else treatments
-    if declared is not None:
-        undeclared = [a for a in named if a not in declared]
-        if undeclared:
-            meant = near_misses(undeclared, declared)
-            hint = "".join(f"; {a!r} is probably {meant[a]!r}" for a in undeclared if a in meant)
-            raise ParameterError(
-                f"arm(s) {undeclared} are not arms of the Trial, whose arms are {list(declared)}{hint}"
-            )
-    for label in named:
-        if counts.get(label, 0) == 0:
-            meant = near_misses([label], present)
-            hint = f"; probably {meant[label]!r}" if label in meant else ""
-            what = "has no participants" if label in (declared or ()) else "is not an arm label in the data"
-            problems.append(
-                Problem(
-                    arm,
-                    f"arm {label!r} {what}; the arms in the data are {list(present)}{hint}",
-                    "name arms that have participants (check spelling and case, and any filter applied "
-                    "to the data)",
-                )
-            )
-    if problems:
-        raise TrialDataError(problems)
-    problems += columns_.check_arm(
-        frame[arm], who, declared, named=named, declared_by="ipstrial.Trial(arms=...)", labels=labels
+    labels, counts, present, treatments, control_label, order = _arms(
+        frame[arm], who, problems, declared, treatment, control, need_control, min_arms
     )
-    if not problems and treatment is None and declared is None:
-        problems += _implausible_arms(arm, treatments, counts, labels, who)
-    if problems:
-        raise TrialDataError(problems)
-    order = tuple(a for a in declared if a in named) if declared is not None else named
-    if len(order) < min_arms:
-        raise TrialDataError(
-            [
-                Problem(
-                    arm,
-                    f"only {len(order)} arm ({', '.join(map(repr, order))}) to analyse: there is nothing to "
-                    "compare",
-                    f"a comparison needs at least {min_arms} arms; name them with treatment= and "
-                    "control=, and check any filter applied to the data",
-                )
-            ]
-        )
     rows = np.isin(labels, list(order))
     outside = {a: int(counts.get(a, 0)) for a in present if a not in order and counts.get(a, 0)}
 
