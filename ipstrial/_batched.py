@@ -22,15 +22,28 @@ __all__ = ["check_rank", "full_rank", "glm_derivatives", "newton_batch", "solve_
 
 
 def check_rank(X: np.ndarray, names: Sequence[str], where: str) -> None:
-    """Raise an EstimationError naming the columns when ``X`` is rank deficient."""
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        constant = [n for n, col in zip(names, X.T, strict=True) if n != "(Intercept)" and np.ptp(col) == 0]
-        detail = f"; constant columns: {constant}" if constant else ""
-        raise EstimationError(
-            f"the design matrix of {where} has rank {rank} < {X.shape[1]} columns {list(names)}: a "
-            f"covariate is collinear with others or without variation{detail}; drop it from covariates"
-        )
+    """Every model column must add information: an EstimationError naming those that do not.
+
+    A column is redundant when it is a linear combination of the columns before it (the intercept,
+    the arm indicators and earlier covariate terms): e.g. two covariates coding the same information,
+    a covariate without variation, or a level absent among the participants analysed.
+    """
+    if np.linalg.matrix_rank(X) == X.shape[1]:
+        return
+    redundant = []
+    kept: list[int] = []
+    for j in range(X.shape[1]):
+        trial = [*kept, j]
+        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
+            kept = trial
+        else:
+            redundant.append(str(names[j]))
+    raise EstimationError(
+        f"{where} cannot be fitted: the term(s) {redundant} are linear combinations of the arm "
+        "indicators, the intercept and earlier covariate terms (e.g. two covariates coding the same "
+        "information, or a level absent among the participants analysed). Fix: drop one of the collinear "
+        "covariates from covariates="
+    )
 
 
 def solve_batch(A: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

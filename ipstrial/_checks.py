@@ -24,8 +24,10 @@ __all__ = [
     "check_analysis",
     "check_choice",
     "check_count",
+    "check_flag",
     "check_number",
     "check_probability",
+    "column_name",
     "column_names",
 ]
 
@@ -167,3 +169,17 @@ def check_sequence(value: object, name: str) -> Sequence[Any]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ParameterError(f"{name} must be a list of values, got {_shown(value)}")
     return list(value)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``True`` or ``False`` (numpy booleans too); anything else, ``1`` and ``"yes"`` included, is refused."""
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, got {_shown(value)}")
+    return bool(value)
+
+
+def column_name(value: object, name: str) -> str:
+    """One column name: a non-empty string (a list or a number is refused: one column is meant)."""
+    if not isinstance(value, str) or not value:
+        raise ParameterError(f"{name} must be a column name (str), got {_shown(value)}")
+    return value

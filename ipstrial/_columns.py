@@ -10,6 +10,7 @@ Kinds of value columns (:func:`numbers_of`):
 
 * ``binary`` -- 0/1 (``True``/``False`` accepted);
 * ``continuous`` -- finite numbers;
+* ``nonnegative`` -- finite numbers at least 0 (an outcome the model takes as a non-negative amount);
 * ``count`` -- non-negative whole numbers (weeks worked, visits);
 * ``hours``, ``weeks``, ``costs`` -- finite non-negative numbers;
 * ``utilities`` -- finite numbers at most 1 (negative values allowed: states worse than death);
@@ -42,12 +43,25 @@ __all__ = [
     "check_ids",
     "covariate_missing",
     "fmt_values",
+    "is_bool_column",
+    "is_numeric_dtype",
     "numbers_of",
     "plural",
     "repeated_columns",
 ]
 
-KINDS = ("binary", "continuous", "count", "hours", "weeks", "costs", "utilities", "duration", "event")
+KINDS = (
+    "binary",
+    "continuous",
+    "nonnegative",
+    "count",
+    "hours",
+    "weeks",
+    "costs",
+    "utilities",
+    "duration",
+    "event",
+)
 _MAX_VALUES = 5
 _MAX_LABELS_PAIRED = 100  # more distinct arm labels than this is not an arm column; pairs are not checked
 
@@ -59,6 +73,7 @@ DURATION_FIX = (
 _NON_NUMERIC_FIX = {
     "binary": "code the outcome as 1 = yes and 0 = no; leave unknown values empty (NaN), not text",
     "continuous": "store the values as plain numbers; leave unknown values empty (NaN), not text",
+    "nonnegative": "store the values as plain numbers; leave unknown values empty (NaN), not text",
     "count": "store counts as whole numbers; leave unknown values empty (NaN), not text",
     "duration": "store durations as numbers (e.g. days since randomisation, without units); censor unknown "
     "follow-up at the last date known (event 0)",
@@ -119,7 +134,7 @@ def _problem(
     return [Problem(column, message, fix, **who.offending(mask))]  # type: ignore[arg-type]
 
 
-def _is_numeric_dtype(dtype: Any) -> bool:
+def is_numeric_dtype(dtype: Any) -> bool:
     """int, float and their nullable variants (not bool, complex, datetime or timedelta)."""
     return (
         pd.api.types.is_numeric_dtype(dtype)
@@ -400,7 +415,7 @@ def numbers_of(
             "compute the time since randomisation in days, e.g. (data[date] - data[randomised]).dt.days",
         )
         values = np.full(n, np.nan)
-    elif _is_numeric_dtype(dtype):
+    elif is_numeric_dtype(dtype):
         values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     elif _is_text_dtype(dtype):
         raw = series.astype(object)
@@ -464,9 +479,11 @@ def numbers_of(
             f"{plural(int(infinite.sum()), 'infinite value')}",
             "use finite numbers; correct the data or set unknown values to missing (NaN)",
         )
-        if kind in ("count", "hours", "weeks", "costs"):
+        if kind in ("nonnegative", "count", "hours", "weeks", "costs"):
             negative = finite & (values < 0)
-            noun = {"count": "counts", "hours": "hours", "weeks": "weeks", "costs": "costs"}[kind]
+            noun = {"nonnegative": "the values", "count": "counts", "hours": "hours", "weeks": "weeks"}.get(
+                kind, "costs"
+            )
             problems += _problem(
                 column,
                 who,
@@ -500,6 +517,13 @@ def _all_bool(series: pd.Series, missing: np.ndarray) -> bool:
     """True for an object column whose present values are all Python or numpy booleans."""
     present = series.to_numpy(dtype=object)[~missing]
     return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present)
+
+
+def is_bool_column(series: pd.Series) -> bool:
+    """A column of True/False values: boolean dtype, or an object column holding only booleans (and gaps)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return True
+    return pd.api.types.is_object_dtype(series.dtype) and _all_bool(series, series.isna().to_numpy())
 
 
 def _check_events(
@@ -585,7 +609,7 @@ def check_covariate(series: pd.Series, who: Participants, *, allow_missing: bool
     if pd.api.types.is_complex_dtype(dtype):
         problems += _problem(column, who, ~missing, "the covariate holds complex numbers", "use real numbers")
         return problems
-    if _is_numeric_dtype(dtype):
+    if is_numeric_dtype(dtype):
         values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         infinite = ~missing & np.isinf(values)
         problems += _problem(

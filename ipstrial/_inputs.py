@@ -447,6 +447,7 @@ def gate(
     missing: str | None = None,
     keep_missing: Sequence[str] = (),
     covariates_may_be_missing: bool = False,
+    keep_rows: bool = False,
     need_control: bool = True,
     min_arms: int = 2,
     event_codes: Sequence[int] | None = None,
@@ -473,6 +474,10 @@ def gate(
         Outcome columns whose missing values are kept as NaN (the estimator handles them).
     covariates_may_be_missing
         Keep missing covariate values (multiple imputation imputes them).
+    keep_rows
+        With ``missing="complete-case"``, keep the rows with a missing outcome in the sample (their values
+        NaN) while counting them as excluded: for an estimator that still needs those participants (a
+        re-randomization test replays everyone's allocation) but leaves them out of its statistic.
     need_control
         True for a contrast (a control arm is required); False for estimators of every arm (Kaplan-Meier,
         log-rank): then with neither treatment nor control every arm is analysed.
@@ -573,9 +578,11 @@ def gate(
             )
         excluded = per_arm
         keep = ~unknown
-        sub, sub_who, sub_labels = sub.loc[keep], sub_who.take(keep), sub_labels[keep]
-        values = {c: v[keep] for c, v in values.items()}
-        empty = [a for a in order if not np.any(sub_labels == a)]
+        if not keep_rows:
+            sub, sub_who, sub_labels = sub.loc[keep], sub_who.take(keep), sub_labels[keep]
+            values = {c: v[keep] for c, v in values.items()}
+            keep = np.ones(len(sub_labels), dtype=bool)
+        empty = [a for a in order if not np.any(keep & (sub_labels == a))]
         if empty:
             raise TrialDataError(
                 [
@@ -591,7 +598,8 @@ def gate(
     out = sub.copy()
     out[arm] = sub_labels
     out.index = pd.RangeIndex(len(out))
-    n_by_arm = {a: int(np.sum(sub_labels == a)) for a in order}
+    counted = sub_labels if not keep_rows else sub_labels[~unknown]
+    n_by_arm = {a: int(np.sum(counted == a)) for a in order}
     inputs = InputSummary(
         n_rows=len(frame),
         arm=arm,
@@ -727,8 +735,7 @@ class Prepared(SampleView):
     @property
     def excluded(self) -> dict[str, int]:
         """Participants left out per arm by the missing-data policy."""
-        excluded = self.sample.inputs.excluded
-        return {a: int(excluded.get(a, 0)) for a in self.sample.order}
+        return self.sample.inputs.excluded_per_arm()
 
     def arm_values(self, label: str) -> np.ndarray:
         """The outcome values of one arm."""

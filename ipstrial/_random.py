@@ -76,3 +76,11 @@ def resolved_seed(seed: SeedLike) -> tuple[SeedLike, int | None]:
     sequence = seed_sequence(seed)
     _, recorded = resolved_streams(sequence, 0)
     return (np.random.SeedSequence(recorded), recorded) if recorded is not None else (sequence, None)
+
+
+def check_seed(seed: object) -> SeedLike:
+    """``seed`` checked before any computation: None, a non-negative int, a numpy SeedSequence or Generator
+    (a ParameterError otherwise: ``'x'``, ``-1``, ``1.5``, NaN, True). Nothing is drawn from it."""
+    if seed is not None:
+        seed_sequence(seed)  # type: ignore[arg-type]
+    return seed  # type: ignore[return-value]

@@ -517,6 +517,19 @@ class InputSummary:
         """Participants analysed."""
         return int(sum(self.n_by_arm.values()))
 
+    def excluded_per_arm(self, arms: Iterable[str] | None = None) -> dict[str, int]:
+        """Participants excluded by the missing-data policy for every arm (0 where none), in ``arms`` order
+        (default: the analysed arms)."""
+        return {a: int(self.excluded.get(a, 0)) for a in (self.arms if arms is None else arms)}
+
+    def excluded_note(self) -> str:
+        """A sentence on the participants excluded by the missing-data policy, or an empty string."""
+        if not any(self.excluded.values()):
+            return ""
+        parts = ", ".join(f"{a} {k}" for a, k in self.excluded.items())
+        why = f" with {self.reason}" if self.reason else ""
+        return f"complete case: {sum(self.excluded.values())} participants{why} excluded ({parts})"
+
     def notes(self) -> tuple[str, ...]:
         """Sentences for a summary: rows outside the analysis and rows excluded, with their counts."""
         out = []

@@ -451,7 +451,7 @@ def test_bootstrap_same_seed_same_bits(trial, frame) -> None:
 def test_two_part_bootstrap_does_not_depend_on_the_chunk_size(frame, monkeypatch) -> None:
     import sys
 
-    module = sys.modules["ipstrial.itt._bootstrap"]
+    module = sys.modules["ipstrial._bootstrap"]
 
     kwargs = dict(covariates=COVS, n_resamples=40, seed=9, missing="complete-case")
     whole = itt.two_part(frame, "hours_18m", "arm", "IPS", "SAU", **kwargs)

@@ -531,3 +531,14 @@ def test_trial_replace_and_validate_refuse_bad_arguments_with_parameter_errors()
     with pytest.raises(ParameterError, match="columns must be a column name or a list"):
         ipstrial.missing_by_arm(small(), 5, arm="group")
     assert "days (event column 'event')" in trial_of(durations={"days": "event"}).summary()
+
+
+def test_keep_rows_counts_the_excluded_without_dropping_them():
+    hours = [3.0, np.nan, 5.0, 1.0, np.nan, 0.0, 7.0, 0.0, 1.5, np.nan, 0.0, 4.0]
+    sample = binary_gate(
+        small(hours=hours), outcomes={"hours": "hours"}, missing="complete-case", keep_rows=True
+    )
+    assert len(sample.frame) == 8 and np.isnan(sample.values["hours"]).sum() == 3
+    assert sample.inputs.excluded == {"IPS": 1, "SAU": 2} and sample.inputs.n_by_arm == {"IPS": 3, "SAU": 2}
+    with pytest.raises(TrialDataError, match="3 missing outcome values"):
+        binary_gate(small(hours=hours), outcomes={"hours": "hours"}, keep_rows=True)

@@ -6,16 +6,15 @@ sample it returns:
 
 * :func:`prepare_checked` -- the shared preamble: ``alpha`` and ``analysis`` checked, the data gated,
   the outcome's variation checked;
-* :func:`check_seed` and :func:`bootstrap_options` -- ``seed`` and ``n_resamples`` checked before any
-  computation, and refused where no bootstrap uses them (an argument given is never ignored);
+* :func:`bootstrap_options` -- ``seed`` (:func:`ipstrial._random.check_seed`) and ``n_resamples`` checked
+  before any computation, and refused where no bootstrap uses them (an argument given is never ignored);
 * :func:`check_variation` -- an outcome that is identical for everyone analysed is an
   :class:`~ipstrial.errors.EstimationError` (no standard error, interval or test is defined);
 * :func:`reject_values` -- outcome or exposure values an estimator cannot take, a
   :class:`~ipstrial.errors.TrialDataError` naming the participants;
 * :func:`model_matrix` -- the design ``[1, 1{arm = t} for each treatment, covariate columns]`` with the
   control as reference, covariates through :func:`ipstrial._inputs.design_matrix` (text and categories
-  as 0/1 dummies, first sorted level the reference);
-* :func:`check_rank` -- a rank-deficient design is an error naming the redundant terms;
+  as 0/1 dummies, first sorted level the reference), checked by :func:`ipstrial._batched.check_rank`;
 * :func:`contrast_extra` / :func:`arm_extra` -- the participants excluded by the missing-data policy,
   on the rows they concern;
 * :func:`contrast_row` -- a line of a contrast table (label, numbers, both arms' size, excluded counts);
@@ -30,18 +29,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._batched import check_rank
 from ipstrial._checks import check_alpha, check_analysis, check_count
 from ipstrial._columns import plural
 from ipstrial._inputs import Prepared, design_matrix, prepare
-from ipstrial._random import SeedLike, seed_sequence
+from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import EstimationError, ParameterError, Participants, Problem, TrialDataError
 from ipstrial.results import Result, Row, contrast_label
 
 __all__ = [
     "arm_extra",
     "bootstrap_options",
-    "check_rank",
-    "check_seed",
     "check_variation",
     "contrast_extra",
     "contrast_row",
@@ -53,14 +51,6 @@ __all__ = [
 ]
 
 _TABLE_NUMBERS = ("se", "ci_low", "ci_high", "p_value")
-
-
-def check_seed(seed: object) -> SeedLike:
-    """``seed`` checked before any computation: None, a non-negative int, a numpy SeedSequence or Generator
-    (a ParameterError otherwise: ``'x'``, ``-1``, ``1.5``, NaN, True). Nothing is drawn from it."""
-    if seed is not None:
-        seed_sequence(seed)  # type: ignore[arg-type]
-    return seed  # type: ignore[return-value]
 
 
 def bootstrap_options(
@@ -208,31 +198,6 @@ def table_rows(
             )
         )
     return out
-
-
-def check_rank(X: np.ndarray, names: Sequence[str], where: str) -> None:
-    """Every model column must add information: an EstimationError naming those that do not.
-
-    A column is redundant when it is a linear combination of the columns before it (the intercept,
-    the arm indicators and earlier covariate terms): e.g. two covariates coding the same information,
-    a covariate without variation, or a level absent among the participants analysed.
-    """
-    if np.linalg.matrix_rank(X) == X.shape[1]:
-        return
-    redundant = []
-    kept: list[int] = []
-    for j in range(X.shape[1]):
-        trial = [*kept, j]
-        if np.linalg.matrix_rank(X[:, trial]) == len(trial):
-            kept = trial
-        else:
-            redundant.append(str(names[j]))
-    raise EstimationError(
-        f"{where} cannot be fitted: the term(s) {redundant} are linear combinations of the arm "
-        "indicators, the intercept and earlier covariate terms (e.g. two covariates coding the same "
-        "information, or a level absent among the participants analysed). Fix: drop one of the collinear "
-        "covariates from covariates="
-    )
 
 
 def model_matrix(

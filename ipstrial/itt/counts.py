@@ -25,7 +25,7 @@ SE (θ treated as known, as ``summary.negbin``) is in ``extra["se_model"]``; ``t
 ``1/√(observed information of θ)`` as glm.nb's ``SE.theta``.
 
 The maximum likelihood estimate does not exist when an arm or a covariate level has only zero counts
-(its coefficient would be minus infinity): :func:`ipstrial.itt._glm.count_separation` names it.
+(its coefficient would be minus infinity): :func:`ipstrial._glm.count_separation` names it.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ import pandas as pd
 
 from ipstrial._batched import newton_batch
 from ipstrial._docs import shared_params
+from ipstrial._glm import centre, count_separation, uncentre
 from ipstrial.errors import EstimationError, ParameterError
 from ipstrial.itt._common import contrast_row, model_matrix, prepare_checked, reject_values, table_rows
-from ipstrial.itt._glm import centre, count_separation, uncentre
 from ipstrial.results import Result, Row
 from ipstrial.stats.normal import p_two_sided, z_critical
 

@@ -87,15 +87,15 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._batched import glm_derivatives, newton_batch
+from ipstrial._bootstrap import bootstrap_extra, refitted_replicates
 from ipstrial._checks import check_alpha, check_analysis, check_choice, column_names
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
+from ipstrial._glm import fit_glm, logistic_separation
 from ipstrial._inputs import Prepared, prepare
 from ipstrial._random import SeedLike
 from ipstrial.errors import EstimationError, ParameterError, TrialDataError
-from ipstrial.itt._bootstrap import bootstrap_extra, refitted_replicates
 from ipstrial.itt._common import bootstrap_options, model_matrix
-from ipstrial.itt._glm import fit_glm, logistic_separation
 from ipstrial.results import Result, Row, contrast_label
 from ipstrial.stats.means import wald_risk_difference
 from ipstrial.stats.normal import p_two_sided, z_critical
@@ -341,7 +341,7 @@ def _bootstrap(
     n_resamples: int,
     seed: SeedLike,
 ) -> tuple[np.ndarray, int, int | None]:
-    """Replicates of ``θ̂`` resampling within arm (:func:`ipstrial.itt._bootstrap.refitted_replicates`):
+    """Replicates of ``θ̂`` resampling within arm (:func:`ipstrial._bootstrap.refitted_replicates`):
     those fitted (``(n_resamples - failed) x k``), the number that failed and the seed's entropy.
 
     Replicate ``b``: ``θ̂_a^b = n⁻¹ Σ_i w_bi μ(x_i(a)'β̂^b)``, the g-computation over the resample, with

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._bootstrap import bootstrap_extra, replicate_summary
 from ipstrial._checks import check_choice, check_count
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
-from ipstrial._random import SeedLike, resolved_streams
+from ipstrial._random import SeedLike, check_seed, resolved_streams
 from ipstrial.errors import EstimationError
-from ipstrial.itt._bootstrap import bootstrap_extra, replicate_summary
 from ipstrial.itt._common import (
-    check_seed,
     contrast_row,
     model_matrix,
     prepare_checked,

@@ -8,7 +8,7 @@ standardised over everyone analysed (g-computation)::
 
     μ_a = (1/n) Σ_i P(y > 0 | x_i, a) · E(y | y > 0, x_i, a),
 
-and ``μ_a - μ_control`` is the mean difference. Point fits: :func:`ipstrial.itt._glm.fit_glm`
+and ``μ_a - μ_control`` is the mean difference. Point fits: :func:`ipstrial._glm.fit_glm`
 (statsmodels' IRLS polished by Newton's method). Intervals: ``n_resamples`` bootstrap replicates
 resampling participants within arm and refitting both parts (frequency weights from
 :func:`ipstrial.resampling.bootstrap_count_chunks`, chunk by chunk, each chunk's replicates fitted
@@ -25,17 +25,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._batched import glm_derivatives, newton_batch
+from ipstrial._batched import check_rank, glm_derivatives, newton_batch
+from ipstrial._bootstrap import bootstrap_extra, refitted_replicates, replicate_summary
 from ipstrial._checks import check_count
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
-from ipstrial._random import SeedLike
+from ipstrial._glm import fit_glm, logistic_separation, uncentre
+from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import EstimationError
-from ipstrial.itt._bootstrap import bootstrap_extra, refitted_replicates, replicate_summary
 from ipstrial.itt._common import (
     arm_extra,
-    check_rank,
-    check_seed,
     check_variation,
     contrast_row,
     model_matrix,
@@ -43,7 +42,6 @@ from ipstrial.itt._common import (
     reject_values,
     table_rows,
 )
-from ipstrial.itt._glm import fit_glm, logistic_separation, uncentre
 from ipstrial.results import Result, Row
 
 if TYPE_CHECKING:  # pragma: no cover

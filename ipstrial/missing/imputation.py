@@ -22,7 +22,7 @@ from ipstrial._checks import check_alpha, check_analysis, check_choice, check_co
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._memory import check_memory
-from ipstrial._random import SeedLike, resolved_streams, seed_sequence
+from ipstrial._random import SeedLike, check_seed, resolved_streams
 from ipstrial.errors import EstimationError, ParameterError
 from ipstrial.missing._rows import estimate_row
 from ipstrial.missing._sample import Setup, setup
@@ -265,14 +265,6 @@ class _ArmImputer:
         return y, thresholds
 
 
-def _check_seed(seed: object) -> SeedLike:
-    """``seed`` checked before any computation (None, a non-negative int, a SeedSequence or a Generator);
-    nothing is drawn from it."""
-    if seed is not None:
-        seed_sequence(seed)  # type: ignore[arg-type]
-    return seed  # type: ignore[return-value]
-
-
 def _check_n_iter(n_iter: object) -> int | None:
     """``n_iter`` checked (None, or a whole number at least 1)."""
     return None if n_iter is None else check_count(n_iter, "n_iter", minimum=1)
@@ -505,7 +497,7 @@ def multiple_imputation(
     kind = check_choice(kind, "kind", KINDS)
     m = check_count(m, "m", minimum=2)
     n_iter = _check_n_iter(n_iter)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     setup_ = setup(
         data,
         outcome,

@@ -15,11 +15,11 @@ from ipstrial._checks import check_alpha, check_analysis, check_count, check_seq
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._memory import check_memory, chunks
-from ipstrial._random import SeedLike
+from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import ParameterError
 from ipstrial.missing._rows import estimate_row
 from ipstrial.missing._sample import setup
-from ipstrial.missing.imputation import _check_n_iter, _check_seed, _imputations, _sweeps
+from ipstrial.missing.imputation import _check_n_iter, _imputations, _sweeps
 from ipstrial.missing.pooling import RubinPooled, _pool, _pooled, _pooled_interval
 from ipstrial.results import Result, Row, contrast_label
 
@@ -316,7 +316,7 @@ def tipping_point(
     analysis = check_analysis(analysis)
     m = check_count(m, "m", minimum=2)
     n_iter = _check_n_iter(n_iter)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     grid_t = _check_deltas(deltas, "deltas")
     grid_c = grid_t if deltas_control is None else _check_deltas(deltas_control, "deltas_control")
     setup_ = setup(

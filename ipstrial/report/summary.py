@@ -53,21 +53,20 @@ def arm_summary(
     """One row per characteristic present in ``data``, one column per arm plus ``all``.
 
     With a :class:`~ipstrial.Trial` the arm column and the arms (in declared order) come from it; with
-    a DataFrame give ``arm`` (and ``arms`` for their order, else the labels sorted). Missing values are
-    excluded from each cell's statistic and the number observed is shown as ``[n=...]``; nothing is
-    dropped from the data.
+    a DataFrame give ``arm`` (and ``arms`` for their order, else the labels sorted). The arm column passes
+    the input gate (missing arms, near-miss labels). Missing values are excluded from each cell's statistic
+    and the number observed is shown as ``[n=...]``; nothing is dropped from the data.
     """
-    from ipstrial._inputs import arms_in_data
-    from ipstrial.trial import Trial
+    from ipstrial._inputs import gate, source
+    from ipstrial._labels import labels_of
 
-    if isinstance(data, Trial):
-        arm, arms, data = data.arm, data.arms if arms is None else arms, data.data
-    elif arm is None:
-        raise TypeError("arm_summary: give arm= (the arm column) with a DataFrame, or pass an ipstrial.Trial")
-    arms = list(arms_in_data(data[arm])) if arms is None else list(arms)
-    groups = {a: data[data[arm] == a] for a in arms} | {"all": data}
+    treatment = None if arms is None else list(arms)
+    sample = gate(data, arm=arm, treatment=treatment, need_control=False, min_arms=1)
+    frame, _ = source(data, None)
+    labels = labels_of(frame[sample.arm])
+    groups = {a: frame[labels == a] for a in sample.order} | {"all": frame}
     table = {"participants, n": {a: str(len(g)) for a, g in groups.items()}}
     for column, label, kind in _DEFAULT_ROWS:
-        if column in data.columns:
+        if column in frame.columns:
             table[label] = {a: _cell(g[column], kind) for a, g in groups.items()}
     return pd.DataFrame(table).T.rename_axis("characteristic")

@@ -4,6 +4,8 @@
   freedom (Welch, Biometrika 1947;34:28-35): ``Δ = ȳ_1 - ȳ_0``, ``se² = s_1²/n_1 + s_0²/n_0``,
   ``df = se⁴ / ((s_1²/n_1)²/(n_1 - 1) + (s_0²/n_0)²/(n_0 - 1))``, interval ``Δ ± t_{df,1-α/2} se`` and the
   two-sided t-test p-value (R's ``t.test(var.equal = FALSE)``).
+* :func:`t_interval` -- ``estimate ± t_{df, 1-α/2} se`` and the two-sided t-test p-value of
+  ``estimate / se`` on ``df`` degrees of freedom (a mean, a regression coefficient);
 * :func:`wald_risk_difference` -- for 0/1 values: ``p_1 - p_0`` with ``se² = p_1(1-p_1)/n_1 +
   p_0(1-p_0)/n_0``, the normal interval and p-value (the Wald interval; Newcombe 1998, method 1).
 """
@@ -17,7 +19,7 @@ import numpy as np
 
 from ipstrial.stats.normal import p_two_sided, z_critical
 
-__all__ = ["TwoSample", "wald_risk_difference", "welch"]
+__all__ = ["TwoSample", "t_interval", "wald_risk_difference", "welch"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,26 @@ class TwoSample:
     df: float = math.inf
 
 
+def t_interval(estimate: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
+    """``(low, high, p)``: ``estimate ± t_{df, 1-α/2} se`` and ``2 P(T_df > |estimate| / se)``.
+
+    A standard error of 0 gives the interval ``[estimate, estimate]`` and a NaN p-value; ``df`` may be
+    infinite (the normal distribution).
+
+    Parameters
+    ----------
+    estimate, se, df
+        The estimate, its standard error and the degrees of freedom.
+    alpha
+        One minus the confidence level.
+    """
+    from scipy import stats
+
+    crit = float(stats.t.ppf(1 - alpha / 2, df))
+    p = float(2 * stats.t.sf(abs(estimate) / se, df)) if se > 0 else math.nan
+    return estimate - crit * se, estimate + crit * se, p
+
+
 def welch(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
     """Welch's comparison of two means (module docstring); each arm needs at least two values.
 
@@ -42,8 +64,6 @@ def welch(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
     alpha
         One minus the confidence level.
     """
-    from scipy import stats
-
     t = np.asarray(treated, dtype=float)
     c = np.asarray(control, dtype=float)
     vt, vc = float(np.var(t, ddof=1)) / t.size, float(np.var(c, ddof=1)) / c.size
@@ -52,11 +72,9 @@ def welch(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
     se = math.sqrt(var)
     if var > 0:
         df = var**2 / (vt**2 / (t.size - 1) + vc**2 / (c.size - 1))
-        crit = float(stats.t.ppf(1 - alpha / 2, df))
-        p = float(2 * stats.t.sf(abs(diff) / se, df))
-    else:
-        df, crit, p = math.nan, 0.0, math.nan
-    return TwoSample(diff, se, diff - crit * se, diff + crit * se, p, df)
+        low, high, p = t_interval(diff, se, df, alpha)
+        return TwoSample(diff, se, low, high, p, df)
+    return TwoSample(diff, se, diff, diff, math.nan, math.nan)
 
 
 def wald_risk_difference(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:

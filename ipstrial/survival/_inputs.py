@@ -20,8 +20,8 @@ tied neighbours chain, and every duration of a run is replaced by the smallest o
 estimator applies it (``timefix=True``, the default) and its result notes how many distinct durations
 were merged; ``timefix=False`` keeps the durations as given.
 
-The module also holds what every survival estimator checks and writes the same way: True/False options
-(:func:`check_flag`), reporting times (:func:`time_values`, :func:`listed_once`), the labels of times and
+The module also holds what every survival estimator checks and writes the same way: reporting times
+(:func:`time_values`, :func:`listed_once`), the labels of times and
 of the compared arms (:func:`time_label`, :func:`arms_label`), each row's arm as a code
 (:func:`arm_codes`) and the note on censored competing events (:func:`competing_censored_note`).
 """
@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ipstrial._checks import column_names
+from ipstrial._checks import check_flag, column_names
 from ipstrial._columns import plural
 from ipstrial._inputs import Sample, SampleView, gate
 from ipstrial.errors import ParameterError
@@ -49,7 +49,6 @@ __all__ = [
     "arm_codes",
     "arms_label",
     "check_cause",
-    "check_flag",
     "competing_censored_note",
     "listed_once",
     "merge_tied_times",
@@ -72,13 +71,6 @@ def check_cause(cause: object, event_codes: Sequence[int]) -> int:
     if int(cause) not in codes:
         raise ParameterError(f"cause={cause!r} is not among the declared event codes {codes}")
     return int(cause)
-
-
-def check_flag(value: object, name: str) -> bool:
-    """A True/False option (numpy's bool too); a ParameterError naming ``name`` for anything else."""
-    if not isinstance(value, bool | np.bool_):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def time_values(times: object, name: str = "times") -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ipstrial._checks import check_alpha, check_analysis, check_count
+from ipstrial._checks import check_alpha, check_analysis, check_count, check_flag
 from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError
 from ipstrial.survival._arm_models import (
@@ -27,7 +27,7 @@ from ipstrial.survival._arm_models import (
     model_matrix,
     separation_candidates,
 )
-from ipstrial.survival._inputs import check_flag, prepare_survival
+from ipstrial.survival._inputs import prepare_survival
 from ipstrial.survival.cox import fit_cox
 
 if TYPE_CHECKING:  # pragma: no cover - typing only

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ipstrial._checks import check_alpha, check_analysis, check_number
+from ipstrial._checks import check_alpha, check_analysis, check_flag, check_number
 from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError, ParameterError
 from ipstrial.results import Result, format_p
@@ -34,7 +34,6 @@ from ipstrial.survival._inputs import (
     SurvivalData,
     arm_codes,
     arms_label,
-    check_flag,
     listed_once,
     prepare_survival,
     time_label,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ipstrial._checks import check_analysis, check_count
+from ipstrial._checks import check_analysis, check_count, check_flag
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._memory import CHUNK_BYTES, check_memory, format_bytes
@@ -35,7 +35,6 @@ from ipstrial.survival._inputs import (
     SurvivalData,
     arm_codes,
     arms_label,
-    check_flag,
     competing_censored_note,
     prepare_survival,
 )

@@ -1,7 +1,8 @@
-"""The within-arm bootstrap of the intention-to-treat estimators that refit a model in every replicate.
+"""The within-arm bootstrap of the estimators that refit a model in every replicate.
 
-:func:`ipstrial.itt.two_part` and :func:`ipstrial.itt.marginal_effect` (``variance="bootstrap"``) resample
-participants with replacement within arm (arm sizes fixed; Efron & Tibshirani 1993, ch. 6 and 13) and
+:func:`ipstrial.itt.two_part`, :func:`ipstrial.itt.marginal_effect` (``variance="bootstrap"``) and the
+covariate-adjusted :func:`ipstrial.economics.cost_effectiveness` resample participants with replacement
+within arm (arm sizes fixed; Efron & Tibshirani 1993, ch. 6 and 13) and
 refit their model to every replicate:
 
 * :func:`refitted_replicates` -- the replicates, chunk by chunk: the resampling counts of

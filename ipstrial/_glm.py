@@ -1,4 +1,5 @@
-"""Point fits of the GLMs of :mod:`ipstrial.itt` and the checks that their maximum likelihood exists.
+"""Point fits of the package's GLMs (logistic, gamma with log link) and the checks that their maximum
+likelihood exists: used by :mod:`ipstrial.itt` and :mod:`ipstrial.economics`.
 
 Fits (:func:`fit_glm`): statsmodels' IRLS (the reference path; default tolerance) gives the start,
 which Newton's method of :func:`ipstrial._batched.newton_batch` with the derivatives of
