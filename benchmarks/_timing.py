@@ -1,9 +1,13 @@
-"""Timing helpers shared by the benchmarks."""
+"""Timing helpers and the data shared by the benchmarks."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
+"""The committed 720-participant synthetic trial most benchmarks run on."""
 
 
 def clock(fn: Callable[[], object]) -> float:
@@ -25,20 +29,28 @@ def warm_best_of(fn: Callable[[], object], repeat: int = 5) -> float:
 
 
 def plain_time(
-    plain: Callable[[int], object], total: int, part: int, full: bool, what: str
+    plain: Callable[[int], object],
+    total: int,
+    part: int,
+    full: bool,
+    what: str,
+    limit: float | None = None,
 ) -> tuple[float, str]:
     """The time of ``plain(total)`` and the line's note saying how it was taken.
 
     With ``full`` all ``total`` repetitions are timed; otherwise ``plain(part)`` is timed and multiplied by
-    ``total // part``, as the note says.
+    ``total // part``, as the note says. With ``limit`` (seconds) all ``total`` are timed as well when that
+    estimate is at most ``limit``.
     """
+    everything = f"plain timed on all {total:,} {what}"
     if full:
-        return clock(lambda: plain(total)), f"plain timed on all {total:,} {what}"
+        return clock(lambda: plain(total)), everything
     factor = total // part
-    return (
-        factor * clock(lambda: plain(part)),
-        f"plain timed on {part:,} {what} x {factor} (all {total:,} with --full)",
-    )
+    estimate = factor * clock(lambda: plain(part))
+    if limit is not None and estimate <= limit:
+        return clock(lambda: plain(total)), everything
+    longer = "" if limit is None else f", which would take over {limit:g} s"
+    return estimate, f"plain timed on {part:,} {what} x {factor} (all {total:,} with --full{longer})"
 
 
 def line(name: str, ours: float, plain: float | None, note: str = "") -> str:

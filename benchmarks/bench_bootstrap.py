@@ -16,15 +16,12 @@ resampled data set (timed on 100 replicates and multiplied by 20; ``--full`` tim
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from _timing import clock, line, plain_time, warm_best_of
+from _timing import DATA, line, plain_time, warm_best_of
 
 from ipstrial.itt import compare_means, two_part
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
 COVARIATES = ["age", "sex", "diagnosis", "education", "employed_prev5y", "substance_use"]
 N_BOOT = 10_000
 LIMIT = 60.0
@@ -78,13 +75,7 @@ def run(full: bool = False) -> list[str]:
         )
 
     fast = warm_best_of(ours, repeat=5)  # the warm-up imports scipy.stats once
-    thousand = clock(lambda: plain_bootstrap(data, 1_000, 1))
-    if full or 10 * thousand <= LIMIT:
-        plain = clock(lambda: plain_bootstrap(data, N_BOOT, 1))
-        note = "plain timed on all 10,000 replicates"
-    else:
-        plain = 10 * thousand
-        note = "plain timed on 1,000 replicates x 10 (10,000 would take over a minute)"
+    plain, note = plain_time(lambda k: plain_bootstrap(data, k, 1), N_BOOT, 1_000, full, "replicates", LIMIT)
     lines.append(line("bootstrap_mean_difference_10000", fast, plain, f"target < 0.3 s and >= 100x; {note}"))
 
     def ours_two_part() -> object:

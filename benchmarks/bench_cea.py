@@ -18,15 +18,12 @@ or education):
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from _timing import line, plain_time, warm_best_of
+from _timing import DATA, line, plain_time, warm_best_of
 
 from ipstrial.economics import cost_effectiveness
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
 N_BOOT = 10_000
 WTP = 200_000.0
 GRID = np.linspace(0.0, 2 * WTP, 201)

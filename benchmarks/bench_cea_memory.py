@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _timing import line
+
 from ipstrial._memory import format_bytes
 
 N = 1_000_000
@@ -88,12 +90,12 @@ def run(full: bool = False) -> list[str]:
     peak = report["peak_kib"] * 1024  # ru_maxrss is in KiB on Linux
     plain = format_bytes(8.0 * N_RESAMPLES * report["n"])
     verdict = "under" if peak < LIMIT else "OVER"
-    return [
-        f"cea_{N}x{N_RESAMPLES} ipstrial={report['seconds']:.3f}s plain=n/a "
-        f"peak_rss={peak / 1024**3:.2f}GiB (limit 2 GiB: {verdict})  "
-        f"{report['n']:,} participants, IPS and IPSE vs SAU, in a fresh interpreter; plain = all counts "
-        f"materialised at once, not run: {plain} of counts"
-    ]
+    note = (
+        f"peak_rss={peak / 1024**3:.2f}GiB (limit 2 GiB: {verdict}); {report['n']:,} participants, IPS and "
+        f"IPSE vs SAU, in a fresh interpreter; plain = all counts materialised at once, not run: {plain} of "
+        "counts"
+    )
+    return [line(f"cea_{N}x{N_RESAMPLES}", report["seconds"], None, note)]
 
 
 if __name__ == "__main__":

@@ -17,16 +17,13 @@ arrive in the order of the ``enrolment`` column):
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from _timing import line, plain_time, warm_best_of
+from _timing import DATA, line, plain_time, warm_best_of
 
 from ipstrial.randomization.blocks import stratified_blocks
 from ipstrial.randomization.rerandomization import rerandomization_test
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv"
 ARMS = ("IPS", "IPSE", "SAU")
 FACTORS = ["site", "employed_prev5y"]
 

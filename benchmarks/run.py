@@ -21,6 +21,7 @@ MODULES = (
     "bench_cea",
     "bench_cea_memory",
     "bench_rerandomization",
+    "bench_scheme_properties",
 )
 
 

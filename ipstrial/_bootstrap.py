@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ipstrial._memory import check_memory
-from ipstrial._random import SeedLike, resolved_streams
+from ipstrial._random import SeedLike, resolved_seed, resolved_streams
 from ipstrial.errors import EstimationError
 from ipstrial.resampling import bootstrap_count_chunks, counts_in_data_order, percentile_interval
 
@@ -45,7 +45,9 @@ def refitted_replicates(
     estimator: str,
     what: str,
     why_fix: str,
-) -> tuple[np.ndarray, int, int | None]:
+    group_streams: bool = False,
+    with_index: bool = False,
+) -> tuple[np.ndarray, int, int | None] | tuple[np.ndarray, int, int | None, np.ndarray]:
     """The replicates of a statistic refitted on within-arm resamples (module docstring).
 
     Parameters
@@ -57,7 +59,8 @@ def refitted_replicates(
     n_resamples
         The number of replicates.
     seed
-        int, numpy Generator or None; resolved once (:func:`ipstrial._random.resolved_streams`).
+        int, numpy Generator or None; resolved once (:func:`ipstrial._random.resolved_streams`: the
+        counts are drawn from one stream spawned from it).
     width
         The length of the statistic.
     refit
@@ -68,29 +71,40 @@ def refitted_replicates(
     estimator, what, why_fix
         The words of the errors: the estimator's name (memory), what could not be fitted
         (``"bootstrap replicates"``) and why with what to do (``"(...); merge rare covariate levels"``).
+    group_streams
+        Draw the counts from ``seed`` itself (resolved once by :func:`ipstrial._random.resolved_seed`), so
+        that they are those of ``bootstrap_counts(sizes, n_resamples, seed)`` with the groups' sizes in
+        code order (the draws :func:`ipstrial.economics.cost_effectiveness` documents).
+    with_index
+        Also return the numbers (0-based, increasing) of the replicates that were fitted.
 
     Returns
     -------
     tuple
         The replicates that were fitted (``(n_resamples - failed, width)``), the number that failed and the
-        seed's entropy.
+        seed's entropy; with ``with_index`` also the replicates' numbers.
     """
     check_memory(
         kept_bytes,
         f"{estimator} with n_resamples={n_resamples}",
         "use fewer replicates (2000 are plenty for a percentile interval)",
     )
-    (rng,), entropy = resolved_streams(seed, 1)
+    if group_streams:
+        source, entropy = resolved_seed(seed)
+    else:
+        (source,), entropy = resolved_streams(seed, 1)
     sizes = [int(np.sum(codes == g)) for g in range(n_groups)]
     draws = np.empty((n_resamples, width))
     ok = np.zeros(n_resamples, dtype=bool)
-    for rows, counts in bootstrap_count_chunks(sizes, n_resamples, rng):
+    for rows, counts in bootstrap_count_chunks(sizes, n_resamples, source):
         W = counts_in_data_order(counts, codes).astype(float)
         draws[rows], converged = refit(W)
         ok[rows] = converged & np.all(np.isfinite(draws[rows]), axis=1)
     failed = int(n_resamples - ok.sum())
     if failed > MAX_FAILED * n_resamples or ok.sum() < 2:
         raise EstimationError(f"{failed} of {n_resamples} {what} could not be fitted {why_fix}")
+    if with_index:
+        return draws[ok], failed, entropy, np.flatnonzero(ok)
     return draws[ok], failed, entropy
 
 

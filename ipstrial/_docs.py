@@ -70,6 +70,23 @@ covariates
     "strata": """\
 strata
     The randomisation strata columns (a name or a list); they must be complete.""",
+    "duration": """\
+duration, event
+    The follow-up time and event-code columns (event codes: 0 censored, ``cause`` the event of interest,
+    the others competing events); ``event`` may be left out with a Trial that pairs it with ``duration``.""",
+    "cause": """\
+cause
+    The event code of interest.""",
+    "event_codes": """\
+event_codes
+    The declared event codes (default: the Trial's, else 0, 1, 2).""",
+    "unit": """\
+unit
+    The time unit of ``duration`` (labels only).""",
+    "timefix": """\
+timefix
+    Tie durations that differ only by floating-point noise, as R's survival package does by default
+    (cmprsk does not; :func:`ipstrial.survival._inputs.merge_tied_times`); False keeps them apart.""",
 }
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)@params[ \t]+(?P<names>[\w \t]+?)[ \t]*$", re.MULTILINE)

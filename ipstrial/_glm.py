@@ -13,7 +13,8 @@ large intercept (a covariate such as a calendar year).
 
 Warnings that statsmodels is expected to give on awkward data (its model warnings, floating-point
 runtime warnings) are recorded as notes, others are passed on; a ConvergenceWarning of the start is
-dropped when Newton's method from it converged (the result is then the converged maximum).
+dropped when Newton's method from it converged (the result is then the converged maximum), unless the
+caller keeps it (``keep_convergence=True``, the economics models).
 
 Existence of the maximum likelihood estimate:
 
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._batched import glm_derivatives, newton_batch
-from ipstrial._inputs import Prepared
+from ipstrial._inputs import Prepared, Sample
 from ipstrial.errors import EstimationError
 
 __all__ = [
@@ -85,9 +86,7 @@ class Fitted:
     notes: tuple[str, ...] = ()
 
 
-def _statsmodels_start(
-    Xc: np.ndarray, y: np.ndarray, family: str, what: str
-) -> tuple[np.ndarray | None, list]:
+def _statsmodels_start(Xc: np.ndarray, y: np.ndarray, family: str) -> tuple[np.ndarray | None, list]:
     """statsmodels' IRLS estimate (None if it failed) and the warnings it gave."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
@@ -110,7 +109,9 @@ def _statsmodels_start(
     return start, records
 
 
-def fit_glm(X: np.ndarray, y: np.ndarray, family: str, what: str) -> Fitted:
+def fit_glm(
+    X: np.ndarray, y: np.ndarray, family: str, what: str, *, keep_convergence: bool = False
+) -> Fitted:
     """Maximum likelihood fit of a logistic or gamma (log link) GLM (module docstring).
 
     Parameters
@@ -123,11 +124,13 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: str, what: str) -> Fitted:
         ``"logistic"`` or ``"gamma-log"``.
     what
         The model's name in notes (``"the logistic part"``).
+    keep_convergence
+        Keep a ConvergenceWarning of the start as a note even when Newton's method from it converged.
     """
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
 
     Xc, shift = centre(X)
-    start, records = _statsmodels_start(Xc, y, family, what)
+    start, records = _statsmodels_start(Xc, y, family)
     if start is None:
         start = np.zeros(X.shape[1])
         mean = float(np.mean(y))
@@ -143,7 +146,7 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: str, what: str) -> Fitted:
             )
             continue
         category = record.category
-        if issubclass(category, ConvergenceWarning) and converged:
+        if issubclass(category, ConvergenceWarning) and converged and not keep_convergence:
             continue  # superseded: Newton's method from the start converged
         if issubclass(category, ModelWarning | RuntimeWarning):
             notes.append(
@@ -206,7 +209,7 @@ def _numeric(series: pd.Series) -> bool:
     )
 
 
-def _by_arm(y: np.ndarray, sample: Prepared) -> Iterator[tuple[str, np.ndarray]]:
+def _by_arm(y: np.ndarray, sample: Prepared | Sample) -> Iterator[tuple[str, np.ndarray]]:
     """``(arm, y of its participants)`` for every arm of the sample with participants."""
     for a in sample.order:
         values = y[sample.arms == a]
@@ -228,7 +231,14 @@ def _spread(series: pd.Series) -> bool:
 
 
 def logistic_separation(
-    X: np.ndarray, y: np.ndarray, names: Sequence[str], sample: Prepared, model: str, fix: str
+    X: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    sample: Prepared | Sample,
+    model: str,
+    fix: str,
+    *,
+    terms: bool = False,
 ) -> None:
     """Raise an EstimationError naming the cause if the logistic MLE of ``y`` on ``X`` does not exist.
 
@@ -236,17 +246,24 @@ def logistic_separation(
     outcome, or a numeric covariate whose values alone order the outcomes. ``X`` and ``y`` are those of
     the participants of ``sample`` (its arms and covariates are named); ``model`` names the model
     (``"the working logistic model of 'employed_18m'"``), ``fix`` what to do besides merging levels.
+    ``terms=True`` names an arm or a level as a model term (``diagnosis:rare (all 6 participants have
+    outcome 1)``), for a fit that did not converge: ``"<model> did not converge: (quasi-)complete
+    separation by ..."`` (the economics models).
     """
     Xs, scale = _scaled(X)
     A = (2 * y - 1)[:, None] * Xs
     direction = _direction(-A, A.sum(axis=0), None, scale)
     if direction is None:
         return
-    by_arm = [
-        f"arm {a!r}: {_all_have(values.size)} outcome {int(values[0])}"
-        for a, values in _by_arm(y, sample)
-        if np.all(values == values[0])
-    ]
+
+    def group(column: str | None, level: object, values: np.ndarray) -> str:
+        """An arm (``column`` None) or a covariate level whose participants all have one outcome."""
+        everyone = f"{_all_have(values.size)} outcome {int(values[0])}"
+        if terms:
+            return f"{sample.arm if column is None else column}:{level} ({everyone})"
+        return f"{'arm' if column is None else f'covariate {column!r} ='} {level!r}: {everyone}"
+
+    by_arm = [group(None, a, values) for a, values in _by_arm(y, sample) if np.all(values == values[0])]
     by_covariate = []
     for column in sample.covariates:
         series = sample.frame[column]
@@ -262,7 +279,7 @@ def logistic_separation(
                 )
             continue
         by_covariate += [
-            f"covariate {column!r} = {level!r}: {_all_have(values.size)} outcome {int(values[0])}"
+            group(column, level, values)
             for level, values in _by_level(y, series)
             if np.all(values == values[0])
         ]
@@ -279,9 +296,13 @@ def logistic_separation(
             "drop the covariate named or merge its sparse levels with a neighbouring level (a numeric "
             f"covariate: drop it or use coarser bands), or {fix}"
         )
+    if terms:
+        lead = f"{model} did not converge: (quasi-)complete separation by"
+    else:
+        lead = f"(quasi-)complete separation in {model}:"
     raise EstimationError(
-        f"(quasi-)complete separation in {model}: {where}. The maximum likelihood estimate does not "
-        f"exist, so estimates from it would be unreliable. Fix: {advice}"
+        f"{lead} {where}. The maximum likelihood estimate does not exist, so estimates from it would be "
+        f"unreliable. Fix: {advice}"
     )
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,9 +59,6 @@ __all__ = [
     "source",
 ]
 
-OutcomeKind = Literal[
-    "binary", "continuous", "count", "hours", "weeks", "costs", "utilities", "duration", "event"
-]
 MISSING_POLICIES = ("complete-case",)
 POLICY_HELP = (
     "choose a policy: missing='complete-case' (excluded participants are counted per arm in the result), "
@@ -477,7 +474,8 @@ def gate(
     keep_rows
         With ``missing="complete-case"``, keep the rows with a missing outcome in the sample (their values
         NaN) while counting them as excluded: for an estimator that still needs those participants (a
-        re-randomization test replays everyone's allocation) but leaves them out of its statistic.
+        re-randomization test replays everyone's allocation) but leaves them out of its statistic. The
+        estimator then checks that the arms it compares have known outcomes.
     need_control
         True for a contrast (a control arm is required); False for estimators of every arm (Kaplan-Meier,
         log-rank): then with neither treatment nor control every arm is analysed.
@@ -582,7 +580,8 @@ def gate(
             sub, sub_who, sub_labels = sub.loc[keep], sub_who.take(keep), sub_labels[keep]
             values = {c: v[keep] for c, v in values.items()}
             keep = np.ones(len(sub_labels), dtype=bool)
-        empty = [a for a in order if not np.any(keep & (sub_labels == a))]
+        # with keep_rows an arm may be kept only to be replayed: the estimator checks the arms it compares
+        empty = [] if keep_rows else [a for a in order if not np.any(keep & (sub_labels == a))]
         if empty:
             raise TrialDataError(
                 [

@@ -6,9 +6,9 @@ A user error never shows a traceback: it is one line on standard error,
 ``ipstrial <command>: error: <what is wrong>; <what to do>``, and the exit status is 2 (a
 :class:`~ipstrial.errors.TrialDataError` adds its numbered problems on the following lines). Bad
 arguments (``--seed -1``, ``--n 0``) are refused by argparse before anything runs; an unusable
-``--out`` is refused before any computation; an input file that is missing, unreadable or not valid
-TOML, and any :class:`~ipstrial.errors.IpstrialError` raised by a command, are reported by
-:func:`main`. Anything else is a bug and keeps its traceback.
+``--out`` is refused before any computation; any :class:`~ipstrial.errors.IpstrialError` raised by a
+command (a budget input file that is missing, unreadable or not valid TOML among them) and a file-system
+error are reported by :func:`main`. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -26,7 +25,6 @@ from ipstrial._version import __version__
 
 _SCENARIOS = ("inklusion", "inklusion-null")
 _SEED_MAX = 2**63 - 1  # a seed must fit a signed 64-bit integer (numpy, CSV readers, the provenance)
-_EXAMPLE_TOML = "analysis/business_case_2017.toml"
 _DEMO_MIN_N = 100  # the demo's analyses need participants with outcomes and events in every arm
 
 
@@ -118,38 +116,6 @@ def _check_output(out: str | None) -> None:
         )
 
 
-def _check_toml_input(file: str) -> None:
-    """Refuse a budget input that is missing, a directory, unreadable, not UTF-8 text or not TOML."""
-    path = Path(file)
-    if not path.exists():
-        raise _UserError(f"no such TOML file: '{file}' was not found; check the path, e.g. {_EXAMPLE_TOML}")
-    if path.is_dir():
-        raise _UserError(
-            f"'{file}' is a directory, not a TOML file; give the path of a file, e.g. {_EXAMPLE_TOML}"
-        )
-    try:
-        data = path.read_bytes()
-    except PermissionError as exc:
-        raise _UserError(
-            f"cannot read '{file}' (permission denied); make it readable (chmod u+r '{file}') or copy it "
-            "somewhere you can read"
-        ) from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _UserError(
-            f"'{file}' is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}), so not a "
-            f"TOML file; give a budget TOML file saved as UTF-8, e.g. {_EXAMPLE_TOML}"
-        ) from exc
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _UserError(
-            f"'{file}' is not valid TOML ({exc}); correct it there, or give a budget TOML file such as "
-            f"{_EXAMPLE_TOML}"
-        ) from exc
-
-
 def _os_error_text(exc: OSError) -> str:
     """One line for a file-system error that got past the up-front checks (e.g. a full disk)."""
     reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
@@ -170,10 +136,6 @@ def _error_text(exc: BaseException) -> str:
     """The message of a user error, without the ``ipstrial <command>: error:`` prefix."""
     if isinstance(exc, OSError):
         return _os_error_text(exc)
-    if isinstance(exc, UnicodeDecodeError):
-        return f"an input is not UTF-8 text ({exc.reason} at byte {exc.start}); give a UTF-8 text file"
-    if isinstance(exc, tomllib.TOMLDecodeError):
-        return f"an input is not valid TOML ({exc}); correct the TOML file"
     from ipstrial.errors import TrialDataError
 
     if isinstance(exc, TrialDataError) and len(exc.problems) == 1 and str(exc).startswith("1 problem"):
@@ -257,7 +219,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _p_text(p: float) -> str:
-    return "" if p != p else ("<0.0001" if p < 1e-4 else f"{p:.4f}")
+    """A p-value of the demo's tables with four decimals (blank where there is none)."""
+    from ipstrial.results import format_p
+
+    return "" if p != p else format_p(p, digits=4)
 
 
 def _headline_table(lines: list[dict], money: bool = False) -> str:
@@ -412,13 +377,15 @@ def _business_case_summary() -> str:
     path = Path(__file__).resolve().parents[1] / "analysis" / "business_case_2017.toml"
     if not path.exists():
         return ""
+    from ipstrial._columns import plural
     from ipstrial.budget import BusinessCase
 
     case = BusinessCase.from_toml(path)
     net = ", ".join(f"{year}: {value:,.0f}" for year, value in case.net.items())
+    payback = case.payback_years
     return (
         f"Business case (analysis/business_case_2017.toml, 1,000 DKK): net {net}; "
-        f"payback {case.payback_years} {'year' if case.payback_years == 1 else 'years'}"
+        f"payback {'-' if payback is None else plural(payback, 'year')}"
     )
 
 
@@ -428,8 +395,7 @@ def _cmd_budget(args: argparse.Namespace) -> int:
 
     from ipstrial.budget import load
 
-    _check_toml_input(args.file)
-    result = load(args.file)  # a BudgetInputError is reported by main()
+    result = load(args.file)  # a BudgetInputError (also a missing or unreadable file) is reported by main()
     if args.json:
         print(json.dumps(result.to_budget_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -520,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # the one place where user errors become a message and exit status 2; anything else is a bug
     # and keeps its traceback
-    except (_UserError, IpstrialError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (_UserError, IpstrialError, OSError) as exc:
         print(f"ipstrial {args.command}: error: {_error_text(exc)}", file=sys.stderr)
         return 2
 

@@ -217,27 +217,47 @@ def bootstrap_means(
     mean of a replicate is the plug-in estimate on the resampled data (Efron & Tibshirani 1993,
     eq. 6.1); differences of columns give replicates of mean differences.
 
+    Several columns of the same participants (e.g. cost and effect, ``(n_g, k)`` per group) are
+    resampled together, paired: one count weights every column of a participant, and the means are an
+    ``(n_boot, groups, k)`` array (computed over the chunks of :func:`bootstrap_count_chunks`, the counts
+    of every group at once).
+
     Parameters
     ----------
     values_by_group
-        One sequence of finite numbers per group (e.g. the outcome of each arm).
+        One sequence of finite numbers per group (e.g. the outcome of each arm), or one ``(n_g, k)``
+        array per group (the same ``k`` for every group).
     n_boot, seed
         As in :func:`bootstrap_counts`.
     """
-    groups = [np.asarray(v, dtype=float).ravel() for v in values_by_group]
+    arrays = [np.asarray(v, dtype=float) for v in values_by_group]
+    paired = bool(arrays) and arrays[0].ndim == 2
+    groups = arrays if paired else [v.ravel() for v in arrays]
     if not groups:
         raise ValueError("values_by_group is empty: give the values of at least one group")
+    width = groups[0].shape[1] if paired else 1
     for g, values in enumerate(groups):
-        if values.size == 0:
+        if paired and (values.ndim != 2 or values.shape[1] != width):
+            raise ValueError(
+                f"group {g} has values of shape {values.shape}; every group needs (n_g, {width}) values"
+            )
+        if values.shape[0] == 0:
             raise ValueError(f"group {g} has no values")
         if not np.all(np.isfinite(values)):
             raise ValueError(f"group {g} has missing or infinite values; remove or impute them first")
     n_boot = _check_count(n_boot, "n_resamples")
+    kept = 8.0 * n_boot * len(groups) * width
     check_memory(
-        8.0 * n_boot * len(groups),
+        kept,
         f"bootstrap means of {n_boot} replicates",
-        f"use fewer replicates ({format_bytes(8.0 * n_boot * len(groups))} of replicate means are kept)",
+        f"use fewer replicates ({format_bytes(kept)} of replicate means are kept)",
     )
+    if paired:
+        out = np.empty((n_boot, len(groups), width))
+        for rows, counts in bootstrap_count_chunks([len(v) for v in groups], n_boot, seed):
+            for g, (matrix, values) in enumerate(zip(counts, groups, strict=True)):
+                out[rows, g] = matrix @ values / len(values)
+        return out
     out = np.empty((n_boot, len(groups)))
     for g, (rng, values) in enumerate(zip(streams(seed, len(groups)), groups, strict=True)):
         for rows, counts in _count_chunks(rng, values.size, n_boot):

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._columns import plural
+
 if TYPE_CHECKING:  # pragma: no cover - typing only, matplotlib is imported lazily
     from matplotlib.axes import Axes
 
@@ -528,7 +530,8 @@ class InputSummary:
             return ""
         parts = ", ".join(f"{a} {k}" for a, k in self.excluded.items())
         why = f" with {self.reason}" if self.reason else ""
-        return f"complete case: {sum(self.excluded.values())} participants{why} excluded ({parts})"
+        total = sum(self.excluded.values())
+        return f"complete case: {plural(total, 'participant')}{why} excluded ({parts})"
 
     def notes(self) -> tuple[str, ...]:
         """Sentences for a summary: rows outside the analysis and rows excluded, with their counts."""
@@ -536,12 +539,13 @@ class InputSummary:
         if any(self.outside.values()):
             parts = ", ".join(f"{a if a == a.strip() else repr(a)} {k}" for a, k in self.outside.items() if k)
             total = sum(self.outside.values())
-            out.append(f"Not in this analysis: {total} rows of other arms ({parts}).")
+            out.append(f"Not in this analysis: {plural(total, 'row')} of other arms ({parts}).")
         if any(self.excluded.values()):
             parts = ", ".join(f"{a} {k}" for a, k in self.excluded.items())
             total = sum(self.excluded.values())
             why = f" with {self.reason}" if self.reason else ""
-            out.append(f"Excluded ({self.policy or 'policy'}): {total} participants{why} ({parts}).")
+            counted = plural(total, "participant")
+            out.append(f"Excluded ({self.policy or 'policy'}): {counted}{why} ({parts}).")
         if self.id is None:
             out.append("No id column was given: duplicated participants could not be checked.")
         return tuple(out)

@@ -521,6 +521,43 @@ def test_sequences_come_from_the_public_functions():
         assert list(np.asarray(["X", "Y", "Z"])[result.allocations[i]]) == list(listed)
 
 
+def minimization_scores(levels: list[tuple[str, ...]], arms: np.ndarray, k: int, j: int) -> list[int]:
+    """Pocock & Simon's total range imbalance G(c) (equal weights and ratio) that allocating participant
+    ``j`` to arm ``c`` would create over their levels, from the allocations of the participants before."""
+    scores = []
+    for c in range(k):
+        total = 0
+        for f, level in enumerate(levels[j]):
+            counts = [sum(1 for i in range(j) if levels[i][f] == level and arms[i] == a) for a in range(k)]
+            counts[c] += 1
+            total += max(counts) - min(counts)
+        scores.append(total)
+    return scores
+
+
+@pytest.mark.parametrize(
+    "strata",
+    [
+        {"site": ["a", "b", "c"], "sex": {"f": 0.4, "m": 0.6}},  # drawn: each sequence its own participants
+        pd.DataFrame({"site": list("abcabbacca") * 3, "sex": list("fm") * 15}),  # the same in every sequence
+    ],
+)
+def test_simulated_minimization_follows_the_rule_in_every_sequence(strata):
+    """Deterministic minimization (p = 1): every allocation after the first is an arm with the smallest
+    total imbalance G over the participant's own levels in its own sequence (ties broken at random)."""
+    pytest.importorskip("ipstrial.randomization.minimization")
+    result = simulate_scheme(
+        "minimization", 30, n_sim=12, seed=21, strata=strata, arms=("A", "B", "C"), p=1.0
+    )
+    names = [tuple(part.split("=")[1] for part in label.split(", ")) for label in result.strata_labels]
+    assert result.sim_seeds is None
+    for arms, codes in zip(result.allocations, result.strata_codes, strict=True):
+        levels = [names[c] for c in codes]
+        for j in range(1, len(arms)):
+            scores = minimization_scores(levels, arms, 3, j)
+            assert scores[arms[j]] == min(scores), (j, scores, arms[j])
+
+
 def test_rows_and_plot():
     result = simulate_scheme("permuted_blocks", 24, n_sim=50, seed=16, block_sizes=(4,), strata=STRATA)
     frame = result.to_frame()

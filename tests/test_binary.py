@@ -171,6 +171,18 @@ def test_all_outcomes_identical_is_reported_not_an_error(frame):
     assert _row(result, "fisher_exact", "IPS vs SAU").p_value == pytest.approx(1.0)
 
 
+def test_wald_p_is_one_when_everyone_has_the_same_outcome():
+    # no variation, no difference: se 0, and the Wald test has nothing against no difference (p 1, as the
+    # chi-square test); 0 % against 100 % has se 0 too but a difference, and the Wald test is undefined
+    for counts in ((0, 10, 0, 12), (10, 10, 12, 12)):
+        rd = _row(compare_counts(*counts, method="wald"), "risk_difference", "treatment vs control")
+        assert rd.se == 0 and rd.estimate == 0 and rd.p_value == 1.0
+    adjusted = compare_counts([0, 3], [10, 10], 0, 12, treatment=["A", "B"], method="wald", adjust="holm")
+    assert adjusted.p_adjusted["A vs control"] == 1.0
+    rd = _row(compare_counts(10, 10, 0, 12, method="wald"), "risk_difference", "treatment vs control")
+    assert rd.se == 0 and rd.estimate == 1 and np.isnan(rd.p_value)
+
+
 def test_missing_outcome_needs_a_policy_and_complete_case_reports_exclusions(data):
     data.loc[data.index[:30], "employed_18m"] = np.nan
     per_arm = data[data.employed_18m.isna()].arm.value_counts()

@@ -347,6 +347,22 @@ def test_separation_names_the_covariate_level(data):
         _cea(data, "arm", "IPS", "SAU", covariates=["age", "diagnosis"])
 
 
+@pytest.mark.parametrize("cost_model", ["ols", "gamma"])
+def test_a_covariate_with_a_large_offset_is_fitted(data, cost_model):
+    # a calendar year (2020-2022) as a covariate: the models are fitted on the centred design, so the
+    # contrasts, their variances and the bootstrap draws (the same counts) are those of year - 2020
+    # (the fit used to stall: "did not converge ... separation")
+    data = data[data.arm != "IPSE"].assign(year=2020 + np.arange(len(data[data.arm != "IPSE"])) % 3)
+    options = dict(covariates=["age", "year"], cost_model=cost_model, n_resamples=50)
+    result = _cea(data, "arm", "IPS", "SAU", **options)
+    shifted = _cea(data.assign(year=data.year - 2020), "arm", "IPS", "SAU", **options)
+    assert result.failed_replicates == shifted.failed_replicates == 0
+    columns = ["delta_cost", "delta_effect", "se_cost", "se_effect", "cov_cost_effect"]
+    np.testing.assert_allclose(result.estimates[columns], shifted.estimates[columns], rtol=1e-9)
+    for column in ("delta_cost", "delta_effect"):
+        np.testing.assert_allclose(result.draws[column], shifted.draws[column], rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("covariates", "message"),
     [

@@ -803,3 +803,15 @@ def test_a_design_factor_or_order_that_is_the_arm_or_the_outcome_is_refused(fram
         rerandomization_test(
             frame, "employed_18m", "arm", control="SAU", design=PERMUTATION, order="employed_18m", **run
         )
+
+
+def test_an_arm_replayed_but_not_compared_may_have_no_known_outcome(frame):
+    data = frame.astype({"employed_18m": float})
+    data.loc[data.arm == "IPSE", "employed_18m"] = np.nan
+    design = {"scheme": "permutation", "arms": ["IPS", "IPSE", "SAU"]}
+    options = dict(design=design, n_resamples=200, seed=1, missing="complete-case", id="participant_id")
+    result = rerandomization_test(data, "employed_18m", "arm", "IPS", "SAU", **options)
+    assert dict(result.inputs.excluded) == {"IPS": 0, "IPSE": 241, "SAU": 0} and 0 < result.p_value < 1
+    data.loc[data.arm == "IPS", "employed_18m"] = np.nan
+    with pytest.raises(TrialDataError, match=r"no participant with a known outcome in arm\(s\) \['IPS'\]"):
+        rerandomization_test(data, "employed_18m", "arm", "IPS", "SAU", **options)

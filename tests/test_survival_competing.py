@@ -14,8 +14,9 @@ import pytest
 from conftest import _FRAME
 from conftest import REFERENCE as REFERENCE_DIR
 
-from ipstrial.errors import EstimationError, ParameterError, TrialDataError
-from ipstrial.survival import cumulative_incidence, fine_gray, gray_test
+from ipstrial import memory_budget_of
+from ipstrial.errors import EstimationError, MemoryBudgetError, ParameterError, TrialDataError
+from ipstrial.survival import cumulative_incidence, fine_gray, gray_test, kaplan_meier
 
 REFERENCE = json.loads((REFERENCE_DIR / "survival_competing.json").read_text())
 MGUS = pd.read_csv(REFERENCE_DIR / "data/mgus2.csv")
@@ -330,3 +331,68 @@ def test_fine_gray_separation_and_collinearity_are_errors():
     data["copy_of_arm"] = (data.arm == "IPS").astype(int)
     with pytest.raises(TrialDataError, match="collinear"):
         fine_gray(data, "days_to_job", "event", "arm", "IPS", "SAU", covariates=["copy_of_arm"])
+
+
+def test_fine_gray_collinear_columns_are_named():
+    data = TWO_ARMS.assign(copy_of_arm=(TWO_ARMS.arm == "IPS").astype(int))
+    with pytest.raises(
+        TrialDataError, match=r"the Fine-Gray model cannot be fitted: the term\(s\) \['copy_of_arm'\]"
+    ):
+        fine_gray(data, "days_to_job", "event", "arm", "IPS", "SAU", covariates=["age", "copy_of_arm"])
+
+
+def test_gray_test_options_are_refused_without_a_test():
+    # strata and rho only set Gray's test: with test=False or one arm they would have no effect
+    with pytest.raises(
+        ParameterError, match="strata='site' is an option of Gray's test only, but test=False"
+    ):
+        cumulative_incidence(TRIAL, "days_to_job", "event", "arm", strata="site", test=False)
+    with pytest.raises(ParameterError, match=r"strata=\['site'\] and rho=0.5 are options of Gray's test"):
+        cumulative_incidence(TRIAL, "days_to_job", "event", "arm", strata=["site"], rho=0.5, test=False)
+    with pytest.raises(
+        ParameterError, match=r"rho=1 is an option of Gray's test only, but with one arm \('IPS'\)"
+    ):
+        cumulative_incidence(TRIAL, "days_to_job", "event", "arm", treatment="IPS", rho=1)
+    assert cumulative_incidence(TRIAL, "days_to_job", "event", "arm", test=False).test is None
+    assert cumulative_incidence(TRIAL, "days_to_job", "event", "arm", treatment="IPS", rho=0).test is None
+    stratified = cumulative_incidence(TRIAL, "days_to_job", "event", "arm", strata="site")
+    assert stratified.test is not None and stratified.test.strata == ("site",)
+
+
+def test_reporting_times_are_checked_alike():
+    km = kaplan_meier(TRIAL, "days_to_job", "event", "arm")
+    cif = cumulative_incidence(TRIAL, "days_to_job", "event", "arm")
+    for call in (
+        lambda times: kaplan_meier(TRIAL, "days_to_job", "event", "arm", times=times),
+        lambda times: cumulative_incidence(TRIAL, "days_to_job", "event", "arm", times=times),
+    ):
+        with pytest.raises(
+            ParameterError, match=r"times must be non-negative finite numbers .*, got \[-1.0\]"
+        ):
+            call([-1])
+        with pytest.raises(
+            ParameterError, match=r"times must be non-negative finite numbers .*, got \[1.0, nan\]"
+        ):
+            call([1, np.nan])
+        with pytest.raises(ParameterError, match=r"times lists \[182.0\] more than once"):
+            call([182, 548, 182])
+        with pytest.raises(ParameterError, match="times must be numbers"):
+            call("soon")
+    # the curves are read at any finite times (Kaplan-Meier also before 0, where S = 1)
+    assert km.survival_at([-1]).iloc[:, 0].tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(ParameterError, match="times must be finite numbers"):
+        km.survival_at([np.inf])
+    with pytest.raises(ParameterError, match="times must be non-negative finite numbers"):
+        cif.at([-1])
+
+
+def test_fine_gray_checks_its_memory_before_the_fit():
+    with (
+        memory_budget_of("1MB"),
+        pytest.raises(
+            MemoryBudgetError, match="fine_gray with 720 participants and 7 model columns would need about"
+        ),
+    ):
+        fine_gray(
+            TRIAL, "days_to_job", "event", "arm", control="SAU", covariates=["age", "diagnosis", "education"]
+        )

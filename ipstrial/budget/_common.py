@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ipstrial.errors import IpstrialError
+from ipstrial._checks import check_count
+from ipstrial.errors import IpstrialError, ParameterError
 
 __all__ = [
     "DANISH_SOCIAL_DISCOUNT_RATE",
@@ -60,15 +61,14 @@ by it."""
 
 def whole(value: object, name: str, minimum: int, maximum: int | None = None, why: str = "") -> int:
     """Return ``value`` as an int after checking that it is a whole number ``>= minimum`` (and
-    ``<= maximum``; ``why`` then says what the bound is about)."""
-    if (
-        isinstance(value, bool | np.bool_)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(float(value))
-        or not float(value).is_integer()
-    ):
-        raise BudgetInputError(f"{name}={value!r} must be a whole number")
-    out = int(value)
+    ``<= maximum``; ``why`` then says what the bound is about).
+
+    The number is checked by :func:`ipstrial._checks.check_count` (bools, text, NaN and fractions are
+    refused); the messages name the value first (``horizon=201 must be between 1 and 200``)."""
+    try:
+        out = check_count(value, name, minimum=-math.inf)  # type: ignore[arg-type] - any whole number
+    except ParameterError:
+        raise BudgetInputError(f"{name}={value!r} must be a whole number") from None
     if out < minimum or (maximum is not None and out > maximum):
         allowed = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise BudgetInputError(f"{name}={out} must be {allowed}{f' ({why})' if why else ''}")
@@ -98,16 +98,46 @@ def discount_factors(years: np.ndarray, base_year: int, rate: float) -> np.ndarr
     return (1.0 + rate) ** -offsets
 
 
+_EXAMPLE_TOML = "analysis/business_case_2017.toml"
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file with :mod:`tomllib`; a missing file or bad TOML is a :class:`BudgetInputError`."""
+    """Read a budget TOML file: its UTF-8 text parsed with :mod:`tomllib`.
+
+    A missing file, a directory, an unreadable file, a file that is not UTF-8 text and text that is not
+    TOML are a :class:`BudgetInputError` saying so and what to do (the one line ``ipstrial budget``
+    prints).
+    """
     file = Path(path)
+    if file.is_dir():
+        raise BudgetInputError(
+            f"'{path}' is a directory, not a TOML file; give the path of a file, e.g. {_EXAMPLE_TOML}"
+        )
     try:
-        with file.open("rb") as handle:
-            return tomllib.load(handle)
+        data = file.read_bytes()
     except FileNotFoundError as exc:
-        raise BudgetInputError(f"no such TOML file: {file}") from exc
+        raise BudgetInputError(
+            f"no such TOML file: '{path}' was not found; check the path, e.g. {_EXAMPLE_TOML}"
+        ) from exc
+    except PermissionError as exc:
+        raise BudgetInputError(
+            f"cannot read '{path}' (permission denied); make it readable (chmod u+r '{path}') or copy it "
+            "somewhere you can read"
+        ) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BudgetInputError(
+            f"'{path}' is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}), so not a "
+            f"TOML file; give a budget TOML file saved as UTF-8, e.g. {_EXAMPLE_TOML}"
+        ) from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise BudgetInputError(f"{file} is not valid TOML: {exc}") from exc
+        raise BudgetInputError(
+            f"'{path}' is not valid TOML ({exc}); correct it there, or give a budget TOML file such as "
+            f"{_EXAMPLE_TOML}"
+        ) from exc
 
 
 def refuse_unknown(keys: Iterable[object], allowed: Collection[str], where: str = "") -> None:

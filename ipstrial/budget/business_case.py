@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._columns import plural
+from ipstrial._columns import fmt_values, plural
 from ipstrial.budget._common import (
     DANISH_SOCIAL_DISCOUNT_RATE,
     MAX_YEARS,
@@ -249,16 +249,16 @@ class BusinessCase(Result):
             gaps = _gaps(years, "years")
             if gaps:
                 raise BudgetInputError(
-                    f"years must be contiguous: the declared years {years} lack {_join(gaps)}"
+                    f"years must be contiguous: the declared years {years} lack {fmt_values(gaps, limit=10)}"
                 )
         else:
             years = sorted({y for line in lines for y in line.values})
             gaps = _gaps(years)
             if gaps:
                 raise BudgetInputError(
-                    f"years must be contiguous: no line gives {_join(gaps)} (between {years[0]} and "
-                    f"{years[-1]}); lines: {', '.join(repr(n) for n in names)}. Give every line a value "
-                    "(0 for a blank cell) for every year"
+                    f"years must be contiguous: no line gives {fmt_values(gaps, limit=10)} "
+                    f"(between {years[0]} and {years[-1]}); lines: {', '.join(repr(n) for n in names)}. Give "
+                    "every line a value (0 for a blank cell) for every year"
                 )
         wanted = set(years)
         problems = []
@@ -266,9 +266,10 @@ class BusinessCase(Result):
             missing = sorted(wanted - set(line.values))
             extra = sorted(set(line.values) - wanted)
             if missing:
-                problems.append(f"line {line.name!r} has no value for {_join(missing)}")
+                problems.append(f"line {line.name!r} has no value for {fmt_values(missing, limit=10)}")
             if extra:
-                problems.append(f"line {line.name!r} gives {_join(extra)}, outside the years {_span(years)}")
+                shown = fmt_values(extra, limit=10)
+                problems.append(f"line {line.name!r} gives {shown}, outside the years {_span(years)}")
         if problems:
             raise BudgetInputError(
                 "every line must give a value for every year (write 0 for a blank cell): "
@@ -601,11 +602,6 @@ class BusinessCase(Result):
         ax.set_title(self.title)
         ax.legend(fontsize="small")
         return ax
-
-
-def _join(years: Sequence[int], limit: int = 10) -> str:
-    shown = ", ".join(str(y) for y in years[:limit])
-    return shown + (f" and {len(years) - limit} more" if len(years) > limit else "")
 
 
 def _span(years: Sequence[int]) -> str:

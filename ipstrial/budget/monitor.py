@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ipstrial._checks import check_alpha, check_analysis
+from ipstrial._checks import check_alpha, check_analysis, check_probability
 from ipstrial._columns import plural
 from ipstrial.budget._common import BudgetInputError, number, whole
+from ipstrial.errors import ParameterError
 from ipstrial.results import Result, Row
 
 __all__ = ["MonitorResult", "caseload", "consultants_needed", "monitor"]
@@ -303,9 +304,12 @@ def monitor(
         raise BudgetInputError(
             f"successes={x} exceeds n={size}: a count of successes cannot exceed the participants"
         )
-    pi0 = number(target, "target")
-    if not 0.0 < pi0 < 1.0:
-        raise BudgetInputError(f"target={pi0!r} must lie strictly between 0 and 1 (0.25 for 25 %)")
+    try:
+        pi0 = check_probability(target, "target")
+    except ParameterError:
+        raise BudgetInputError(
+            f"target={target!r} must lie strictly between 0 and 1 (0.25 for 25 %)"
+        ) from None
     level = check_alpha(alpha)
     analysis = check_analysis(analysis)
     if isinstance(prior, str) or not hasattr(prior, "__len__") or len(prior) != 2:

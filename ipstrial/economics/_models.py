@@ -16,15 +16,19 @@ log link ``r = y/μ − 1, h = 1``, the expected information), influence value
 ``D_a = n⁻¹ Σ_j g'(x_j(a)'β̂) x_j(a)``; ``Var(Δ) = Σ_i ψ_i² / n²``, ``Cov(ΔC, ΔE) = Σ_i ψ^C_i ψ^E_i / n²``
 (for OLS this is the HC0 sandwich).
 
-The bootstrap refits BOTH models on every resample (the same counts as frequency weights): OLS by
-batched normal equations, the GLMs by :func:`ipstrial._batched.newton_batch` started at the point
-estimate, chunk of replicates by chunk (:func:`ipstrial.resampling.bootstrap_count_chunks` and
-:func:`ipstrial.resampling.counts_in_data_order`), so the working memory is one chunk's weights.
+Point fits: OLS by least squares; the GLMs by :func:`ipstrial._glm.fit_glm` (statsmodels' start polished
+by Newton's method, on the design with its non-intercept columns centred, so that a covariate with a
+large offset such as a calendar year does not stall the fit); a logistic model that does not converge is
+checked for separation (:func:`ipstrial._glm.logistic_separation`).
+
+The bootstrap refits BOTH models on every resample (the same counts as frequency weights), on the
+centred designs: OLS by batched normal equations, the GLMs by :func:`ipstrial._batched.newton_batch`
+started at the point estimate, chunk of replicates by chunk (:func:`ipstrial._bootstrap.refitted_replicates`),
+so the working memory is one chunk's weights.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,14 +36,16 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._batched import check_rank, full_rank, glm_derivatives, newton_batch, solve_batch
-from ipstrial._inputs import design_matrix
-from ipstrial._memory import CHUNK_BYTES
+from ipstrial._bootstrap import refitted_replicates
+from ipstrial._glm import centre, fit_glm, logistic_separation, uncentre
+from ipstrial._inputs import Sample, design_matrix
 from ipstrial._random import SeedLike
 from ipstrial.errors import EstimationError
-from ipstrial.resampling import bootstrap_count_chunks, counts_in_data_order
 
 _FAMILY = {"gamma": "gamma-log", "logistic": "logistic", "ols": "gaussian"}
 """The :func:`ipstrial._batched.glm_derivatives` family of each model."""
+
+_FIX = "merge rare covariate levels, drop covariates or use the unadjusted analysis (covariates=None)"
 
 
 def link(model: str) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
@@ -53,92 +59,66 @@ def link(model: str) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.n
     return expit, (lambda eta: expit(eta) * (1.0 - expit(eta)))
 
 
-def _expected_warnings() -> tuple[type[Warning], ...]:
-    from statsmodels.tools.sm_exceptions import (
-        ConvergenceWarning,
-        DomainWarning,
-        PerfectSeparationWarning,
-    )
+def products(X: np.ndarray) -> np.ndarray:
+    """The ``n x p²`` matrix of the products ``x_i x_i'`` (a weight row times it is ``X' diag(w) X``)."""
+    n, p = X.shape
+    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
 
-    return (ConvergenceWarning, PerfectSeparationWarning, DomainWarning, RuntimeWarning)
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """One fitted model: ``kind`` (``"ols"``, ``"gamma"``, ``"logistic"``), its design ``X`` and the
+    centred design ``Xc = X − shift`` the bootstrap refits, the coefficients of ``X`` (``beta``) and, for a
+    GLM, those of ``Xc`` (``beta_c``, the start of the refits)."""
+
+    kind: str
+    X: np.ndarray
+    Xc: np.ndarray
+    shift: np.ndarray
+    beta: np.ndarray
+    beta_c: np.ndarray | None
 
 
 def fit_point(
-    X: np.ndarray, y: np.ndarray, model: str, what: str, names: Sequence[str] | None = None
-) -> tuple[np.ndarray, tuple[str, ...]]:
+    X: np.ndarray,
+    y: np.ndarray,
+    model: str,
+    what: str,
+    names: Sequence[str],
+    sample: Sample,
+    centred: tuple[np.ndarray, np.ndarray],
+) -> tuple[Model, tuple[str, ...]]:
     """Point estimate of a cost or effect model and the notes of its fit.
 
-    OLS by least squares. A GLM is started by statsmodels' IRLS (Gamma with log link, or binomial)
-    and polished by Newton's method to a step below 1e-10 (statsmodels' own deviance criterion can
-    stall at rounding level). The warnings statsmodels gives for a start (no convergence, perfect
-    separation, overflow) and the failures of the start (a singular system, perfect separation) are
-    recorded as notes; Newton's method then decides, from zero if the start failed. Any other warning
-    is passed on. A model that does not converge is an EstimationError; for a logistic model it names
-    the model columns (``names``) that separate the outcome.
+    OLS by least squares. A GLM by :func:`ipstrial._glm.fit_glm` on the centred design (``centred``:
+    ``centre(X)``): statsmodels' IRLS start, polished by Newton's method to a step below 1e-10; the warnings
+    statsmodels gives for the start (no convergence, perfect separation, overflow) and its failures are
+    recorded as notes, any other warning is passed on. A model that does not converge is an
+    EstimationError; for a logistic model it names the arm or covariate level (the model term ``names``)
+    that separates the outcome (:func:`ipstrial._glm.logistic_separation`, on the participants of
+    ``sample``).
     """
+    Xc, shift = centred
     if model == "ols":
-        return np.linalg.lstsq(X, y, rcond=None)[0], ()
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError
-
-    family = sm.families.Gamma(sm.families.links.Log()) if model == "gamma" else sm.families.Binomial()
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            start = np.asarray(sm.GLM(y, X, family=family).fit(tol=1e-8, maxiter=100).params, dtype=float)
-        except (PerfectSeparationError, np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-            start = np.zeros(X.shape[1])
-            notes.append(
-                f"{what}: the statsmodels IRLS start failed ({type(exc).__name__}: {exc}); Newton's method "
-                "started from 0"
+        return Model(model, X, Xc, shift, np.linalg.lstsq(X, y, rcond=None)[0], None), ()
+    fit = fit_glm(X, y, _FAMILY[model], what, keep_convergence=True)
+    if not fit.converged:
+        if model == "logistic":
+            logistic_separation(
+                X,
+                y,
+                names,
+                sample,
+                f"the {what}",
+                "use the unadjusted analysis (covariates=None)",
+                terms=True,
             )
-    expected = _expected_warnings()
-    for record in caught:
-        if issubclass(record.category, expected):
-            notes.append(
-                f"{what}: the statsmodels IRLS start warned ({record.category.__name__}: {record.message})"
-            )
-        else:
-            warnings.warn_explicit(record.message, record.category, record.filename, record.lineno)
-    if not np.all(np.isfinite(start)):
-        start = np.zeros(X.shape[1])
-        notes.append(f"{what}: the statsmodels IRLS start was not finite; Newton's method started from 0")
-    beta, ok = newton_batch(X, np.ones((1, len(y))), start, glm_derivatives(_FAMILY[model], y), maxiter=100)
-    if not ok[0]:
-        found = separation(X, y, names) if model == "logistic" and names is not None else []
-        cause = (
-            f": separation by {'; '.join(found)}"
-            if found
-            else " (with a logistic model usually separation: a covariate level or arm in which every "
-            "participant has the same effect)"
-        )
         raise EstimationError(
-            f"the {what} did not converge{cause}; merge rare covariate levels, drop covariates or use the "
-            "unadjusted analysis (covariates=None)"
+            f"the {what} did not converge in 100 Newton iterations"
+            + (" (the data are not separated)" if model == "logistic" else "")
+            + f"; rescale numeric covariates, {_FIX}"
         )
-    return beta[0], tuple(notes)
-
-
-def _everyone(k: int) -> str:
-    """``"the one participant has"`` or ``"all <k> participants have"``, for a message."""
-    return "the one participant has" if k == 1 else f"all {k} participants have"
-
-
-def separation(X: np.ndarray, y: np.ndarray, names: Sequence[str]) -> list[str]:
-    """The 0/1 model columns (arm indicators, covariate levels) among whose participants the 0/1
-    outcome never varies -- (quasi-)complete separation of a logistic model (Albert & Anderson 1984,
-    Biometrika 71:1), each as ``"<column:level> (all <k> participants with it have the outcome v)"``."""
-    found = []
-    for j, name in enumerate(names):
-        column = X[:, j]
-        if j == 0 or not np.all(np.isin(column, (0.0, 1.0))):
-            continue
-        members = column == 1.0
-        values = np.unique(y[members])
-        if members.any() and values.size == 1:
-            found.append(f"{name} ({_everyone(int(members.sum()))} with it the outcome {values[0]:g})")
-    return found
+    return Model(model, X, Xc, shift, fit.beta, fit.beta_c), fit.notes
 
 
 def influence(
@@ -176,30 +156,26 @@ def influence(
 
 
 def boot_fits(
-    X: np.ndarray,
-    y: np.ndarray,
-    W: np.ndarray,
-    model: str,
-    start: np.ndarray,
-    arm_cols: list[int],
-    Q: np.ndarray | None = None,
+    fit: Model, y: np.ndarray, W: np.ndarray, arm_cols: list[int], Q: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refit one model for every weight row; g-computation contrasts ``(B, T)`` and a success flag.
 
-    ``Q`` (OLS only) is the ``n x p²`` matrix of the products ``x_i x_i'``, computed once by the caller.
+    The refits are on the centred design ``fit.Xc``. OLS: batched normal equations, ``Q`` the products of
+    ``fit.Xc`` (:func:`products`), computed once by the caller; the contrasts are the arm coefficients
+    (centring moves only the intercept). A GLM: Newton's method from ``fit.beta_c``; the contrasts over
+    ``fit.X`` with the coefficients mapped back (:func:`ipstrial._glm.uncentre`).
     """
-    n, p = X.shape
-    if model == "ols":
-        if Q is None:
-            Q = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    p = fit.X.shape[1]
+    if fit.kind == "ols":
         ok = full_rank(W, Q, p)
-        beta, solved = solve_batch((W @ Q).reshape(-1, p, p), (W * y) @ X)
+        beta, solved = solve_batch((W @ Q).reshape(-1, p, p), (W * y) @ fit.Xc)
         ok &= solved & np.all(np.isfinite(beta), axis=1)
         return beta[:, arm_cols], ok
-    beta, ok = newton_batch(X, W, start, glm_derivatives(_FAMILY[model], y))
-    g, _ = link(model)
+    beta_c, ok = newton_batch(fit.Xc, W, fit.beta_c, glm_derivatives(_FAMILY[fit.kind], y))
+    beta = uncentre(beta_c, fit.shift)
+    g, _ = link(fit.kind)
     keep = [j for j in range(p) if j not in arm_cols]
-    base = beta[:, keep] @ X[:, keep].T
+    base = beta[:, keep] @ fit.X[:, keep].T
     total = W.sum(axis=1)
     m_c = np.sum(W * g(base), axis=1) / total
     out = np.empty((W.shape[0], len(arm_cols)))
@@ -210,14 +186,10 @@ def boot_fits(
 
 @dataclass(frozen=True, eq=False)
 class Adjusted:
-    """The two fitted models: design matrices, coefficients, contrasts and their sandwich (co)variances."""
+    """The two fitted models, their contrasts and their sandwich (co)variances."""
 
-    X_cost: np.ndarray
-    X_effect: np.ndarray
-    beta_cost: np.ndarray
-    beta_effect: np.ndarray
-    cost_model: str
-    effect_model: str
+    cost: Model
+    effect: Model
     arm_cols: list[int]
     delta_cost: np.ndarray
     delta_effect: np.ndarray
@@ -226,19 +198,15 @@ class Adjusted:
     cov: np.ndarray
     notes: tuple[str, ...]
 
-    @property
-    def p(self) -> int:
-        """The larger number of model columns."""
-        return max(self.X_cost.shape[1], self.X_effect.shape[1])
-
 
 def working_bytes(n: int, p: int, chunk_bytes: float) -> float:
     """Memory of the adjusted analysis besides what the result keeps: designs, ``x x'`` products, chunks.
 
-    Two designs and their ``n x p²`` products (one held by the OLS refits, one built by each Newton
-    call), the influence values, and about ten arrays of one chunk's weights in the Newton iterations.
+    Two designs, their centred copies and their ``n x p²`` products (one held by the OLS refits, one built
+    by each Newton call), the influence values, and about ten arrays of one chunk's weights in the Newton
+    iterations.
     """
-    return 8.0 * n * (4 * p + 2 * p * p + 8) + 10.0 * chunk_bytes
+    return 8.0 * n * (6 * p + 2 * p * p + 8) + 10.0 * chunk_bytes
 
 
 def designs(
@@ -250,20 +218,24 @@ def designs(
     baseline_utility: str | None,
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """The design matrices of the cost and the effect model (full rank, else an EstimationError) and the
-    names of their columns (``(Intercept)``, ``<arm>:<treatment>``, covariates and ``covariate:level``)."""
+    names of their columns (``(Intercept)``, ``<arm>:<treatment>``, covariates and ``covariate:level``).
+
+    Without a baseline utility both models have the same design: one array is returned twice."""
     n = len(frame)
     indicators = np.column_stack([(arms == t).astype(float) for t in treatments])
-    dm_cost = design_matrix(frame, covariates)
-    dm_effect = design_matrix(
-        frame, (*covariates, baseline_utility) if baseline_utility else tuple(covariates)
-    )
-    X_cost = np.column_stack([np.ones(n), indicators, dm_cost.to_numpy(dtype=float)])
-    X_eff = np.column_stack([np.ones(n), indicators, dm_effect.to_numpy(dtype=float)])
     base_names = ["(Intercept)", *(f"{arm}:{t}" for t in treatments)]
-    names_cost = [*base_names, *map(str, dm_cost.columns)]
-    names_effect = [*base_names, *map(str, dm_effect.columns)]
-    check_rank(X_cost, names_cost, "the cost model")
-    check_rank(X_eff, names_effect, "the effect model")
+
+    def design(columns: Sequence[str], model: str) -> tuple[np.ndarray, list[str]]:
+        dm = design_matrix(frame, columns)
+        X = np.column_stack([np.ones(n), indicators, dm.to_numpy(dtype=float)])
+        names = [*base_names, *map(str, dm.columns)]
+        check_rank(X, names, model)
+        return X, names
+
+    X_cost, names_cost = design(covariates, "the cost model")
+    if baseline_utility is None:
+        return X_cost, X_cost, names_cost, names_cost
+    X_eff, names_effect = design((*covariates, baseline_utility), "the effect model")
     return X_cost, X_eff, names_cost, names_effect
 
 
@@ -275,23 +247,25 @@ def fit_adjusted(
     n_treatments: int,
     cost_model: str,
     effect_model: str,
-    names: tuple[Sequence[str], Sequence[str]] | None = None,
+    names: tuple[Sequence[str], Sequence[str]],
+    sample: Sample,
 ) -> Adjusted:
     """Fit both models and the joint sandwich variance of their g-computation contrasts."""
     n = len(cost)
     arm_cols = list(range(1, 1 + n_treatments))
-    names_cost, names_effect = names if names is not None else (None, None)
-    beta_c, notes_c = fit_point(X_cost, cost, cost_model, f"{cost_model} cost model", names_cost)
-    beta_e, notes_e = fit_point(X_eff, effect, effect_model, f"{effect_model} effect model", names_effect)
-    point_c, psi_c = influence(X_cost, cost, beta_c, cost_model, arm_cols)
-    point_e, psi_e = influence(X_eff, effect, beta_e, effect_model, arm_cols)
+    centred_cost = centre(X_cost)
+    centred_eff = centred_cost if X_eff is X_cost else centre(X_eff)
+    fit_c, notes_c = fit_point(
+        X_cost, cost, cost_model, f"{cost_model} cost model", names[0], sample, centred_cost
+    )
+    fit_e, notes_e = fit_point(
+        X_eff, effect, effect_model, f"{effect_model} effect model", names[1], sample, centred_eff
+    )
+    point_c, psi_c = influence(X_cost, cost, fit_c.beta, cost_model, arm_cols)
+    point_e, psi_e = influence(X_eff, effect, fit_e.beta, effect_model, arm_cols)
     return Adjusted(
-        X_cost,
-        X_eff,
-        beta_c,
-        beta_e,
-        cost_model,
-        effect_model,
+        fit_c,
+        fit_e,
         arm_cols,
         point_c,
         point_e,
@@ -307,34 +281,43 @@ def adjusted_draws(
     cost: np.ndarray,
     effect: np.ndarray,
     codes: np.ndarray,
-    sizes: Sequence[int],
+    n_groups: int,
     n_resamples: int,
     seed: SeedLike,
-    chunk_bytes: int = CHUNK_BYTES,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bootstrap contrasts of both refitted models: ``ΔC (B, T)``, ``ΔE (B, T)`` and a flag per replicate.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Bootstrap contrasts of both refitted models: ``ΔC (B', T)``, ``ΔE (B', T)``, the numbers of the
+    ``B'`` replicates refitted and how many could not be.
 
-    The counts are those of ``bootstrap_counts(sizes, n_resamples, seed)`` (groups in the order of
-    ``sizes``; ``codes[i]`` the group of row ``i``), drawn and used chunk by chunk: each chunk's counts
-    become frequency weights in data order and both models are refitted on every replicate of the chunk.
+    The counts are those of ``bootstrap_counts(sizes, n_resamples, seed)`` (groups ``0 .. n_groups - 1``;
+    ``codes[i]`` the group of row ``i``), drawn and used chunk by chunk by
+    :func:`ipstrial._bootstrap.refitted_replicates`: each chunk's counts become frequency weights in data
+    order and both models are refitted on every replicate of the chunk. More than 5 % of the replicates
+    failing is an EstimationError.
     """
     n_t = len(fit.arm_cols)
-    dc = np.empty((n_resamples, n_t))
-    de = np.empty((n_resamples, n_t))
-    ok = np.zeros(n_resamples, dtype=bool)
-    Q_cost = Q_effect = None
-    if fit.cost_model == "ols":
-        n, p = fit.X_cost.shape
-        Q_cost = (fit.X_cost[:, :, None] * fit.X_cost[:, None, :]).reshape(n, p * p)
-    if fit.effect_model == "ols":
-        n, p = fit.X_effect.shape
-        Q_effect = (fit.X_effect[:, :, None] * fit.X_effect[:, None, :]).reshape(n, p * p)
-    for rows, counts in bootstrap_count_chunks(sizes, n_resamples, seed, chunk_bytes):
-        W = counts_in_data_order(counts, codes).astype(float)
-        del counts
-        dc[rows], ok_c = boot_fits(fit.X_cost, cost, W, fit.cost_model, fit.beta_cost, fit.arm_cols, Q_cost)
-        de[rows], ok_e = boot_fits(
-            fit.X_effect, effect, W, fit.effect_model, fit.beta_effect, fit.arm_cols, Q_effect
-        )
-        ok[rows] = ok_c & ok_e
-    return dc, de, ok
+    Q_cost = products(fit.cost.Xc) if fit.cost.kind == "ols" else None
+    Q_effect = None
+    if fit.effect.kind == "ols":
+        Q_effect = Q_cost if Q_cost is not None and fit.effect.Xc is fit.cost.Xc else products(fit.effect.Xc)
+
+    def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dc, ok_c = boot_fits(fit.cost, cost, W, fit.arm_cols, Q_cost)
+        de, ok_e = boot_fits(fit.effect, effect, W, fit.arm_cols, Q_effect)
+        return np.hstack([dc, de]), ok_c & ok_e
+
+    draws, failed, _, kept = refitted_replicates(  # type: ignore[misc]
+        codes,
+        n_groups,
+        n_resamples,
+        seed,
+        2 * n_t,
+        refit,
+        kept_bytes=16.0 * n_resamples * n_t,
+        estimator="cost_effectiveness",
+        what="bootstrap replicates of the cost and effect models",
+        why_fix="(a covariate level missing from the resample, or separation of the logistic effect model); "
+        "merge rare covariate levels or drop covariates",
+        group_streams=True,
+        with_index=True,
+    )
+    return np.ascontiguousarray(draws[:, :n_t]), np.ascontiguousarray(draws[:, n_t:]), kept, failed

@@ -58,16 +58,13 @@ import numpy as np
 import pandas as pd
 
 from ipstrial import _columns as columns_
-from ipstrial._checks import check_alpha, check_analysis, check_choice, check_count, column_names
+from ipstrial._bootstrap import replicate_summary
+from ipstrial._checks import check_alpha, check_analysis, check_choice, check_count, column_name, column_names
 from ipstrial._docs import shared_params
 from ipstrial._memory import CHUNK_BYTES, check_memory, format_bytes
 from ipstrial._random import SeedLike, resolved_seed
 from ipstrial.economics import _models
-from ipstrial.economics._paired import (
-    complete_case_note,
-    excluded_by_arm,
-    paired_sample,
-)
+from ipstrial.economics._paired import paired_sample
 from ipstrial.economics.plane import (
     QUADRANT_TEXT,
     QUADRANTS,
@@ -80,9 +77,9 @@ from ipstrial.economics.plane import (
     summary_bytes,
 )
 from ipstrial.errors import EstimationError, ParameterError, TrialDataError
-from ipstrial.resampling import bootstrap_count_chunks
+from ipstrial.resampling import bootstrap_means
 from ipstrial.results import Result, Row, contrast_label
-from ipstrial.stats.normal import p_two_sided, z_critical
+from ipstrial.stats.normal import p_two_sided, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -182,15 +179,14 @@ class CostEffectivenessResult(Result):
     @property
     def excluded(self) -> dict[str, int]:
         """Participants excluded per arm by ``missing="complete-case"`` (0 where none)."""
-        return excluded_by_arm(self.inputs, tuple(self.n_by_arm))
+        return self.inputs.excluded_per_arm(tuple(self.n_by_arm))  # type: ignore[union-attr]
 
     @property
     def missing_note(self) -> str:
         """A sentence on the participants excluded by the missing-data policy, or an empty string."""
-        return "" if self.inputs is None else complete_case_note(self.inputs)
+        return "" if self.inputs is None else self.inputs.excluded_note()
 
     def rows(self) -> tuple[Row, ...]:
-        z = z_critical(self.alpha)
         missing_note = self.missing_note
         note = f"; {missing_note}" if missing_note else ""
         excluded = self.excluded
@@ -202,14 +198,15 @@ class CostEffectivenessResult(Result):
                 (self.effect, m.effect_mean, m.effect_sd),
             ):
                 se = sd / math.sqrt(m.n)
+                low, high = wald_interval(mean, se, self.alpha)
                 out.append(
                     self._row(
                         m.arm,
                         "mean",
                         mean,
                         se=se,
-                        ci_low=mean - z * se,
-                        ci_high=mean + z * se,
+                        ci_low=low,
+                        ci_high=high,
                         method=f"observed arm mean, normal-theory interval{note}",
                         n=m.n,
                         outcome=column,
@@ -245,14 +242,15 @@ class CostEffectivenessResult(Result):
                 se = getattr(e, f"se_{key}")
                 extra = common | ({"wtp": self.wtp} if estimand == "inmb" else {})
                 model = self._model_text(estimand)
+                low, high = wald_interval(est, se, self.alpha)
                 out.append(
                     self._row(
                         e.contrast,
                         estimand,
                         est,
                         se=se,
-                        ci_low=est - z * se,
-                        ci_high=est + z * se,
+                        ci_low=low,
+                        ci_high=high,
                         p_value=p_two_sided(est, se),
                         method=f"{model};{what} {normal}, Wald interval and z test{note}",
                         n=n,
@@ -428,38 +426,23 @@ class CostEffectivenessResult(Result):
 def _unadjusted_draws(
     pairs: Sequence[np.ndarray], n_resamples: int, seed: SeedLike, n_treatments: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Replicate differences of arm means ``ΔC (B, T)`` and ``ΔE (B, T)``, chunk by chunk of counts.
+    """Replicate differences of arm means ``ΔC (B, T)`` and ``ΔE (B, T)``.
 
-    ``pairs[g]`` holds the (cost, effect) columns of group ``g`` (treatments, then the control last).
-    Replicate ``b``'s mean of group ``g`` is ``counts_g[b] @ pairs[g] / n_g``.
+    ``pairs[g]`` holds the (cost, effect) columns of group ``g`` (treatments, then the control last);
+    replicate ``b``'s means of group ``g`` are ``counts_g[b] @ pairs[g] / n_g``
+    (:func:`ipstrial.resampling.bootstrap_means`, the two columns paired).
     """
-    sizes = [len(p) for p in pairs]
-    c = len(pairs) - 1
-    dc = np.empty((n_resamples, n_treatments))
-    de = np.empty((n_resamples, n_treatments))
-    for rows, counts in bootstrap_count_chunks(sizes, n_resamples, seed):
-        means = [
-            matrix.astype(float) @ values / size
-            for matrix, values, size in zip(counts, pairs, sizes, strict=True)
-        ]
-        for t in range(n_treatments):
-            dc[rows, t] = means[t][:, 0] - means[c][:, 0]
-            de[rows, t] = means[t][:, 1] - means[c][:, 1]
-    return dc, de
-
-
-def _percentile(values: np.ndarray, alpha: float) -> tuple[float, float]:
-    """``alpha/2`` and ``1 - alpha/2`` quantiles (linear interpolation, R type 7; Efron & Tibshirani 1993,
-    eq. 13.5)."""
-    low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    means = bootstrap_means(pairs, n_resamples, seed)  # (B, groups, 2)
+    control = means[:, -1:, :]
+    treated = means[:, :n_treatments, :]
+    return treated[:, :, 0] - control[:, :, 0], treated[:, :, 1] - control[:, :, 1]
 
 
 def _kept_bytes(n_resamples: int, n_treatments: int) -> float:
     """What the draws take while they are summarised: ``(ΔC, ΔE)`` per replicate and treatment, the
-    draws table (replicate, contrast and both deltas) while it is built, the quadrant codes and the
-    percentile work on one column at a time."""
-    return float(n_resamples) * (80.0 * n_treatments + 24.0)
+    replicate means or refits they are computed from, the draws table (replicate, contrast and both
+    deltas) while it is built, the quadrant codes and the percentile work on one column at a time."""
+    return float(n_resamples) * (96.0 * n_treatments + 40.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,10 +542,7 @@ def cost_effectiveness(
     analysis = check_analysis(analysis)
     covariates = column_names(covariates, "covariates")
     if baseline_utility is not None:
-        if not isinstance(baseline_utility, str) or not baseline_utility:
-            raise ParameterError(
-                f"baseline_utility must be a column name (str) or None, got {baseline_utility!r}"
-            )
+        baseline_utility = column_name(baseline_utility, "baseline_utility")
         if baseline_utility in covariates:
             raise ParameterError(
                 f"{baseline_utility!r} is both in covariates and baseline_utility; name it once "
@@ -647,7 +627,7 @@ def cost_effectiveness(
 
     # observed arm means (descriptive, and the unadjusted estimates), in the declared order
     arm_rows = []
-    excluded = excluded_by_arm(sample.inputs, order)
+    excluded = sample.inputs.excluded_per_arm(order)
     for a in order:
         member = sample.arms == a
         cg, eg = c_values[member], e_values[member]
@@ -672,8 +652,9 @@ def cost_effectiveness(
         pairs = [np.column_stack([c_values[m], e_values[m]]) for m in members]
         dc, de = _unadjusted_draws(pairs, n_resamples, source, n_t)
         replicate = np.arange(n_resamples)
-        point_c = np.array([pairs[t][:, 0].mean() - pairs[c_idx][:, 0].mean() for t in range(n_t)])
-        point_e = np.array([pairs[t][:, 1].mean() - pairs[c_idx][:, 1].mean() for t in range(n_t)])
+        means = arm_means.set_index("arm")
+        point_c = np.array([means.cost_mean[t] - means.cost_mean[control_label] for t in treatments])
+        point_e = np.array([means.effect_mean[t] - means.effect_mean[control_label] for t in treatments])
         var_c, var_e, cov_ce = (np.empty(n_t) for _ in range(3))
         for t in range(n_t):
             terms = [np.cov(pairs[g], rowvar=False, ddof=1) / sizes[g] for g in (t, c_idx)]
@@ -682,22 +663,14 @@ def cost_effectiveness(
         method = "unadjusted"
     else:
         fit = _models.fit_adjusted(
-            X_cost, X_eff, c_values, e_values, n_t, cost_model, resolved_effect, (names[0], names[1])
+            X_cost, X_eff, c_values, e_values, n_t, cost_model, resolved_effect, (names[0], names[1]), sample
         )
         fit_notes = fit.notes
         point_c, point_e = fit.delta_cost, fit.delta_effect
         var_c, var_e, cov_ce = fit.var_cost, fit.var_effect, fit.cov
-        dc, de, ok = _models.adjusted_draws(fit, c_values, e_values, codes, sizes, n_resamples, source)
-        failed = int(n_resamples - ok.sum())
-        if failed > 0.05 * n_resamples or ok.sum() < 2:
-            raise EstimationError(
-                f"{failed} of {n_resamples} bootstrap replicates could not refit the cost and effect models "
-                "(a covariate level missing from the resample, or separation of the logistic effect model); "
-                "merge rare covariate levels or drop covariates"
-            )
-        replicate = np.flatnonzero(ok)
-        if failed:
-            dc, de = dc[ok], de[ok]
+        dc, de, replicate, failed = _models.adjusted_draws(
+            fit, c_values, e_values, codes, len(compared), n_resamples, source
+        )
         method = "adjusted"
 
     ceac, pairwise, overall = net_benefit_summaries(dc, de, grid)
@@ -713,9 +686,10 @@ def cost_effectiveness(
         var_inmb = wtp**2 * var_e[t] + var_c[t] - 2 * wtp * cov_ce[t]
         shares = np.bincount(quadrant_codes(dc[:, t], de[:, t]), minlength=len(QUADRANTS)) / len(dc)
         inmb_draws = wtp * de[:, t] - dc[:, t]
-        low_c, high_c = _percentile(dc[:, t], alpha)
-        low_e, high_e = _percentile(de[:, t], alpha)
-        low_i, high_i = _percentile(inmb_draws, alpha)
+        boot = {
+            key: replicate_summary(values, alpha)
+            for key, values in (("cost", dc[:, t]), ("effect", de[:, t]), ("inmb", inmb_draws))
+        }
         records.append(
             {
                 "contrast": label,
@@ -725,12 +699,12 @@ def cost_effectiveness(
                 "se_cost": float(math.sqrt(var_c[t])),
                 "se_effect": float(math.sqrt(var_e[t])),
                 "cov_cost_effect": float(cov_ce[t]),
-                "boot_se_cost": float(np.std(dc[:, t], ddof=1)),
-                "boot_low_cost": low_c,
-                "boot_high_cost": high_c,
-                "boot_se_effect": float(np.std(de[:, t], ddof=1)),
-                "boot_low_effect": low_e,
-                "boot_high_effect": high_e,
+                "boot_se_cost": boot["cost"]["se"],
+                "boot_low_cost": boot["cost"]["ci_low"],
+                "boot_high_cost": boot["cost"]["ci_high"],
+                "boot_se_effect": boot["effect"]["se"],
+                "boot_low_effect": boot["effect"]["ci_low"],
+                "boot_high_effect": boot["effect"]["ci_high"],
                 "icer": float(point_c[t] / point_e[t]) if point_e[t] != 0 else math.nan,
                 "quadrant": q,
                 "fieller_low": fieller.low,
@@ -739,9 +713,9 @@ def cost_effectiveness(
                 "fieller_note": fieller.note,
                 "inmb": float(inmb),
                 "se_inmb": float(math.sqrt(max(var_inmb, 0.0))),
-                "boot_se_inmb": float(np.std(inmb_draws, ddof=1)),
-                "boot_low_inmb": low_i,
-                "boot_high_inmb": high_i,
+                "boot_se_inmb": boot["inmb"]["se"],
+                "boot_low_inmb": boot["inmb"]["ci_low"],
+                "boot_high_inmb": boot["inmb"]["ci_high"],
                 "prob_cost_effective": float(at_wtp[0][0, t]),
                 "evpi": float(at_wtp[1][0, t]),
                 "p_dominant": float(shares[0]),

@@ -48,7 +48,6 @@ from ipstrial import _columns as columns_
 from ipstrial._checks import check_alpha, check_analysis, check_number, column_names
 from ipstrial._docs import shared_params
 from ipstrial._inputs import gate, participants, source
-from ipstrial.economics._paired import excluded_by_arm
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
 from ipstrial.results import Result, Row, contrast_label
 
@@ -135,7 +134,7 @@ class CostsByCategory(Result):
     @property
     def excluded(self) -> dict[str, int]:
         """Participants excluded per arm by ``missing="complete-case"`` (0 where none)."""
-        return excluded_by_arm(self.inputs, tuple(pd.unique(self.arms.arm)))
+        return self.inputs.excluded_per_arm(tuple(pd.unique(self.arms.arm)))  # type: ignore[union-attr]
 
     def rows(self) -> tuple[Row, ...]:
         excluded = self.excluded

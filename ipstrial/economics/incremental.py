@@ -36,12 +36,13 @@ from ipstrial._checks import check_analysis, check_count
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._inputs import Sample
+from ipstrial._labels import label_of
 from ipstrial._memory import CHUNK_BYTES, check_memory, chunks, format_bytes
 from ipstrial._random import SeedLike, resolved_seed
-from ipstrial.economics._paired import excluded_by_arm, paired_sample
-from ipstrial.economics.plane import check_grid, wtp_text
+from ipstrial.economics._paired import paired_sample
+from ipstrial.economics.plane import check_grid
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
-from ipstrial.resampling import bootstrap_count_chunks
+from ipstrial.resampling import bootstrap_means
 from ipstrial.results import Result, Row, contrast_label
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -516,7 +517,7 @@ class AcceptabilityFrontier(Result):
     @property
     def excluded(self) -> dict[str, int]:
         """Participants excluded per arm by ``missing="complete-case"`` (0 where none)."""
-        return excluded_by_arm(self.inputs, self.arms)
+        return self.inputs.excluded_per_arm(self.arms)  # type: ignore[union-attr]
 
     @property
     def frontier(self) -> pd.DataFrame:
@@ -534,7 +535,7 @@ class AcceptabilityFrontier(Result):
         excluded = self.excluded
         out = []
         for w, value in enumerate(self.wtp):
-            variant = f"wtp={wtp_text(value)}"
+            variant = f"wtp={label_of(float(value))}"
             for a in self.arms:
                 extra: dict[str, object] = {
                     "wtp": float(value),
@@ -691,19 +692,17 @@ def acceptability_frontier(
     n = sum(v.size for v in costs)
     kept = 8.0 * n_resamples * k * 2
     check_memory(
-        kept + 8.0 * wtp.size * k * 3 + 4.0 * max(float(CHUNK_BYTES), 8.0 * n),
+        2 * kept + 8.0 * wtp.size * k * 3 + 4.0 * max(float(CHUNK_BYTES), 8.0 * n),
         f"acceptability_frontier with n_resamples={n_resamples}, {k} arms and {wtp.size} willingness-to-pay "
         "values",
         f"use fewer replicates (the replicate means kept take {format_bytes(kept)}; n_resamples=5000 is "
         "plenty for an acceptability curve)",
     )
-    pairs = [np.column_stack([c, e]) for c, e in zip(costs, effects, strict=True)]
-    boot_cost = np.empty((n_resamples, k))
-    boot_effect = np.empty((n_resamples, k))
-    for rows, counts in bootstrap_count_chunks([v.size for v in costs], n_resamples, source):
-        for g, (matrix, values) in enumerate(zip(counts, pairs, strict=True)):
-            means = matrix @ values / values.shape[0]
-            boot_cost[rows, g], boot_effect[rows, g] = means[:, 0], means[:, 1]
+    means = bootstrap_means(
+        [np.column_stack([c, e]) for c, e in zip(costs, effects, strict=True)], n_resamples, source
+    )
+    boot_cost, boot_effect = np.ascontiguousarray(means[:, :, 0]), np.ascontiguousarray(means[:, :, 1])
+    del means
     ceac = _acceptability(boot_cost, boot_effect, wtp)
     expected = wtp[:, None] * boot_effect.mean(axis=0)[None, :] - boot_cost.mean(axis=0)[None, :]
     best_arm = np.argmax(expected, axis=1)

@@ -21,13 +21,12 @@ The draws are evaluated over blocks of draws x willingness-to-pay values of boun
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ipstrial._checks import check_alpha
+from ipstrial._checks import check_alpha, check_number
 from ipstrial._docs import shared_params
 from ipstrial._memory import CHUNK_BYTES, chunks
 from ipstrial.errors import ParameterError
@@ -60,18 +59,14 @@ QUADRANT_TEXT = {
 
 def check_wtp(wtp: object) -> float:
     """A reference willingness to pay: a positive finite number (ParameterError otherwise)."""
-    if isinstance(wtp, bool | np.bool_) or not isinstance(wtp, numbers.Real):
+    try:
+        return check_number(wtp, "wtp", minimum=0.0, strict=True)
+    except ParameterError as exc:
         raise ParameterError(
-            f"wtp must be a positive number (cost units per unit of effect, e.g. DKK per additional person "
-            f"in work), got {wtp!r} ({type(wtp).__name__})"
-        )
-    value = float(wtp)
-    if not math.isfinite(value) or value <= 0:
-        raise ParameterError(
-            f"wtp must be a positive number (cost units per unit of effect), got {wtp!r}; a willingness to "
-            "pay of 0 or below is covered by the acceptability curve (wtp_grid)"
-        )
-    return value
+            "wtp must be a positive number in cost units per unit of effect (e.g. DKK per additional person "
+            "in work; a willingness to pay of 0 or below is covered by the acceptability curve, wtp_grid); "
+            f"{exc}"
+        ) from None
 
 
 def check_grid(grid: object, name: str = "wtp_grid") -> np.ndarray:
@@ -99,12 +94,6 @@ def check_grid(grid: object, name: str = "wtp_grid") -> np.ndarray:
     return values
 
 
-def wtp_text(value: float) -> str:
-    """A willingness to pay as text for an ARD variant: ``200000.0 -> "200000"``, ``0.5 -> "0.5"``."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e18 else repr(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # quadrants
 # ---------------------------------------------------------------------------------------------
@@ -123,12 +112,9 @@ def quadrant(delta_cost: float, delta_effect: float) -> str:
     delta_cost, delta_effect
         The incremental cost ``ΔC`` and effect ``ΔE`` (finite numbers).
     """
-    values = []
-    for name, value in (("delta_cost", delta_cost), ("delta_effect", delta_effect)):
-        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or math.isnan(value):
-            raise ParameterError(f"{name} must be a number, got {value!r}")
-        values.append(float(value))
-    return QUADRANTS[int(quadrant_codes(np.array([values[0]]), np.array([values[1]]))[0])]
+    dc = check_number(delta_cost, "delta_cost", finite=False)
+    de = check_number(delta_effect, "delta_effect", finite=False)
+    return QUADRANTS[int(quadrant_codes(np.array([dc]), np.array([de]))[0])]
 
 
 def quadrant_codes(dc: np.ndarray, de: np.ndarray) -> np.ndarray:
@@ -192,21 +178,11 @@ def fieller_interval(
     @params alpha
     """
     alpha = check_alpha(alpha)
-    for name, value in (
-        ("delta_cost", delta_cost),
-        ("delta_effect", delta_effect),
-        ("var_cost", var_cost),
-        ("var_effect", var_effect),
-        ("cov", cov),
-    ):
-        if (
-            isinstance(value, bool | np.bool_)
-            or not isinstance(value, numbers.Real)
-            or not math.isfinite(value)
-        ):
-            raise ParameterError(f"{name} must be a finite number, got {value!r}")
-        if name.startswith("var") and value < 0:
-            raise ParameterError(f"{name} must be >= 0 (a variance), got {value!r}")
+    check_number(delta_cost, "delta_cost")
+    check_number(delta_effect, "delta_effect")
+    check_number(var_cost, "var_cost", minimum=0.0)
+    check_number(var_effect, "var_effect", minimum=0.0)
+    check_number(cov, "cov")
     bound = math.sqrt(var_cost * var_effect)
     if abs(cov) > bound * (1 + 1e-9) + 1e-300:
         implied = f"{cov / bound:.3g}" if bound > 0 else "infinite"

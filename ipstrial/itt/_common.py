@@ -15,8 +15,9 @@ sample it returns:
 * :func:`model_matrix` -- the design ``[1, 1{arm = t} for each treatment, covariate columns]`` with the
   control as reference, covariates through :func:`ipstrial._inputs.design_matrix` (text and categories
   as 0/1 dummies, first sorted level the reference), checked by :func:`ipstrial._batched.check_rank`;
-* :func:`contrast_extra` / :func:`arm_extra` -- the participants excluded by the missing-data policy,
-  on the rows they concern;
+* :func:`contrast_extra` / :func:`excluded_extra` -- the participants excluded by the missing-data policy
+  (:meth:`ipstrial.results.InputSummary.excluded_per_arm`, the one source of the counts), on the rows they
+  concern;
 * :func:`contrast_row` -- a line of a contrast table (label, numbers, both arms' size, excluded counts);
 * :func:`table_rows` -- the ARD rows of a result from such a table, one row per line.
 """
@@ -34,20 +35,19 @@ from ipstrial._checks import check_alpha, check_analysis, check_count
 from ipstrial._columns import plural
 from ipstrial._inputs import Prepared, design_matrix, prepare
 from ipstrial._random import SeedLike, check_seed
-from ipstrial.errors import EstimationError, ParameterError, Participants, Problem, TrialDataError
-from ipstrial.results import Result, Row, contrast_label
+from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
+from ipstrial.results import InputSummary, Result, Row, contrast_label
 
 __all__ = [
-    "arm_extra",
     "bootstrap_options",
     "check_variation",
     "contrast_extra",
     "contrast_row",
+    "excluded_extra",
     "model_matrix",
     "prepare_checked",
     "reject_values",
     "table_rows",
-    "who_text",
 ]
 
 _TABLE_NUMBERS = ("se", "ci_low", "ci_high", "p_value")
@@ -113,19 +113,6 @@ def reject_values(prepared: Prepared, column: str, mask: np.ndarray, what: tuple
         raise TrialDataError([Problem(column, count, fix, **prepared.who.offending(mask))])
 
 
-def who_text(who: Participants, mask: np.ndarray) -> str:
-    """``"participant ids P0002, P0010 and 3 more"`` (or ``"rows at positions 3, 17"``) for ``mask``."""
-    found = who.offending(mask)
-    shown, count = list(found["ids"]), int(found["count"])
-    noun = (
-        ("row at position" if len(shown) == 1 else "rows at positions")
-        if found["positions"]
-        else ("participant id" if len(shown) == 1 else "participant ids")
-    )
-    more = f" and {count - len(shown)} more" if count > len(shown) else ""
-    return f"{noun} {', '.join(shown)}{more}"
-
-
 def check_variation(prepared: Prepared) -> None:
     """Every analysed outcome identical: no test or interval is defined (an EstimationError)."""
     values = np.unique(prepared.y)
@@ -137,19 +124,19 @@ def check_variation(prepared: Prepared) -> None:
         )
 
 
-def contrast_extra(prepared: Prepared, treatment: str) -> dict[str, object]:
-    """Excluded counts (complete case) of a contrast's two arms, when any were excluded."""
-    if not any(prepared.excluded.values()):
+def contrast_extra(inputs: InputSummary | None, treatment: str, control: str) -> dict[str, object]:
+    """``excluded_treatment`` and ``excluded_control``: the participants of a contrast's two arms excluded
+    by the missing-data policy, when any analysed participant was excluded."""
+    if inputs is None or not any(inputs.excluded_per_arm().values()):
         return {}
-    return {
-        "excluded_treatment": int(prepared.excluded.get(treatment, 0)),
-        "excluded_control": int(prepared.excluded.get(prepared.control, 0)),
-    }
+    counts = inputs.excluded_per_arm((treatment, control))
+    return {"excluded_treatment": counts[treatment], "excluded_control": counts[control]}
 
 
-def arm_extra(prepared: Prepared, arm: str) -> dict[str, object]:
-    """The participants of ``arm`` excluded by the missing-data policy, when there are any."""
-    k = int(prepared.excluded.get(arm, 0))
+def excluded_extra(inputs: InputSummary | None, *arms: str) -> dict[str, object]:
+    """``excluded``: the participants of ``arms`` (one arm, or a contrast's two, summed) excluded by the
+    missing-data policy, when there are any."""
+    k = sum(inputs.excluded_per_arm(arms).values()) if inputs is not None else 0
     return {"excluded": k} if k else {}
 
 
@@ -161,7 +148,7 @@ def contrast_row(prepared: Prepared, treatment: str, **numbers: Any) -> dict[str
         "contrast": contrast_label(treatment, prepared.control),
         **numbers,
         "n": n_by[treatment] + n_by[prepared.control],
-        "extra": contrast_extra(prepared, treatment),
+        "extra": contrast_extra(prepared.inputs, treatment, prepared.control),
     }
 
 

@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._checks import check_alpha, check_analysis, check_choice
+from ipstrial._checks import check_alpha, check_analysis, check_choice, check_count
 from ipstrial._docs import shared_params
 from ipstrial._inputs import prepare
 from ipstrial._labels import label_of
 from ipstrial.errors import ParameterError
+from ipstrial.itt._common import excluded_extra
 from ipstrial.results import Result, Row, contrast_label, format_p
 from ipstrial.stats import proportions as iv
 from ipstrial.stats.normal import p_two_sided
@@ -120,9 +121,7 @@ class BinaryComparison(Result):
         by_arm = self.counts.set_index("arm")
         out = []
         for arm, ci in self.proportions.items():
-            extra: dict[str, object] = {"events": int(by_arm.events[arm])}
-            if by_arm.excluded[arm]:
-                extra["excluded"] = int(by_arm.excluded[arm])
+            extra: dict[str, object] = {"events": int(by_arm.events[arm])} | excluded_extra(self.inputs, arm)
             out.append(
                 self._row(
                     arm,
@@ -214,6 +213,15 @@ def _options(
     return check_alpha(alpha)
 
 
+def _wald_p(x1: int, n1: int, x0: int, n0: int, se: float) -> float:
+    """The Wald z test of no risk difference; 1 when both arms have the same proportion 0 or 1 (no
+    variation, no difference: se 0), NaN when the arms are 0 % and 100 % (se 0, the test undefined)."""
+    difference = x1 / n1 - x0 / n0
+    if se == 0 and difference == 0:
+        return 1.0
+    return float(p_two_sided(difference, se))
+
+
 def _compare(
     outcome: str,
     counts: pd.DataFrame,
@@ -247,7 +255,7 @@ def _compare(
             "chi_square": statistic,
             "chi_square_p": p_chi,
             "fisher_p": iv.fisher_exact(x1, n1, x0, n0),
-            "wald_p": float(p_two_sided(x1 / n1 - x0 / n0, wald_se)),
+            "wald_p": _wald_p(x1, n1, x0, n0, wald_se),
             "wald_se": wald_se,
         }
         nnt[label] = iv.number_needed_to_treat(rd)
@@ -301,7 +309,8 @@ def compare_proportions(
     """Compare a 0/1 outcome between each treatment arm and the control (module docstring).
 
     An outcome that is the same for everyone gives defined intervals (e.g. a risk difference of 0 with
-    its Newcombe interval), chi-square 0 with p 1 and Fisher p 1.
+    its Newcombe interval), chi-square 0 with p 1 and Fisher p 1 (and the Wald test p 1 with
+    ``method="wald"``).
 
     Parameters
     ----------
@@ -329,7 +338,7 @@ def compare_proportions(
             "arm": list(labels),
             "events": [int(prepared.arm_values(a).sum()) for a in labels],
             "n": [int(len(prepared.arm_values(a))) for a in labels],
-            "excluded": [int(prepared.excluded.get(a, 0)) for a in labels],
+            "excluded": list(prepared.inputs.excluded_per_arm(labels).values()),
         }
     )
     return _compare(
@@ -345,13 +354,6 @@ def compare_proportions(
         analysis,
         inputs=prepared.inputs,
     )
-
-
-def _count(value: object, what: str) -> int:
-    number = value.item() if isinstance(value, np.generic) else value
-    if isinstance(number, bool) or not isinstance(number, int | float) or not float(number).is_integer():
-        raise ParameterError(f"{what} must be a whole number, got {value!r}")
-    return int(number)
 
 
 def _arm_label(value: object, name: str) -> str:
@@ -445,8 +447,9 @@ def compare_counts(
     table = {"arm": [*labels, control_label], "events": [*events, events_control], "n": [*sizes, n_control]}
     checked_x, checked_n = [], []
     for arm_label, x, n in zip(table["arm"], table["events"], table["n"], strict=True):
-        x, n = _count(x, f"events of arm {arm_label!r}"), _count(n, f"n of arm {arm_label!r}")
-        if n < 1 or x < 0 or x > n:
+        x = check_count(x, f"events of arm {arm_label!r}", minimum=0)
+        n = check_count(n, f"n of arm {arm_label!r}", minimum=1)
+        if x > n:
             raise ParameterError(
                 f"arm {arm_label!r}: events {x} of n {n} is not a valid count (0 <= events <= n, n >= 1)"
             )

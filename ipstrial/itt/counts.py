@@ -44,7 +44,7 @@ from ipstrial._glm import centre, count_separation, uncentre
 from ipstrial.errors import EstimationError, ParameterError
 from ipstrial.itt._common import contrast_row, model_matrix, prepare_checked, reject_values, table_rows
 from ipstrial.results import Result, Row
-from ipstrial.stats.normal import p_two_sided, z_critical
+from ipstrial.stats.normal import p_two_sided, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
@@ -298,10 +298,10 @@ def rate_ratio(
     score = ((y - mu) / (1 + mu / theta))[:, None] * X
     vcov = bread @ (score.T @ score) @ bread
     se_all = np.sqrt(np.diag(vcov))
-    z = z_critical(alpha)
     table = []
     for t_arm, k in zip(prepared.treatments, arm_cols, strict=True):
         b, se = float(beta[k]), float(se_all[k])
+        low, high = wald_interval(b, se, alpha)
         table.append(
             contrast_row(
                 prepared,
@@ -309,8 +309,8 @@ def rate_ratio(
                 log_rr=b,
                 se=se,
                 estimate=math.exp(b),
-                ci_low=math.exp(b - z * se),
-                ci_high=math.exp(b + z * se),
+                ci_low=math.exp(low),
+                ci_high=math.exp(high),
                 p_value=float(p_two_sided(b, se)),
                 se_model=float(math.sqrt(bread[k, k])),
             )

@@ -95,10 +95,11 @@ from ipstrial._glm import fit_glm, logistic_separation
 from ipstrial._inputs import Prepared, prepare
 from ipstrial._random import SeedLike
 from ipstrial.errors import EstimationError, ParameterError, TrialDataError
-from ipstrial.itt._common import bootstrap_options, model_matrix
+from ipstrial.itt._common import bootstrap_options, excluded_extra, model_matrix
+from ipstrial.resampling import percentile_interval
 from ipstrial.results import Result, Row, contrast_label
 from ipstrial.stats.means import wald_risk_difference
-from ipstrial.stats.normal import p_two_sided, z_critical
+from ipstrial.stats.normal import p_two_sided, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
@@ -192,10 +193,6 @@ class MarginalEffectResult(Result):
         """Standard errors of ``means``."""
         return np.sqrt(np.diag(self.cov))
 
-    def _excluded(self, *arms: str) -> int:
-        excluded = self.inputs.excluded if self.inputs is not None else {}
-        return int(sum(excluded.get(a, 0) for a in arms))
-
     def rows(self) -> tuple[Row, ...]:
         out: list[Row] = []
         variant = "bootstrap" if self.variance == "bootstrap" else ""
@@ -203,13 +200,15 @@ class MarginalEffectResult(Result):
         if self.variance == "bootstrap":
             extra_boot = bootstrap_extra(self.n_resamples, self.seed_entropy, self.failed)  # type: ignore[arg-type]
         for i, a in enumerate(self.arms):
-            extra: dict[str, object] = {
-                "scale": "marginal",
-                "se_scale": "identity",
-                "n_model": self.n,
-            } | extra_boot
-            if self._excluded(a):
-                extra["excluded"] = self._excluded(a)
+            extra: dict[str, object] = (
+                {
+                    "scale": "marginal",
+                    "se_scale": "identity",
+                    "n_model": self.n,
+                }
+                | extra_boot
+                | excluded_extra(self.inputs, a)
+            )
             low, high = self.mean_ci[a]
             out.append(
                 self._row(
@@ -229,8 +228,7 @@ class MarginalEffectResult(Result):
             extra = {"scale": "marginal", "se_scale": c.se_scale, "n_model": self.n} | extra_boot
             if c.estimand == "risk_difference":
                 extra["se_ratio_unadjusted"] = self.se_ratio[c.treatment]
-            if self._excluded(c.treatment, self.control):
-                extra["excluded"] = self._excluded(c.treatment, self.control)
+            extra |= excluded_extra(self.inputs, c.treatment, self.control)
             scale = "" if c.se_scale == "identity" else f"; se on the {c.se_scale} scale"
             out.append(
                 self._row(
@@ -250,8 +248,7 @@ class MarginalEffectResult(Result):
         adjusted = ", ".join(self.covariates) or "nothing"
         for c in self.conditional.itertuples(index=False):
             extra = {"scale": "conditional", "se_scale": "log", "se_hc0": c.se_hc0, "n_model": self.n}
-            if self._excluded(c.treatment, self.control):
-                extra["excluded"] = self._excluded(c.treatment, self.control)
+            extra |= excluded_extra(self.inputs, c.treatment, self.control)
             out.append(
                 self._row(
                     c.contrast,
@@ -318,9 +315,7 @@ def _ye_variance(
     return (V - M) / n, V / n
 
 
-def _ge_variance(
-    X: np.ndarray, counterfactual: list[np.ndarray], beta: np.ndarray, sigma: np.ndarray
-) -> np.ndarray:
+def _ge_variance(counterfactual: list[np.ndarray], beta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Ge et al. (2011): ``D Σ_β D'`` with ``D_a = n⁻¹ Σ_i μ_a(1-μ_a) x_i(a)'``."""
     from scipy.special import expit
 
@@ -406,7 +401,6 @@ def _contrast_table(
     alpha: float,
     boot: np.ndarray | None,
 ) -> pd.DataFrame:
-    z = z_critical(alpha)
     c = arms.index(control)
     scaled = _transform(estimand, theta)
     records = []
@@ -418,12 +412,12 @@ def _contrast_table(
         diff = float(scaled[t] - scaled[c])
         if boot is None:
             se = float(np.sqrt(g @ cov @ g))
-            low, high = diff - z * se, diff + z * se
+            low, high = wald_interval(diff, se, alpha)
         else:
             tb = _transform(estimand, boot)
             reps = tb[:, t] - tb[:, c]
             se = float(np.std(reps, ddof=1))
-            low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
+            low, high = percentile_interval(reps, alpha)
         back = (lambda v: v) if estimand == "risk_difference" else np.exp
         records.append(
             {
@@ -648,6 +642,7 @@ def marginal_effect(
     preds = np.vstack([expit(Xa @ fit.beta) for Xa in counterfactual])
     theta_all = preds.mean(axis=1)
 
+    bread, hc0 = _coefficient_covariances(X, y, mu)
     cov_unstratified = None
     boot = None
     failed = 0
@@ -667,8 +662,7 @@ def marginal_effect(
         if strata:
             what += f", corrected for stratified permuted blocks within {' x '.join(strata)}"
     elif variance in ("ge", "ge-model"):
-        bread, hc0 = _coefficient_covariances(X, y, mu)
-        cov_all = _ge_variance(X, counterfactual, fit.beta, hc0 if variance == "ge" else bread)
+        cov_all = _ge_variance(counterfactual, fit.beta, hc0 if variance == "ge" else bread)
         cov_sr_all = None
         what = "delta-method variance of Ge et al. (2011) with the " + (
             "HC0 sandwich" if variance == "ge" else "model-based covariance"
@@ -698,7 +692,6 @@ def marginal_effect(
     method = f"{model_text}; SE: {what}"
     contrasts = _contrast_table(contrast, compared, treatments, control_label, theta, cov, alpha, boot)
 
-    bread, hc0 = _coefficient_covariances(X, y, mu)
     se_model = np.sqrt(np.diag(bread))
     se_hc0 = np.sqrt(np.diag(hc0))
     zval = fit.beta / se_model
@@ -712,18 +705,17 @@ def marginal_effect(
             "p_value": p_two_sided(fit.beta, se_model),
         }
     )
-    zq = z_critical(alpha)
     mean_ci: dict[str, tuple[float, float]] = {}
     for i, a in enumerate(compared):
         if boot is None:
-            half = zq * float(np.sqrt(cov[i, i]))
-            mean_ci[a] = (float(theta[i] - half), float(theta[i] + half))
+            low, high = wald_interval(float(theta[i]), float(np.sqrt(cov[i, i])), alpha)
         else:
-            low, high = np.quantile(boot[:, i], [alpha / 2, 1 - alpha / 2])
-            mean_ci[a] = (float(low), float(high))
+            low, high = percentile_interval(boot[:, i], alpha)
+        mean_ci[a] = (float(low), float(high))
     conditional = []
     for t in treatments:
         j = 1 + model_treatments.index(t)
+        log_low, log_high = wald_interval(fit.beta[j], se_model[j], alpha)
         conditional.append(
             {
                 "contrast": contrast_label(t, control_label),
@@ -732,8 +724,8 @@ def marginal_effect(
                 "se": se_model[j],
                 "se_hc0": se_hc0[j],
                 "odds_ratio": float(np.exp(fit.beta[j])),
-                "ci_low": float(np.exp(fit.beta[j] - zq * se_model[j])),
-                "ci_high": float(np.exp(fit.beta[j] + zq * se_model[j])),
+                "ci_low": float(np.exp(log_low)),
+                "ci_high": float(np.exp(log_high)),
                 "p_value": float(p_two_sided(fit.beta[j], se_model[j])),
             }
         )
@@ -746,10 +738,7 @@ def marginal_effect(
         i = compared.index(t)
         values = compared_sample.arm_values(t), compared_sample.arm_values(control_label)
         unadj = wald_risk_difference(*values, alpha).se
-        if boot is None:
-            adj = np.sqrt(cov[i, i] + cov[c, c] - 2 * cov[i, c])
-        else:
-            adj = np.std(boot[:, i] - boot[:, c], ddof=1)
+        adj = np.sqrt(cov[i, i] + cov[c, c] - 2 * cov[i, c])
         unadjusted_se[t] = float(unadj)
         se_ratio[t] = float(adj / unadj) if unadj > 0 else np.nan
     notes = list(fit.notes)

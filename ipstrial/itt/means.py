@@ -28,17 +28,11 @@ from ipstrial._checks import check_choice, check_count
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._random import SeedLike, check_seed, resolved_streams
-from ipstrial.errors import EstimationError
-from ipstrial.itt._common import (
-    contrast_row,
-    model_matrix,
-    prepare_checked,
-    table_rows,
-    who_text,
-)
+from ipstrial.errors import EstimationError, Problem
+from ipstrial.itt._common import contrast_row, excluded_extra, model_matrix, prepare_checked, table_rows
 from ipstrial.resampling import bootstrap_means
 from ipstrial.results import Result, Row
-from ipstrial.stats.means import welch
+from ipstrial.stats.means import t_interval, welch
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
@@ -83,7 +77,7 @@ class MeanComparison(Result):
     def rows(self) -> tuple[Row, ...]:
         out = []
         for r in self.arms.itertuples(index=False):
-            extra = {"sd": r.sd} | ({"excluded": int(r.excluded)} if r.excluded else {})
+            extra = {"sd": r.sd} | excluded_extra(self.inputs, r.arm)
             out.append(
                 self._row(
                     r.arm,
@@ -174,30 +168,18 @@ def compare_means(
         missing=missing,
         id=id,
     )
-    from scipy import stats
-
     labels = prepared.order
     values = [prepared.arm_values(a) for a in labels]
     small = [a for a, v in zip(labels, values, strict=True) if v.size < 2]
     if small:
         raise EstimationError(f"arm(s) {small} have fewer than 2 participants with {outcome!r}: no SD")
     rows = []
+    excluded = prepared.inputs.excluded_per_arm(labels)
     for a, v in zip(labels, values, strict=True):
         n, mean, sd = v.size, float(np.mean(v)), float(np.std(v, ddof=1))
         se = sd / math.sqrt(n)
-        q = float(stats.t.ppf(1 - alpha / 2, n - 1))
-        rows.append(
-            dict(
-                arm=a,
-                n=n,
-                mean=mean,
-                sd=sd,
-                se=se,
-                ci_low=mean - q * se,
-                ci_high=mean + q * se,
-                excluded=int(prepared.excluded.get(a, 0)),
-            )
-        )
+        low, high, _ = t_interval(mean, se, n - 1, alpha)
+        rows.append(dict(arm=a, n=n, mean=mean, sd=sd, se=se, ci_low=low, ci_high=high, excluded=excluded[a]))
     control_label = prepared.control
     c = labels.index(control_label)
     welch_rows = []
@@ -336,7 +318,6 @@ def adjusted_mean_difference(
         id=id,
     )
     import statsmodels.api as sm
-    from scipy import stats
 
     X, names, arm_cols = model_matrix(prepared, where="the linear model")
     if X.shape[0] <= X.shape[1]:
@@ -347,15 +328,17 @@ def adjusted_mean_difference(
         leverage = np.einsum("ij,ji->i", X, np.linalg.pinv(X))
         one = leverage > 1 - 1e-10
         if one.any():
-            raise EstimationError(
-                f"{plural(int(one.sum()), 'participant has', 'participants have')} leverage 1 "
-                f"({who_text(prepared.who, one)}), so {hc} is "
-                "undefined: a covariate level is unique to them; merge rare levels or use hc='HC0'"
+            problem = Problem(
+                None,
+                f"{plural(int(one.sum()), 'participant has', 'participants have')} leverage 1, so {hc} is "
+                "undefined: a covariate level is unique to them",
+                "merge rare levels or use hc='HC0'",
+                **prepared.who.offending(one),
             )
+            raise EstimationError(str(problem))
     fit = sm.OLS(prepared.y, X).fit(cov_type=hc)
     se_all = np.sqrt(np.diag(np.asarray(fit.cov_params())))
     df_resid = float(fit.df_resid)
-    q = float(stats.t.ppf(1 - alpha / 2, df_resid))
     control_label = prepared.control
     table = []
     for t, k in zip(prepared.treatments, arm_cols, strict=True):
@@ -365,17 +348,8 @@ def adjusted_mean_difference(
                 f"the {hc} standard error of {t!r} vs {control_label!r} is 0: the outcome has no residual "
                 "variation"
             )
-        table.append(
-            contrast_row(
-                prepared,
-                t,
-                estimate=b,
-                se=se,
-                ci_low=b - q * se,
-                ci_high=b + q * se,
-                p_value=float(2 * stats.t.sf(abs(b / se), df_resid)),
-            )
-        )
+        low, high, p = t_interval(b, se, df_resid, alpha)
+        table.append(contrast_row(prepared, t, estimate=b, se=se, ci_low=low, ci_high=high, p_value=p))
     return AdjustedMeanDifference(
         outcome=outcome,
         treatments=prepared.treatments,

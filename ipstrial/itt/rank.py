@@ -19,6 +19,7 @@ from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError
 from ipstrial.itt._common import contrast_row, prepare_checked, table_rows
 from ipstrial.results import Result, Row, contrast_label
+from ipstrial.stats.normal import p_two_sided, z_critical
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
@@ -136,13 +137,13 @@ def _rank_statistic(x: np.ndarray, y: np.ndarray, d: float, correct: bool) -> fl
 
 
 def _hodges_lehmann_pair(x: np.ndarray, y: np.ndarray, alpha: float) -> dict[str, float]:
-    from scipy.stats import norm, rankdata
+    from scipy.stats import rankdata
 
     nx = float(x.size)
     pooled = np.concatenate([x, y])
     w_stat = float(np.sum(rankdata(pooled)[: x.size])) - nx * (nx + 1) / 2
     z = _rank_statistic(x, y, 0.0, correct=True)
-    p_value = 2 * min(float(norm.cdf(z)), float(norm.sf(z)))
+    p_value = float(p_two_sided(z, 1.0))
     mumin, mumax = float(np.min(x) - np.max(y)), float(np.max(x) - np.min(y))
     tol = 1e-4  # R's tol.root default
 
@@ -158,7 +159,8 @@ def _hodges_lehmann_pair(x: np.ndarray, y: np.ndarray, alpha: float) -> dict[str
             return mumax
         return _zeroin(lambda d: corrected(d) - zq, mumin, mumax, w_min - zq, w_max - zq, tol)
 
-    ci_low, ci_high = bound(float(norm.isf(alpha / 2))), bound(float(norm.ppf(alpha / 2)))
+    zq = z_critical(alpha)
+    ci_low, ci_high = bound(zq), bound(-zq)
 
     def plain(d: float) -> float:
         return _rank_statistic(x, y, d, correct=False)

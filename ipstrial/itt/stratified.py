@@ -35,7 +35,7 @@ from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError
 from ipstrial.itt._common import prepare_checked
 from ipstrial.results import Result, Row, contrast_label
-from ipstrial.stats.normal import z_critical
+from ipstrial.stats.normal import wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
@@ -131,7 +131,6 @@ def mh_estimates(
             "no stratum has participants in both arms: the stratified contrast is undefined"
         )
     b, d, big_n = n1 - a, n0 - c, n1 + n0
-    z = z_critical(alpha)
     # odds ratio, Robins-Breslow-Greenland variance
     r, s = a * d / big_n, b * c / big_n
     p_, q_ = (a + d) / big_n, (b + c) / big_n
@@ -144,7 +143,7 @@ def mh_estimates(
             + (q_ * s).sum() / (2 * s_sum**2)
         )
         log_se = float(np.sqrt(var_log))
-        or_low, or_high = odds_ratio * np.exp(-z * log_se), odds_ratio * np.exp(z * log_se)
+        or_low, or_high = wald_interval(odds_ratio, log_se, alpha, log=True)
     else:  # no discordant information on one side: the MH odds ratio is 0 or infinite
         odds_ratio = 0.0 if r_sum == 0 and s_sum > 0 else (np.inf if s_sum == 0 and r_sum > 0 else np.nan)
         log_se, or_low, or_high = np.inf, 0.0, np.inf
@@ -155,6 +154,7 @@ def mh_estimates(
     q_sato = (a * (n0 - c) + c * (n1 - a)) / (2 * big_n)
     rd_var = (rd * p_sato.sum() + q_sato.sum()) / w.sum() ** 2
     rd_se = float(np.sqrt(max(rd_var, 0.0)))
+    rd_low, rd_high = wald_interval(rd, rd_se, alpha)
     # CMH test
     m1, m0 = a + c, b + d
     expected = n1 * m1 / big_n
@@ -173,8 +173,8 @@ def mh_estimates(
         "or_high": float(or_high),
         "rd": rd,
         "rd_se": rd_se,
-        "rd_low": rd - z * rd_se,
-        "rd_high": rd + z * rd_se,
+        "rd_low": rd_low,
+        "rd_high": rd_high,
         "cmh": cmh,
         "cmh_p": cmh_p,
         "n_strata": int(len(a)),

@@ -33,7 +33,6 @@ from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial.errors import ParameterError, Problem, TrialDataError
 from ipstrial.itt._common import prepare_checked
-from ipstrial.itt.binary import compare_counts
 from ipstrial.results import Result, Row, contrast_label
 from ipstrial.stats import proportions as iv
 
@@ -321,6 +320,10 @@ def subgroups(
         extra={c: "subgroup" for c in by},
     )
     columns = {c: prepared.frame[c] for c in by} | _banded(prepared.frame, breaks, prepared.who)
+
+    def interval(a: int, n1: int, c: int, n0: int) -> iv.Interval:
+        return iv.RISK_DIFFERENCE_METHODS[method](a, n1, c, n0, 1 - alpha)
+
     control_label = prepared.control
     y_all = prepared.y
     level_rows, tests, overall = [], [], {}
@@ -329,14 +332,12 @@ def subgroups(
         pair = (prepared.arms == t) | (prepared.arms == control_label)
         y = y_all[pair]
         treated = (prepared.arms[pair] == t).astype(float)
-        ci = compare_counts(
+        ci = interval(
             int(y[treated == 1].sum()),
             int(treated.sum()),
             int(y[treated == 0].sum()),
             int((treated == 0).sum()),
-            method=method,
-            alpha=alpha,
-        ).interval("risk_difference")
+        )
         overall[label] = (ci.estimate, ci.low, ci.high)
         method_text = f"{ci.method} within level"
         for factor in by:
@@ -362,7 +363,7 @@ def subgroups(
                     row |= {"estimate": np.nan, "low": np.nan, "high": np.nan}
                     row["note"] = "an arm has no participant in this level: no contrast"
                 else:
-                    ci = compare_counts(a, n1, c, n0, method=method, alpha=alpha).interval("risk_difference")
+                    ci = interval(a, n1, c, n0)
                     row |= {"estimate": ci.estimate, "low": ci.low, "high": ci.high, "note": ""}
                 level_rows.append(row)
             statistic, p, df, note = _interaction_lrt(y, treated, column.astype(str).to_numpy())

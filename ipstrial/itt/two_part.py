@@ -33,15 +33,7 @@ from ipstrial._docs import shared_params
 from ipstrial._glm import fit_glm, logistic_separation, uncentre
 from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import EstimationError
-from ipstrial.itt._common import (
-    arm_extra,
-    check_variation,
-    contrast_row,
-    model_matrix,
-    prepare_checked,
-    reject_values,
-    table_rows,
-)
+from ipstrial.itt._common import contrast_row, excluded_extra, model_matrix, prepare_checked, table_rows
 from ipstrial.results import Result, Row
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,22 +49,25 @@ def _expit(z: np.ndarray) -> np.ndarray:
 
 
 def _g_means(
-    X: np.ndarray, arm_cols: list[int], beta1: np.ndarray, beta2: np.ndarray, W: np.ndarray
+    X: np.ndarray, indicators: Sequence[int | None], beta1: np.ndarray, beta2: np.ndarray, W: np.ndarray
 ) -> np.ndarray:
     """Standardised means ``Σ_i w_i P(y>0|x_i,a) E(y|y>0,x_i,a) / Σ_i w_i`` for every arm.
 
-    Columns: the control (all arm indicators 0), then each treatment in order. ``beta1``/``beta2``
-    are ``(B, p)``, ``W`` is ``(B, n)``; returns ``(B, 1 + treatments)``.
+    One column per arm, in the order of ``indicators``: the column of ``X`` that is the arm's indicator,
+    None for the control (every arm indicator 0). ``beta1``/``beta2`` are ``(B, p)``, ``W`` is
+    ``(B, n)``; returns ``(B, arms)``.
     """
-    keep = [j for j in range(X.shape[1]) if j not in arm_cols]
+    keep = [j for j in range(X.shape[1]) if j not in indicators]
     base1 = beta1[:, keep] @ X[:, keep].T
     base2 = beta2[:, keep] @ X[:, keep].T
     total = W.sum(axis=1)
-    out = np.empty((W.shape[0], 1 + len(arm_cols)))
-    out[:, 0] = np.sum(W * _expit(base1) * np.exp(base2), axis=1) / total
-    for j, k in enumerate(arm_cols, start=1):
-        shifted = _expit(base1 + beta1[:, [k]]) * np.exp(base2 + beta2[:, [k]])
-        out[:, j] = np.sum(W * shifted, axis=1) / total
+    out = np.empty((W.shape[0], len(indicators)))
+    for j, k in enumerate(indicators):
+        if k is None:
+            weighted = W * _expit(base1) * np.exp(base2)
+        else:
+            weighted = W * (_expit(base1 + beta1[:, [k]]) * np.exp(base2 + beta2[:, [k]]))
+        out[:, j] = np.sum(weighted, axis=1) / total
     return out
 
 
@@ -180,22 +175,13 @@ def two_part(
         treatment,
         control,
         covariates,
-        kind="continuous",
+        kind="nonnegative",
         alpha=alpha,
         analysis=analysis,
         missing=missing,
         id=id,
-        vary=False,
     )
     y = prepared.y
-    reject_values(
-        prepared,
-        outcome,
-        y < 0,
-        ("negative value", "negative values"),
-        "a two-part model needs outcomes >= 0",
-    )
-    check_variation(prepared)
     labels = prepared.order
     for a in labels:
         v = prepared.arm_values(a)
@@ -234,7 +220,10 @@ def two_part(
             "the gamma part (log link, participants with a positive outcome) did not converge in 100 Newton "
             "iterations; rescale numeric covariates, merge rare covariate levels or drop covariates"
         )
-    point = _g_means(X, arm_cols, part1.beta[None], part2.beta[None], np.ones((1, len(y))))[0]
+    # the arm indicator of each arm, in the order of the arms (None: the control)
+    column = dict(zip(prepared.treatments, arm_cols, strict=True))
+    indicators = [column.get(a) for a in labels]
+    point = _g_means(X, indicators, part1.beta[None], part2.beta[None], np.ones((1, len(y))))[0]
 
     # the bootstrap: both parts refitted to every replicate, from the point estimates
     X1c = X - part1.shift
@@ -245,26 +234,21 @@ def two_part(
     def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b1, c1 = newton_batch(X1c, W, part1.beta_c, logistic)
         b2, c2 = newton_batch(X2c, W[:, positive], part2.beta_c, gamma)
-        return _g_means(X, arm_cols, uncentre(b1, part1.shift), uncentre(b2, part2.shift), W), c1 & c2
+        return _g_means(X, indicators, uncentre(b1, part1.shift), uncentre(b2, part2.shift), W), c1 & c2
 
     draws, failed, entropy = refitted_replicates(
         pd.Index(labels).get_indexer(prepared.arms),
         len(labels),
         n_resamples,
         seed,
-        1 + len(arm_cols),
+        len(labels),
         refit,
-        kept_bytes=8.0 * n_resamples * (2 + 1 + len(arm_cols)),
+        kept_bytes=8.0 * n_resamples * (2 + len(labels)),
         estimator="two_part",
         what="bootstrap replicates",
         why_fix="(covariate levels or arms without zero or positive outcomes in the resample); merge rare "
         "covariate levels or drop covariates",
     )
-    # columns of draws: the control first, then the treatments; reported in the order of the arms
-    column = {prepared.control: 0} | {t: 1 + j for j, t in enumerate(prepared.treatments)}
-    order = [column[a] for a in labels]
-    draws = draws[:, order]
-    point = point[order]
     n_by = prepared.n_by_arm
     means = []
     for i, a in enumerate(labels):
@@ -274,7 +258,7 @@ def two_part(
                 estimate=float(point[i]),
                 **replicate_summary(draws[:, i], alpha),
                 n=n_by[a],
-                extra=arm_extra(prepared, a),
+                extra=excluded_extra(prepared.inputs, a),
             )
         )
     c = labels.index(prepared.control)

@@ -15,44 +15,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ipstrial._columns import plural
-from ipstrial._inputs import Sample, SampleView, design_matrix, gate
-from ipstrial.errors import ParameterError, Problem, TrialDataError
+from ipstrial._checks import column_name
+from ipstrial._columns import is_numeric_dtype, plural
+from ipstrial._inputs import Prepared, design_matrix, gate
+from ipstrial.errors import Problem, TrialDataError
 
 
 @dataclass(frozen=True, eq=False)
-class Setup(SampleView):
-    """The checked rows of the compared arms, the outcome possibly missing (NaN in ``y``)."""
+class Setup(Prepared):
+    """The checked rows of the compared arms (a :class:`~ipstrial._inputs.Prepared`), the outcome possibly
+    missing (NaN in ``y``), with the covariate design ``X`` (NaN where a covariate is missing) and the
+    numeric covariates whose missing values are imputed."""
 
-    sample: Sample
-    outcome: str
-    covariates: tuple[str, ...]
-    y: np.ndarray
     X: np.ndarray
-    columns: tuple[str, ...]
     imputed_covariates: tuple[str, ...]
-
-    @property
-    def control(self) -> str:
-        return self.sample.control  # type: ignore[return-value]
 
     @property
     def missing(self) -> dict[str, int]:
         """Missing outcomes per arm, in display order."""
         gone = np.isnan(self.y)
         return {a: int(np.sum(gone & (self.arms == a))) for a in self.order}
-
-
-def _numeric(series: pd.Series) -> bool:
-    """A numeric covariate (imputed by PMM), not True/False and not categorical."""
-    dtype = series.dtype
-    return (
-        pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-        and not isinstance(dtype, pd.CategoricalDtype)
-    )
 
 
 def setup(
@@ -74,8 +57,7 @@ def setup(
     categorical and True/False covariates must be complete. ``need_observed``: every arm needs an
     observed outcome (imputation is separate by arm).
     """
-    if not isinstance(outcome, str):
-        raise ParameterError(f"outcome must be a column name (str), got {outcome!r}")
+    outcome = column_name(outcome, "outcome")
     sample = gate(
         data,
         arm=arm,
@@ -96,7 +78,7 @@ def setup(
         gone = values.isna().to_numpy()
         if not gone.any():
             continue
-        if not _numeric(values):
+        if not is_numeric_dtype(values.dtype):
             problems.append(
                 Problem(
                     column,
@@ -134,18 +116,5 @@ def setup(
                 )
     if problems:
         raise TrialDataError(problems)
-    if sample.covariates:
-        design = design_matrix(frame, sample.covariates)
-        X = design.to_numpy(dtype=float, na_value=np.nan)
-        columns = tuple(str(c) for c in design.columns)
-    else:
-        X, columns = np.empty((len(frame), 0)), ()
-    return Setup(
-        sample=sample,
-        outcome=outcome,
-        covariates=sample.covariates,
-        y=y,
-        X=X,
-        columns=columns,
-        imputed_covariates=tuple(imputed),
-    )
+    X = design_matrix(frame, sample.covariates).to_numpy(dtype=float, na_value=np.nan)
+    return Setup(sample=sample, outcome=outcome, X=X, imputed_covariates=tuple(imputed))

@@ -292,8 +292,8 @@ def _sweeps(setup_: Setup, n_iter: int | None) -> int:
 
 def _imputations(
     setup_: Setup, kind: str, sweeps: int, seed: SeedLike, m: int
-) -> tuple[int, int | None, Iterator[dict[str, tuple[np.ndarray, np.ndarray]]]]:
-    """The chained-equation sweeps run, the seed entropy, and the ``m`` imputations one at a time.
+) -> tuple[int | None, Iterator[dict[str, tuple[np.ndarray, np.ndarray]]]]:
+    """The seed entropy and the ``m`` imputations, one at a time.
 
     ``sweeps`` comes from :func:`_sweeps`. Imputation ``j`` draws from stream ``j`` spawned from ``seed``
     and gives ``{arm: (completed outcome, thresholds)}``. The arms are imputed in the sorted order of
@@ -307,7 +307,7 @@ def _imputations(
         where = f"{setup_.outcome} in arm {label!r}"
         imputers[label] = _ArmImputer(setup_.X[rows], setup_.y[rows], kind, sweeps, where)
     draws = ({label: imputer.draw(rng) for label, imputer in imputers.items()} for rng in rngs)
-    return sweeps, entropy, draws
+    return entropy, draws
 
 
 # ---------------------------------------------------------------------------
@@ -315,12 +315,18 @@ def _imputations(
 # ---------------------------------------------------------------------------
 
 
+def _proportion_variance(p: Any, n: Any) -> Any:
+    """The Wald variance ``p(1-p)/n`` of a proportion ``p`` of ``n`` (elementwise); a risk difference's is
+    the sum over its two arms."""
+    return p * (1.0 - p) / n
+
+
 def _arm_stats(values: np.ndarray, kind: str) -> tuple[float, float]:
     """Arm mean (proportion) and the variance of that mean: ``p(1-p)/n`` or ``s²/n``."""
     n = len(values)
     mean = float(np.sum(values)) / n
     if kind == "binary":
-        return mean, mean * (1.0 - mean) / n
+        return mean, _proportion_variance(mean, n)
     return mean, float(np.var(values, ddof=1)) / n
 
 
@@ -517,22 +523,20 @@ def multiple_imputation(
         f"multiple_imputation with m={m} imputations of {lines} estimates each",
         "use fewer imputations (m=20 to 100 is plenty for Rubin's rules)",
     )
-    sweeps, entropy, imputations = _imputations(setup_, kind, _sweeps(setup_, n_iter), seed, m)
+    sweeps = _sweeps(setup_, n_iter)
+    entropy, imputations = _imputations(setup_, kind, sweeps, seed, m)
     stats = {a: np.empty((m, 2)) for a in labels}
     for j, completed in enumerate(imputations):
         for label in labels:
             stats[label][j] = _arm_stats(completed[label][0], kind)
     n_by_arm = setup_.n_by_arm
     method = _mi_method(setup_, kind, m, sweeps)
-    blocks: list[tuple[str, str, np.ndarray, np.ndarray]] = []
 
     def pooled(
         label: str, estimand: str, q: np.ndarray, u: np.ndarray, n: int, df: float, test: bool
     ) -> RubinPooled:
         """Rubin's rules on ``q`` and ``u``, with complete-data df ``df`` for a mean (large-sample for a
-        proportion), a p-value when ``test``; the estimates are kept for
-        :attr:`MultipleImputationResult.estimates`."""
-        blocks.append((label, estimand, q, u))
+        proportion), a p-value when ``test``."""
         dfcom = math.inf if kind == "binary" else df
         return _pooled(
             q,
@@ -551,7 +555,7 @@ def multiple_imputation(
 
     arms_pooled = {}
     for label in labels:
-        q, u = stats[label][:, 0].copy(), stats[label][:, 1].copy()
+        q, u = stats[label][:, 0], stats[label][:, 1]
         estimand = "proportion" if kind == "binary" else "mean"
         arms_pooled[label] = pooled(label, estimand, q, u, n_by_arm[label], n_by_arm[label] - 1.0, False)
     contrasts = {}
@@ -562,13 +566,14 @@ def multiple_imputation(
         n = n_by_arm[treatment_arm] + n_by_arm[setup_.control]
         estimand = "risk_difference" if kind == "binary" else "mean_difference"
         contrasts[label] = pooled(label, estimand, q, u, n, n - 2.0, True)
+    every = [*arms_pooled.values(), *contrasts.values()]
     estimates = pd.DataFrame(
         {
-            "imputation": np.tile(np.arange(1, m + 1), len(blocks)),
-            "contrast": np.repeat(np.array([b[0] for b in blocks], dtype=object), m),
-            "estimand": np.repeat(np.array([b[1] for b in blocks], dtype=object), m),
-            "estimate": np.concatenate([b[2] for b in blocks]),
-            "variance": np.concatenate([b[3] for b in blocks]),
+            "imputation": np.tile(np.arange(1, m + 1), len(every)),
+            "contrast": np.repeat(np.array([p.contrast for p in every], dtype=object), m),
+            "estimand": np.repeat(np.array([p.estimand for p in every], dtype=object), m),
+            "estimate": np.concatenate([p.estimates for p in every]),
+            "variance": np.concatenate([p.variances for p in every]),
         }
     )
     return MultipleImputationResult(

@@ -14,12 +14,13 @@ import pandas as pd
 from ipstrial._checks import check_alpha, check_analysis, check_count, check_sequence
 from ipstrial._columns import plural
 from ipstrial._docs import shared_params
+from ipstrial._labels import label_of
 from ipstrial._memory import check_memory, chunks
 from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import ParameterError
 from ipstrial.missing._rows import estimate_row
 from ipstrial.missing._sample import setup
-from ipstrial.missing.imputation import _check_n_iter, _imputations, _sweeps
+from ipstrial.missing.imputation import _check_n_iter, _imputations, _proportion_variance, _sweeps
 from ipstrial.missing.pooling import RubinPooled, _pool, _pooled, _pooled_interval
 from ipstrial.results import Result, Row, contrast_label
 
@@ -33,12 +34,6 @@ DEFAULT_DELTAS: tuple[float, ...] = tuple(np.linspace(-3.0, 3.0, 13).tolist())
 
 _GRID_COLUMNS = 11
 """Columns of :attr:`TippingPointResult.grid` (for the memory estimate)."""
-
-
-def _number(value: float) -> str:
-    """A shift as text for a row's variant: whole numbers without ``.0``, others exactly (round trip)."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() else repr(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,7 +110,7 @@ class TippingPointResult(Result):
                 "risk_difference",
                 self.treatment,
                 self.control,
-                variant=f"delta={_number(line.delta_treatment)},{_number(line.delta_control)}",
+                variant=f"delta={label_of(float(line.delta_treatment))},{label_of(float(line.delta_control))}",
                 extra={
                     "delta_treatment": line.delta_treatment,
                     "delta_control": line.delta_control,
@@ -208,10 +203,14 @@ def _success_counts(observed: int, cuts: list[np.ndarray], deltas: np.ndarray, s
     return np.array([observed + np.searchsorted(t, deltas, side=side) for t in cuts], dtype=float)
 
 
+def _significant(p: np.ndarray, alpha: float) -> np.ndarray:
+    """``p < alpha`` (a NaN p-value is not significant)."""
+    return np.nan_to_num(p, nan=1.0) < alpha
+
+
 def _conclusion(estimate: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
     """+1 significant benefit, -1 significant harm, 0 not significant (p < alpha)."""
-    significant = np.nan_to_num(p, nan=1.0) < alpha
-    return np.where(significant, np.sign(estimate), 0.0)
+    return np.where(_significant(p, alpha), np.sign(estimate), 0.0)
 
 
 def _summary(pool: dict[str, np.ndarray], alpha: float) -> dict[str, np.ndarray]:
@@ -239,7 +238,7 @@ def _table(
             "delta_treatment": delta_t,
             "delta_control": delta_c,
             **summary,
-            "significant": np.nan_to_num(summary["p_value"], nan=1.0) < alpha,
+            "significant": _significant(summary["p_value"], alpha),
             "flipped": _conclusion(summary["estimate"], summary["p_value"], alpha) != mar,
         }
     )
@@ -345,7 +344,8 @@ def tipping_point(
         f"{len(grid_t)} x {len(grid_c)} shifts",
         "use a coarser grid of deltas or fewer imputations",
     )
-    sweeps, entropy, imputations = _imputations(setup_, "binary", _sweeps(setup_, n_iter), seed, m)
+    sweeps = _sweeps(setup_, n_iter)
+    entropy, imputations = _imputations(setup_, "binary", sweeps, seed, m)
     cuts_t, cuts_c = [], []
     for completed in imputations:
         cuts_t.append(np.sort(completed[t_arm][1]))
@@ -356,7 +356,7 @@ def tipping_point(
 
     def risk_difference(p_t: np.ndarray, p_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The risk difference and its Wald variance in every imputed dataset."""
-        return p_t - p_c, p_t * (1.0 - p_t) / n_t + p_c * (1.0 - p_c) / n_c
+        return p_t - p_c, _proportion_variance(p_t, n_t) + _proportion_variance(p_c, n_c)
 
     def pooled_rd(p_t: np.ndarray, p_c: np.ndarray) -> dict[str, np.ndarray]:
         return _pool(*risk_difference(p_t, p_c), math.inf)
@@ -403,8 +403,9 @@ def tipping_point(
     flips = grid["flipped"].to_numpy().reshape(shape)
 
     # the line δ_C = 0
-    p_c_line = np.repeat(p_c0[:, None], len(grid_t), axis=1)
-    line = _table(grid_t, np.zeros(len(grid_t)), _summary(pooled_rd(p_t, p_c_line), alpha), alpha, mar_call)
+    line = _table(
+        grid_t, np.zeros(len(grid_t)), _summary(pooled_rd(p_t, p_c0[:, None]), alpha), alpha, mar_call
+    )
 
     # exact tipping points along δ_C = 0: the conclusion changes only at the thresholds t_i
     every = np.unique(np.concatenate([np.empty(0), *cuts_t]))
@@ -415,7 +416,7 @@ def tipping_point(
         for part in chunks(len(candidates), row_bytes=4.0 * 8.0 * m):
             these = candidates[part]
             share = _success_counts(obs_t, cuts_t, these, side) / n_t
-            pooled = pooled_rd(share, np.repeat(p_c0[:, None], len(these), axis=1))
+            pooled = pooled_rd(share, p_c0[:, None])
             _, _, _, p_values = _pooled_interval(pooled, alpha)
             flipped = np.flatnonzero(_conclusion(pooled["qbar"], p_values, alpha) != mar_call)
             if flipped.size:

@@ -1,13 +1,14 @@
 """The allocation sequences :func:`~ipstrial.randomization.properties.simulate_scheme` simulates: the
 participants' stratification factors (the same in every simulation, or drawn) and their allocations,
-through the package's own implementation of each scheme (block schemes all sequences at once by the block
-kernel; the other schemes by their public function, one call per sequence).
+through the package's own implementation of each scheme (every scheme but the biased coin all sequences
+at once by the kernel behind its public function; the biased coin by its public function, one call per
+sequence).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 from ipstrial._columns import plural
 from ipstrial._random import streams
 from ipstrial.errors import DesignError, TrialDataError
+from ipstrial.randomization.balance import _sorted_levels
 from ipstrial.randomization.blocks import _missing_strata_problems
 
 # ---------------------------------------------------------------------------
@@ -30,8 +32,7 @@ class _Strata:
 
     factors: tuple[str, ...]
     levels: tuple[tuple[object, ...], ...]
-    fixed: pd.DataFrame | None  # the participants' factor values, the same in every simulation
-    fixed_codes: np.ndarray | None  # (n_factors, n)
+    fixed_codes: np.ndarray | None  # (n_factors, n): the participants' levels, the same in every simulation
     probabilities: tuple[np.ndarray, ...] | None
 
     @property
@@ -57,22 +58,6 @@ class _Strata:
         assert self.probabilities is not None
         return np.stack([rng.choice(len(p), size=(n_sim, n), p=p) for p in self.probabilities])
 
-    def frame(self, codes: np.ndarray) -> pd.DataFrame:
-        """The factor values of one simulated sequence, codes ``(n_factors, n)``."""
-        if self.fixed is not None:
-            return self.fixed
-        return pd.DataFrame(
-            {f: np.asarray(self.levels[j], dtype=object)[codes[j]] for j, f in enumerate(self.factors)}
-        )
-
-
-def _levels_in_group_order(series: pd.Series) -> list[object]:
-    """Observed levels in ``DataFrame.groupby(sort=True)`` order (category order for categoricals)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        seen = set(series.dropna().unique())
-        return [c for c in series.cat.categories if c in seen]
-    return list(pd.Index(pd.unique(series.dropna())).sort_values())
-
 
 def _resolve_strata(strata: object, n: int) -> _Strata | None:
     if strata is None:
@@ -90,13 +75,12 @@ def _resolve_strata(strata: object, n: int) -> _Strata | None:
             raise TrialDataError(problems)
         levels, codes = [], []
         for column in strata.columns:
-            lv = _levels_in_group_order(strata[column])
+            lv = _sorted_levels(strata[column])
             index = pd.Index(lv)
             codes.append(index.get_indexer(strata[column]))
             levels.append(tuple(lv))
-        return _Strata(
-            tuple(map(str, strata.columns)), tuple(levels), strata, np.asarray(codes, dtype=np.int64), None
-        )
+        factors = tuple(map(str, strata.columns))
+        return _Strata(factors, tuple(levels), np.asarray(codes, dtype=np.int64), None)
     if isinstance(strata, Mapping):
         if not strata:
             raise DesignError("strata is an empty mapping; give {factor: {level: probability}}")
@@ -125,7 +109,7 @@ def _resolve_strata(strata: object, n: int) -> _Strata | None:
             factors.append(str(factor))
             levels.append(tuple(lv for lv, _ in pairs))
             probs.append(p / p.sum())
-        return _Strata(tuple(factors), tuple(levels), None, None, tuple(probs))
+        return _Strata(tuple(factors), tuple(levels), None, tuple(probs))
     raise DesignError(
         "strata must be None, a DataFrame (one row per participant, one column per factor) or a mapping "
         "{factor: {level: probability}}"
@@ -137,91 +121,74 @@ def _resolve_strata(strata: object, n: int) -> _Strata | None:
 # ---------------------------------------------------------------------------
 
 
-def _scheme_function(scheme: str) -> Callable[..., Any]:
-    """The public function of ``scheme`` (imported when needed: the modules are optional here)."""
-    if scheme == "simple":
-        from ipstrial.randomization.simple import simple
-
-        return simple
-    if scheme == "biased_coin":
-        from ipstrial.randomization.simple import biased_coin
-
-        return biased_coin
-    if scheme == "minimization":
-        from ipstrial.randomization.minimization import minimization
-
-        return minimization
-    from ipstrial.randomization import blocks
-
-    return getattr(blocks, scheme)
-
-
-def _generate_blocks(
-    scheme: str,
-    params: dict[str, Any],
-    ratio: np.ndarray,
-    stratum_codes: np.ndarray | None,
-    n_strata: int,
-    rng: np.random.Generator,
-    n_sim: int,
-    n: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Arm indices and the completed-block-end mask, both ``(n_sim, n)``, for a block scheme.
-
-    All ``n_sim`` sequences are drawn at once by the package's block generator
-    (``blocks._block_batch``, the implementation behind :func:`permuted_blocks` and
-    :func:`stratified_blocks`). Stratified: stratum ``s`` draws ``n_sim`` block sequences of the
-    largest size the stratum reaches in any simulation from its own stream, and simulation ``i`` uses
-    the first ``n_s(i)`` allocations of its sequence, in order of arrival -- the prefix of a
-    permuted-block sequence is a permuted-block sequence of that length, so this is the scheme.
-    """
-    from ipstrial.randomization.blocks import _block_batch
-
-    sizes = list(params["block_sizes"])
-    if scheme == "permuted_blocks" or stratum_codes is None:
-        arm, _, size, position = _block_batch(n, ratio, sizes, rng, n_sim)
-        return arm.astype(np.int64), position == size
-    out = np.zeros((n_sim, n), dtype=np.int64)
-    ends = np.zeros((n_sim, n), dtype=bool)
-    rank = np.empty((n_sim, n), dtype=np.int64)
-    for s, stream in enumerate(streams(rng, n_strata)):
-        member = stratum_codes == s
-        largest = int(member.sum(axis=1).max())
-        if largest == 0:
-            continue
-        arm, _, size, position = _block_batch(largest, ratio, sizes, stream, n_sim)
-        rank[:] = np.cumsum(member, axis=1) - 1
-        sim, where = np.nonzero(member)
-        place = rank[sim, where]
-        out[sim, where] = arm[sim, place]
-        ends[sim, where] = position[sim, place] == size[sim, place]
-    return out, ends
-
-
 def _generate(
     scheme: str,
     params: dict[str, Any],
+    ratio: np.ndarray,
     strata: _Strata | None,
     codes: np.ndarray | None,
-    seeds: np.ndarray,
+    stratum_codes: np.ndarray | None,
+    rng: np.random.Generator,
+    n_sim: int,
     n: int,
-) -> np.ndarray:
-    """Arm indices ``(n_sim, n)`` of a scheme without blocks: its public function, one call per sequence,
-    sequence ``i`` with ``seed=seeds[i]``."""
-    n_sim = len(seeds)
-    arms = list(params["arms"])
-    out = np.empty((n_sim, n), dtype=np.int64)
-    function = _scheme_function(scheme)
-    index = pd.Index(arms)
-    kwargs = {k: v for k, v in params.items() if k != "arms"}
-    for i, s in enumerate(seeds):
-        if scheme == "minimization":
-            assert strata is not None and codes is not None
-            allocation = function(strata.frame(codes[:, i, :]), arms, seed=int(s), **kwargs)
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The ``n_sim`` simulated sequences of ``scheme``: arm indices ``(n_sim, n)``, the completed-block-end
+    mask ``(n_sim, n)`` (block schemes, else None) and the integer seed of every sequence (biased coin,
+    else None).
+
+    ``codes`` are the participants' factor level codes ``(n_factors, n_sim, n)`` and ``stratum_codes``
+    their strata ``(n_sim, n)`` (None without strata). Every scheme but the biased coin draws all
+    sequences at once from ``rng`` through the kernel behind its public function:
+    ``simple._simple_batch`` (one ``integers`` draw); ``blocks._block_batch`` (permuted blocks, and
+    unstratified schemes) or ``blocks._stratified_batch`` with one stream per stratum spawned from ``rng``
+    (stratified blocks: a stratum draws sequences of the largest size it reaches in any simulation, and
+    simulation ``i`` uses the first ``n_s(i)`` allocations of its sequence, in order of arrival);
+    ``minimization._minimize_batch`` (the participants' level codes, the same in every simulation or
+    drawn for each). The biased coin calls :func:`~ipstrial.randomization.simple.biased_coin` once per
+    sequence, sequence ``i`` with ``seed=seeds[i]`` drawn from ``rng``.
+    """
+    if scheme in ("permuted_blocks", "stratified_blocks"):
+        from ipstrial.randomization.blocks import _block_batch, _stratified_batch
+
+        sizes = list(params["block_sizes"])
+        if scheme == "permuted_blocks" or stratum_codes is None:
+            arm, _, size, position = _block_batch(n, ratio, sizes, rng, n_sim)
         else:
-            allocation = function(n, arms, seed=int(s), **kwargs)
-        idx = index.get_indexer(allocation.arms)
-        if len(idx) != n or np.any(idx < 0):
-            raise DesignError(f"{scheme} returned {len(idx)} allocations or unknown arm labels")
-        out[i] = idx
-    return out
+            assert strata is not None
+            n_strata = math.prod(strata.sizes)
+            rngs = streams(rng, n_strata)
+            arm, _, size, position = _stratified_batch(stratum_codes, n_strata, ratio, sizes, rngs, n_sim)
+        return arm.astype(np.int64), position == size, None
+    if scheme == "simple":
+        from ipstrial.randomization.simple import _simple_batch
+
+        return _simple_batch(n, ratio, rng, n_sim), None, None
+    if scheme == "minimization":
+        from ipstrial.randomization.minimization import _minimize_batch, check_minimization
+
+        assert strata is not None and codes is not None
+        design = check_minimization(
+            strata.factors,
+            params["arms"],
+            params.get("weights"),
+            params.get("p", 0.8),
+            params.get("imbalance", "range"),
+            params.get("ratio"),
+        )
+        offsets = np.cumsum((0, *strata.sizes[:-1]))  # global level codes: each factor after the previous
+        if strata.fixed_codes is not None:  # the same participants in every simulation: (n, F)
+            levels = strata.fixed_codes.T + offsets
+        else:  # each simulation its own participants: (n_sim, n, F)
+            levels = np.moveaxis(codes, 0, -1) + offsets
+        arm = _minimize_batch(levels, int(sum(strata.sizes)), design, rng, n_sim)
+        return arm.astype(np.int64), None, None
+    from ipstrial.randomization.simple import biased_coin
+
+    seeds = rng.integers(0, 2**63 - 1, size=n_sim, dtype=np.int64)
+    arms = list(params["arms"])
+    options = {k: v for k, v in params.items() if k != "arms"}
+    index = pd.Index(arms)
+    out = np.empty((n_sim, n), dtype=np.int64)
+    for i, s in enumerate(seeds):
+        out[i] = index.get_indexer(biased_coin(n, arms, seed=int(s), **options).arms)
+    return out, None, seeds

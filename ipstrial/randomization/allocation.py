@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._columns import plural
 from ipstrial.errors import DesignError, TrialDataError
 
 __all__ = ["AllocationList"]
@@ -272,14 +273,19 @@ class AllocationList:
 
     def provenance(self) -> dict[str, Any]:
         """The provenance written with every export (no creation time, so exports are reproducible)."""
-        table = self._table()
-        record = self._record(table)
-        record["sha256"] = _digest(_canonical(record, self._canonical_csv(table)))
-        return record
+        return self._export()[0]
 
-    def _json_rows(self) -> list[dict[str, Any]]:
-        """The allocations as JSON records (missing values as ``None``), as :meth:`to_json` writes them."""
+    def _export(self) -> tuple[dict[str, Any], pd.DataFrame, str]:
+        """What an export writes, each built once: the provenance with its hash, the table and its CSV."""
         table = self._table()
+        table_csv = self._canonical_csv(table)
+        record = self._record(table)
+        record["sha256"] = _digest(_canonical(record, table_csv))
+        return record, table, table_csv
+
+    def _json_rows(self, table: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+        """The allocations as JSON records (missing values as ``None``), as :meth:`to_json` writes them."""
+        table = self._table() if table is None else table
         columns = [str(c) for c in table.columns]
         values = [[None if _is_missing(v) else v for v in table[c].tolist()] for c in table.columns]
         return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
@@ -292,7 +298,8 @@ class AllocationList:
         SHA-256 of all the other lines (:attr:`sha256`). Written to ``path`` (UTF-8) when given; the
         text is returned either way. The same list gives identical bytes.
         """
-        text = _header(self.provenance()) + self._canonical_csv()
+        record, _, table_csv = self._export()
+        text = _header(record) + table_csv
         _write(path, text)
         return text
 
@@ -303,8 +310,9 @@ class AllocationList:
         returned either way. The same list gives identical bytes.
         """
         # one provenance entry and one allocation per line: readable, diffable and valid JSON
-        entries = ",\n".join(f"  {_dump(k)}: {_dump(v)}" for k, v in self.provenance().items())
-        rows = ",\n".join(f"  {_dump(row)}" for row in self._json_rows())
+        record, table, _ = self._export()
+        entries = ",\n".join(f"  {_dump(k)}: {_dump(v)}" for k, v in record.items())
+        rows = ",\n".join(f"  {_dump(row)}" for row in self._json_rows(table))
         text = f'{{\n "provenance": {{\n{entries}\n }},\n "allocations": [\n{rows}\n ]\n}}\n'
         _write(path, text)
         return text
@@ -358,11 +366,12 @@ class AllocationList:
         else:
             table = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         alloc = _rebuild(table, provenance)
-        _check_hash(_canonical(provenance, alloc._canonical_csv()), provenance)
+        record, table, table_csv = alloc._export()
+        _check_hash(_canonical(provenance, table_csv), provenance)
         written = [(f"provenance {key!r}", value) for key, value in provenance.items()]
         written += [(f"allocation {k + 1}", row) for k, row in enumerate(rows)]
-        expected = [(f"provenance {key!r}", value) for key, value in alloc.provenance().items()]
-        expected += [(f"allocation {k + 1}", row) for k, row in enumerate(alloc._json_rows())]
+        expected = [(f"provenance {key!r}", value) for key, value in record.items()]
+        expected += [(f"allocation {k + 1}", row) for k, row in enumerate(alloc._json_rows(table))]
         _check_consistent(((w, _dump(a)), (e, _dump(b))) for (w, a), (e, b) in _pairs(written, expected))
         return alloc
 
@@ -430,11 +439,13 @@ class AllocationList:
         _check_count(len(table), provenance)
         _check_hash("".join(hashed) + body, provenance)
         alloc = _rebuild(table, provenance)
-        written = list(enumerate(lines, start=1))
-        expected = list(enumerate(alloc.to_csv().splitlines(keepends=True), start=1))
-        _check_consistent(
-            ((f"line {i}", a), (f"line {j}", b)) for (i, a), (j, b) in _pairs(written, expected)
-        )
+        exported = alloc.to_csv()
+        if text != exported:  # name the first line that differs
+            written = list(enumerate(lines, start=1))
+            expected = list(enumerate(exported.splitlines(keepends=True), start=1))
+            _check_consistent(
+                ((f"line {i}", a), (f"line {j}", b)) for (i, a), (j, b) in _pairs(written, expected)
+            )
         return alloc
 
     # ------------------------------------------------------------------ regeneration
@@ -541,7 +552,7 @@ def _check_hash(canonical: str, provenance: dict[str, Any]) -> None:
 def _check_count(rows: int, provenance: dict[str, Any]) -> None:
     if rows != provenance["n"]:
         raise TrialDataError(
-            f"the export has {rows} allocation{'' if rows == 1 else 's'} but its provenance records "
+            f"the export has {plural(rows, 'allocation')} but its provenance records "
             f"n = {provenance['n']}: it was truncated or altered. {_DO_NOT_USE}"
         )
 

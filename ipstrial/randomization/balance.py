@@ -144,11 +144,7 @@ def _sorted_levels(values: pd.Series) -> list[object]:
 
 def _kind(series: pd.Series, requested: str | None, column: str) -> str:
     """``"numeric"`` or ``"categorical"`` for a factor (see :func:`balance`)."""
-    if requested is not None:
-        if requested not in ("numeric", "categorical"):
-            raise ValueError(
-                f"factor kind for {column!r} must be 'numeric' or 'categorical', got {requested!r}"
-            )
+    if requested is not None:  # checked by balance(): "numeric" or "categorical"
         if requested == "numeric" and (
             pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series)
         ):
@@ -204,9 +200,14 @@ class BalanceResult(Result):
     table: pd.DataFrame
     smd: pd.DataFrame
     tests: pd.DataFrame
-    n_by_arm: dict[str, int]
     analysis: str = "randomization_balance"
     caution: str = field(default=BASELINE_TEST_CAUTION)
+
+    @property
+    def n_by_arm(self) -> dict[str, int]:
+        """Participants per arm (those of ``inputs``)."""
+        assert self.inputs is not None
+        return dict(self.inputs.n_by_arm)
 
     @property
     def title(self) -> str:
@@ -656,7 +657,6 @@ def balance(
         table=pd.DataFrame(table_rows),
         smd=pd.DataFrame(smd_rows),
         tests=pd.DataFrame(test_rows),
-        n_by_arm=n_by_arm,
         analysis=analysis,
         inputs=sample.inputs,
     )

@@ -243,28 +243,52 @@ def _stratified_batch(
     n_rep: int = 1,
     details: bool = True,
 ) -> tuple[np.ndarray, ...]:
-    """``n_rep`` stratified permuted-block lists at once: stratum ``s`` (rows with ``codes == s``, in
-    order) draws its ``n_rep`` sequences from ``rngs[s]`` with :func:`_block_batch`.
+    """``n_rep`` stratified permuted-block lists at once: stratum ``s`` draws its ``n_rep`` sequences from
+    ``rngs[s]`` with :func:`_block_batch`, and its participants take their allocations in order of arrival.
 
-    Returns ``(arm, block, size, position)`` of shape ``(n_rep, len(codes))`` (only ``(arm,)`` with
+    ``codes`` holds every participant's stratum: shape ``(n,)`` when every list allocates the same
+    participants (a list, a re-randomization replay), or ``(n_rep, n)`` when each list has its own
+    (simulation of a scheme with drawn participants). In the second case stratum ``s`` draws sequences of
+    the largest size it reaches in any list and list ``i`` uses the first ``n_s(i)`` allocations of its
+    sequence -- the prefix of a permuted-block sequence is a permuted-block sequence of that length, so
+    this is the scheme. A stratum without participants draws nothing (its stream is left unused).
+
+    Returns ``(arm, block, size, position)`` of shape ``(n_rep, n)`` (only ``(arm,)`` with
     ``details=False``); block numbers are 0-based and unique in each list, strata numbered in
     order ``0..n_strata-1``.
     """
-    n = len(codes)
+    n = codes.shape[-1]
     arm = np.empty((n_rep, n), dtype=np.int8)
     if details:
         block = np.empty((n_rep, n), dtype=np.int64)
         size = np.empty((n_rep, n), dtype=np.int64)
         position = np.empty((n_rep, n), dtype=np.int64)
-        offset = np.zeros((n_rep, 1), dtype=np.int64)
+        offset = np.zeros(n_rep, dtype=np.int64)
     for s in range(n_strata):
-        idx = np.flatnonzero(codes == s)
-        out = _block_batch(len(idx), ratio, block_sizes, rngs[s], n_rep, details)
-        arm[:, idx] = out[0]
+        member = codes == s
+        if codes.ndim == 1:  # the same participants in every list: whole columns
+            idx = np.flatnonzero(member)
+            if idx.size == 0:
+                continue
+            out = _block_batch(idx.size, ratio, block_sizes, rngs[s], n_rep, details)
+            arm[:, idx] = out[0]
+            if details:
+                block[:, idx] = out[1] + offset[:, None]
+                size[:, idx], position[:, idx] = out[2], out[3]
+                offset += out[1][:, -1] + 1
+            continue
+        count = member.sum(axis=1)
+        if not count.any():
+            continue
+        out = _block_batch(int(count.max()), ratio, block_sizes, rngs[s], n_rep, details)
+        rows, where = np.nonzero(member)
+        place = (np.cumsum(member, axis=1) - 1)[rows, where]  # the participant's place in the stratum
+        arm[rows, where] = out[0][rows, place]
         if details:
-            block[:, idx] = out[1] + offset
-            size[:, idx], position[:, idx] = out[2], out[3]
-            offset = offset + out[1].max(axis=1, keepdims=True) + 1
+            block[rows, where] = out[1][rows, place] + offset[rows]
+            size[rows, where], position[rows, where] = out[2][rows, place], out[3][rows, place]
+            last = out[1][np.arange(n_rep), np.maximum(count - 1, 0)]
+            offset += np.where(count > 0, last + 1, 0)
     return (arm, block, size, position) if details else (arm,)
 
 

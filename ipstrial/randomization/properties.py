@@ -40,12 +40,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ipstrial._checks import check_count
 from ipstrial._docs import shared_params
 from ipstrial._random import SeedLike, resolved_streams
 from ipstrial.errors import DesignError
-from ipstrial.randomization._sequences import _generate, _generate_blocks, _resolve_strata
+from ipstrial.randomization._sequences import _generate, _resolve_strata
 from ipstrial.randomization.blocks import _check_arms_ratio, _check_design, _check_n
 from ipstrial.results import Result, Row
+from ipstrial.stats.normal import wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -133,8 +135,8 @@ class SchemeProperties(Result):
     strata_codes
         ``(n_sim, n)`` stratum indices (into ``strata_labels``), or None without strata.
     sim_seeds
-        Schemes without blocks: the integer seed of each simulated sequence (``scheme(...,
-        seed=sim_seeds[i])`` regenerates sequence ``i``). None for block schemes, whose sequences are
+        The biased coin: the integer seed of each simulated sequence (``biased_coin(...,
+        seed=sim_seeds[i])`` regenerates sequence ``i``). None for the other schemes, whose sequences are
         drawn all at once (see :func:`simulate_scheme`).
     imbalance_final, imbalance_curve
         Overall imbalance at the end of each simulated sequence, ``(n_sim,)``, and ``E|D_t|`` after
@@ -293,11 +295,11 @@ class SchemeProperties(Result):
             ),
         ]
         out = []
-        z = 1.959963984540054
         for estimand, quantity, values, scope, variant, text in items:
             if values is None:
                 continue
             mean, se = float(values.mean()), _mc_se(values)
+            low, high = wald_interval(mean, se, 0.05)
             extra: dict[str, object] = {"quantity": quantity, "scope": scope, "n_sim": self.n_sim}
             extra["scheme"] = self.scheme
             if self.seed_entropy is not None:
@@ -308,8 +310,8 @@ class SchemeProperties(Result):
                     estimand,
                     mean,
                     se=se,
-                    ci_low=mean - z * se if math.isfinite(se) else math.nan,
-                    ci_high=mean + z * se if math.isfinite(se) else math.nan,
+                    ci_low=low,
+                    ci_high=high,
                     method=text,
                     n=self.n,
                     outcome="allocation sequence",
@@ -398,10 +400,12 @@ def simulate_scheme(
     ----------
     scheme
         ``"simple"``, ``"permuted_blocks"``, ``"stratified_blocks"``, ``"biased_coin"`` or
-        ``"minimization"``; the sequences come from the package's implementation of the scheme:
-        block schemes draw all ``n_sim`` sequences at once with the block generator behind
-        :func:`permuted_blocks` and :func:`stratified_blocks`; the other schemes call their public
-        function once per sequence, sequence ``i`` with ``seed=sim_seeds[i]``.
+        ``"minimization"``; the sequences come from the package's implementation of the scheme: every
+        scheme but the biased coin draws all ``n_sim`` sequences at once with the kernel behind its
+        public function (the block generator behind :func:`permuted_blocks` and
+        :func:`stratified_blocks`, the draws of :func:`simple`, the minimization of
+        :func:`minimization` vectorised over sequences); the biased coin calls
+        :func:`biased_coin` once per sequence, sequence ``i`` with ``seed=sim_seeds[i]``.
     n
         Participants per sequence.
     n_sim
@@ -451,9 +455,7 @@ def simulate_scheme(
     if scheme not in SCHEMES:
         raise DesignError(f"unknown scheme {scheme!r}; choose one of {list(SCHEMES)}")
     n = _check_n(n)
-    if not isinstance(n_sim, int | np.integer) or isinstance(n_sim, bool) or n_sim <= 0:
-        raise DesignError(f"n_sim must be a positive integer; got {n_sim!r}")
-    n, n_sim = int(n), int(n_sim)
+    n_sim = check_count(n_sim, "n_sim")
     unknown = sorted(set(params) - set(SCHEMES[scheme]))
     if unknown:
         raise DesignError(f"{scheme} does not take {unknown}; its parameters are {list(SCHEMES[scheme])}")
@@ -483,20 +485,13 @@ def simulate_scheme(
     (profile_rng, scheme_rng), recorded = resolved_streams(seed, 2)
     codes = st.draw(profile_rng, n_sim, n) if st is not None else None
     stratum_codes = None
-    if st is not None and codes is not None:
+    if st is not None:
         stratum_codes = np.zeros((n_sim, n), dtype=np.int64)
         for j, size in enumerate(st.sizes):
             stratum_codes = stratum_codes * size + codes[j]
-    sim_seeds: np.ndarray | None = None
-    block_ends: np.ndarray | None = None
-    if scheme in _BLOCK_SCHEMES:
-        n_strata = len(st.labels) if st is not None else 1
-        allocations, block_ends = _generate_blocks(
-            scheme, params, ratio, stratum_codes, n_strata, scheme_rng, n_sim, n
-        )
-    else:
-        sim_seeds = scheme_rng.integers(0, 2**63 - 1, size=n_sim, dtype=np.int64)
-        allocations = _generate(scheme, params, st, codes, sim_seeds, n)
+    allocations, block_ends, sim_seeds = _generate(
+        scheme, params, ratio, st, codes, stratum_codes, scheme_rng, n_sim, n
+    )
 
     k = len(arms)
     weights = _scaled(ratio)
@@ -513,7 +508,8 @@ def simulate_scheme(
     labels: tuple[str, ...] = ()
     strata_rows: list[dict[str, object]] = []
     end_values = imbalance[:, -1]
-    if st is not None and stratum_codes is not None and codes is not None:
+    if st is not None:
+        assert stratum_codes is not None and codes is not None
         labels = st.labels
         within_sum = np.zeros((n_sim, n))
         reached = np.zeros(n_sim)
@@ -570,11 +566,11 @@ def simulate_scheme(
     return SchemeProperties(
         scheme=scheme,
         label=label,
-        parameters={k: v for k, v in params.items()},
+        parameters=params,
         n=n,
         n_sim=n_sim,
         arms=tuple(map(str, arms)),
-        ratio=tuple(int(r) for r in ratio),
+        ratio=tuple(ratio.tolist()),
         seed_entropy=recorded,
         factors=st.factors if st is not None else (),
         strata_labels=labels,

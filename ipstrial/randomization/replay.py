@@ -13,6 +13,7 @@ records ``seed_entropy``) into one root stream, from which one stream per stratu
 all for unstratified schemes and minimization). The ``"permutation"`` scheme draws its permutations
 with :func:`ipstrial.resampling.permutation_chunks` (one stream per stratum); the other schemes draw
 through their own kernels (:func:`ipstrial.randomization.blocks._block_batch`,
+:func:`ipstrial.randomization.simple._simple_batch`,
 :func:`ipstrial.randomization.minimization._minimize_batch`). Replays are generated in chunks of replays
 sized by :func:`ipstrial._memory.chunks`, so the working memory does not grow with ``n_resamples`` x
 participants; the ``n_resamples x participants`` allocations :func:`replay_design` keeps are checked
@@ -34,7 +35,7 @@ from ipstrial._checks import check_choice, check_count
 from ipstrial._docs import shared_params
 from ipstrial._inputs import Sample, gate, participants, source
 from ipstrial._labels import label_of
-from ipstrial._memory import CHUNK_BYTES, check_memory, chunk_size, chunks
+from ipstrial._memory import CHUNK_BYTES, check_memory, chunks
 from ipstrial._random import SeedLike, resolved_streams
 from ipstrial.errors import DesignError, ParameterError, Participants, Problem, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
@@ -52,6 +53,7 @@ from ipstrial.randomization.minimization import (
     factor_levels,
     level_codes,
 )
+from ipstrial.randomization.simple import _simple_batch
 from ipstrial.resampling import permutation_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,10 +73,12 @@ _KEYS = {
     "minimization": {"arms", "factors", "weights", "p", "imbalance", "ratio"},
 }
 _IGNORED = {"n", "levels", "scheme"}  # recorded in AllocationList.parameters, not design choices
-_STATISTIC_BYTES = 8
-"""Working bytes per allocation while a chunk of replays is evaluated: the float64 arm indicators
-whose products with the outcome give every replay's arm means (the re-randomization test's
-``_differences``). Chunks of replays hold :data:`ipstrial._memory.CHUNK_BYTES` of them."""
+_REPLAY_BYTES = 8
+"""Bytes per allocation a chunk of replays is sized for (:data:`ipstrial._memory.CHUNK_BYTES` of them):
+those of the float64 arm indicators of the re-randomization test's statistic, so that a chunk is
+evaluated at once. The chunks lay out the draws of the block schemes in their streams, so this figure
+fixes the replays' bits: :func:`replay_design` and the test draw the same chunks and hence the same
+replays. The test sizes the pieces in which it evaluates its statistic itself."""
 _MINIMIZATION_BYTES = 1
 """Minimization advances all replays of a chunk participant by participant, so each chunk costs one pass
 of the participant loop: its chunks are sized by the int8 allocations they hold (as many replays as
@@ -257,15 +261,15 @@ class _Plan:
         return len(self.arrival)
 
     @property
-    def replay_bytes(self) -> int:
-        """Working bytes of one replay in a chunk (see :data:`_STATISTIC_BYTES`)."""
-        per = _MINIMIZATION_BYTES if self.design.scheme == "minimization" else _STATISTIC_BYTES
-        return per * self.n
+    def allocation_bytes(self) -> int:
+        """Bytes per allocation a chunk of replays is sized for (:data:`_REPLAY_BYTES`,
+        :data:`_MINIMIZATION_BYTES`)."""
+        return _MINIMIZATION_BYTES if self.design.scheme == "minimization" else _REPLAY_BYTES
 
 
-def _design_columns(design: _Design, order: str | None) -> dict[str, str]:
+def _design_columns(factors: tuple[str, ...], order: str | None) -> dict[str, str]:
     """The columns a replay reads besides the arm: the design's factors and the order column."""
-    extra = {f: "design factor" for f in design.factors}
+    extra = {f: "design factor" for f in factors}
     if order is not None:
         extra.setdefault(order, "recruitment order")
     return extra
@@ -402,6 +406,7 @@ def design_sample(
     id: str | None,
     order: str | None,
     outcomes: Mapping[str, str] | None = None,
+    missing: str | None = None,
     need_control: bool = True,
 ) -> tuple[Sample, _Design]:
     """The participants through the input gate with the arms the design replays, and the checked design.
@@ -410,7 +415,9 @@ def design_sample(
     pass the gate (a Trial's or the given control among them) and a participant of another arm is an
     error. A design without arms replays the compared arms (``treatment`` and ``control``); participants
     of other arms are left out and counted in ``inputs.outside``. The design's factors and the ``order``
-    column are checked with the arm and the ids; ``outcomes`` (column -> kind) keep their missing values.
+    column are checked with the arm and the ids. A missing value of an ``outcomes`` column (column ->
+    kind) is an error unless ``missing="complete-case"``: its participant then stays in the sample (the
+    design allocated them; the value NaN) and is counted as excluded in ``inputs``.
     """
     from ipstrial.trial import Trial
 
@@ -422,7 +429,6 @@ def design_sample(
         replayed = [a for a in declared if a != control_label]
     else:  # a design without arms replays the compared arms; the others are left out and counted
         replayed = treatment
-    provisional = _Design(scheme, declared or (), np.ones(1, dtype=np.int64), factors=params["factors"])
     _check_roles(
         design,
         params["factors"],
@@ -438,8 +444,9 @@ def design_sample(
         control=control,
         id=id,
         outcomes=outcomes,
-        extra=_design_columns(provisional, order),
-        keep_missing=tuple(outcomes or ()),
+        extra=_design_columns(params["factors"], order),
+        missing=missing,
+        keep_rows=True,
         need_control=need_control,
     )
     spec = _build_design(design, scheme, params, _arms_after_gate(sample, declared, is_trial))
@@ -479,12 +486,12 @@ def _participants(
         )
     spec = _build_design(design, scheme, params, params["arms"])
     data, id = source(data, id)
-    role = _design_columns(spec, order)
+    role = _design_columns(spec.factors, order)
     if id is not None:
         role = {id: "id", **role}
     problems, who = participants(data, role, id)
     fix = "design factors and the order of arrival were known at randomisation: take them from the record"
-    for column, what in _design_columns(spec, order).items():
+    for column, what in _design_columns(spec.factors, order).items():
         problems += columns_.check_complete(data[column], who, what, fix)
     if problems:
         raise TrialDataError(problems)
@@ -503,8 +510,7 @@ def _replay_chunk(
     n = plan.n
     extra: tuple[np.ndarray, ...] = ()
     if d.scheme == "simple":
-        draw = rngs[0].integers(0, int(d.ratio.sum()), size=(n_rep, n))
-        arm = np.searchsorted(np.cumsum(d.ratio), draw, side="right").astype(np.int8)
+        arm = _simple_batch(n, d.ratio, rngs[0], n_rep).astype(np.int8)
     elif d.scheme == "permuted_blocks":
         arm, *rest = _block_batch(n, d.ratio, d.block_sizes, rngs[0], n_rep, details)
         extra = tuple(rest)
@@ -531,18 +537,20 @@ def _replays(
 
     One stream per stratum is spawned from ``root`` (one for unstratified schemes and minimization). The
     permutation scheme draws through :func:`ipstrial.resampling.permutation_chunks`; the chunks hold
-    :func:`ipstrial._memory.chunk_size` replays of :attr:`_Plan.replay_bytes` each.
+    :data:`ipstrial._memory.CHUNK_BYTES` of :attr:`_Plan.allocation_bytes` per allocation.
     """
-    step = chunk_size(plan.replay_bytes, n, CHUNK_BYTES)
+    per = plan.allocation_bytes
     if plan.design.scheme == "permutation":
         assert plan.observed is not None
+        # as many permutations per chunk as CHUNK_BYTES hold at ``per`` bytes per allocation
+        chunk_bytes = CHUNK_BYTES * plan.observed.itemsize // per
         for rows, codes in permutation_chunks(
-            plan.observed, n, seed=root, groups=plan.strata, chunk_bytes=step * plan.observed.nbytes
+            plan.observed, n, seed=root, groups=plan.strata, chunk_bytes=chunk_bytes
         ):
             yield rows, (codes,)
         return
     rngs = root.spawn(plan.n_strata)
-    for rows in chunks(n, plan.replay_bytes, CHUNK_BYTES):
+    for rows in chunks(n, per * plan.n, CHUNK_BYTES):
         yield rows, _replay_chunk(plan, rngs, rows.stop - rows.start, details)
 
 

@@ -72,14 +72,13 @@ import pandas as pd
 from ipstrial import _columns as columns_
 from ipstrial._checks import check_alpha, check_analysis, check_choice, check_count
 from ipstrial._docs import shared_params
-from ipstrial._inputs import POLICY_HELP, Sample
+from ipstrial._inputs import Sample
 from ipstrial._labels import near_misses
 from ipstrial._memory import CHUNK_BYTES, check_memory, chunks, format_bytes
 from ipstrial._random import SeedLike, resolved_streams
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
 from ipstrial.randomization.allocation import AllocationList
 from ipstrial.randomization.replay import (
-    _STATISTIC_BYTES,
     Replays,
     _check_order,
     _Design,
@@ -100,21 +99,33 @@ __all__ = ["Replays", "RerandomizationResult", "replay_design", "rerandomization
 ALTERNATIVES = ("two-sided", "greater", "less")
 
 _TOL = 1e-9
+_STATISTIC_BYTES = 8
+"""Working bytes per analysed participant and replay while the statistic is evaluated: the float64 arm
+indicators whose products with the outcome give every replay's arm means (:func:`_differences`). The
+replays are evaluated in pieces of :data:`ipstrial._memory.CHUNK_BYTES` of them."""
 
 
 # --------------------------------------------------------------------------- the statistic
 def _differences(
-    codes: np.ndarray, values: np.ndarray, treatments: Sequence[int], control: int
+    codes: np.ndarray, values: np.ndarray | Sequence[np.ndarray], treatments: Sequence[int], control: int
 ) -> np.ndarray:
     """Difference in means ``mean(values | treatment) - mean(values | control)`` of every replay (row of
-    ``codes``) and treatment: ``(n_rep, len(treatments))``, NaN where an arm is empty."""
+    ``codes``) and treatment: ``(n_rep, len(treatments))``, NaN where an arm is empty.
+
+    With a sequence of ``m`` value arrays (the outcome, the adjusted outcomes and the treatment indicators
+    of the interval), all at once: ``(n_rep, len(treatments), m)``. The float arm indicators are built once
+    per arm, and each array takes one matrix-vector product with them, so every difference has the bits it
+    has when computed alone."""
+    several = not isinstance(values, np.ndarray)
+    columns = list(values) if several else [values]
     means = {}
     for a in {*treatments, control}:
         member = (codes == a).astype(np.float64)
         size = member.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            means[a] = np.where(size > 0, (member @ values) / size, np.nan)
-    return np.column_stack([means[t] - means[control] for t in treatments])
+            means[a] = np.stack([np.where(size > 0, (member @ v) / size, np.nan) for v in columns], axis=-1)
+    out = np.stack([means[t] - means[control] for t in treatments], axis=1)
+    return out if several else out[..., 0]
 
 
 def _count(draws: np.ndarray, observed: float, alternative: str) -> tuple[int, int]:
@@ -189,7 +200,10 @@ class RerandomizationResult(Result):
     ``observed[j]`` its value for the actual allocation; ``p_value``, ``mc_se`` (Monte Carlo SE of the
     p-value), ``n_defined`` (replays with a defined statistic), ``ci_low``/``ci_high`` (test inversion,
     NaN unless ``interval=True``) are per contrast. ``n_resamples`` is the number of replays and
-    ``seed_entropy`` the integer that regenerates them (None for a Generator seed). See the module
+    ``seed_entropy`` the integer that regenerates them (None for a Generator seed). ``arms_compared``
+    holds, per contrast, the arms whose participants enter the statistic (the treatment and the control;
+    every analysed arm for a callable statistic, which is called with all analysed outcomes), whose
+    participants ``n_compared`` and exclusions ``excluded`` count (from ``inputs``). See the module
     docstring for the formulas.
     """
 
@@ -209,11 +223,22 @@ class RerandomizationResult(Result):
     n_resamples: int
     scheme: str
     design: str
-    n_compared: tuple[int, ...]
-    excluded: tuple[dict[str, int], ...]
+    arms_compared: tuple[tuple[str, ...], ...]
     interval_method: str
     seed_entropy: int | None
     analysis: str = "randomization_rerandomization"
+
+    @property
+    def n_compared(self) -> tuple[int, ...]:
+        """Participants whose outcome enters the statistic, per contrast (those of ``arms_compared``)."""
+        assert self.inputs is not None
+        return tuple(sum(int(self.inputs.n_by_arm[a]) for a in arms) for arms in self.arms_compared)
+
+    @property
+    def excluded(self) -> tuple[dict[str, int], ...]:
+        """Participants of ``arms_compared`` left out of the statistic by the missing policy, per contrast."""
+        assert self.inputs is not None
+        return tuple(self.inputs.excluded_per_arm(arms) for arms in self.arms_compared)
 
     @property
     def null_sd(self) -> np.ndarray:
@@ -297,14 +322,8 @@ def _looks_binary(data: Any, outcome: str) -> bool:
     if not isinstance(frame, pd.DataFrame) or outcome not in frame.columns:
         return False
     column = frame[outcome]
-    if isinstance(column, pd.DataFrame):  # a repeated column name: the gate names it
-        return False
-    if pd.api.types.is_bool_dtype(column.dtype):
-        return True
-    if column.dtype == object:
-        present = column.dropna().to_numpy(dtype=object)
-        return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present)
-    return False
+    # a repeated column name (a frame) is the gate's to name
+    return isinstance(column, pd.Series) and columns_.is_bool_column(column)
 
 
 _FEW_OTHERS = 0.1
@@ -526,6 +545,7 @@ def rerandomization_test(
         id=id,
         order=order,
         outcomes={outcome: kind},
+        missing=missing,
     )
     control_label = sample.control
     assert control_label is not None
@@ -541,37 +561,26 @@ def rerandomization_test(
     plan = _plan(sample.frame, sample.who, spec, order, sample.arms)
     assert plan.observed is not None
 
-    # -- the outcome: missing values and the statistic ----------------------------------------------------
+    # -- the outcome: the participants with a known one (the gate kept the others, counted as excluded) ---
     y_all = sample.values[outcome]
-    unknown = np.isnan(y_all)
     inputs = sample.inputs
-    if unknown.any():
-        per_arm = {a: int(np.sum(unknown & sample.mask(a))) for a in sample.order}
-        if missing is None:
-            parts = ", ".join(f"{a} {k}" for a, k in per_arm.items())
-            raise TrialDataError(
-                [
-                    Problem(
-                        outcome,
-                        f"{int(unknown.sum())} missing outcome values ({parts})",
-                        POLICY_HELP,
-                        **sample.who.offending(unknown),
-                    )
-                ]
-            )
+    if inputs.excluded:
         inputs = dataclasses.replace(
-            inputs,
-            n_by_arm={a: int(np.sum(~unknown & sample.mask(a))) for a in sample.order},
-            excluded=per_arm,
-            policy=missing,
-            reason=f"missing {outcome} (replayed with everyone, left out of the statistic)",
+            inputs, reason=f"missing {outcome} (replayed with everyone, left out of the statistic)"
         )
-    analysed = np.flatnonzero(~unknown)
+    analysed = np.flatnonzero(~np.isnan(y_all))
     y = y_all[analysed]
     for label in (*treatments, control_label):
         if not np.any(sample.arms[analysed] == label):
             raise TrialDataError(
-                [Problem(outcome, f"no participant with a known outcome in arm {label!r}", POLICY_HELP)]
+                [
+                    Problem(
+                        outcome,
+                        f"no participant with a known outcome in arm(s) {[label]}",
+                        "the arms compared need known outcomes; use ipstrial.missing.bounds (no model can "
+                        "impute an arm without any observed outcome)",
+                    )
+                ]
             )
     binary = kind == "binary" or bool(np.isin(y, (0.0, 1.0)).all())
     if statistic is None:
@@ -627,6 +636,8 @@ def rerandomization_test(
             plug = np.where(np.isin(arm_range, [t, c_idx]), 0.0, means - means[c_idx])
             adjusted.append(y - plug[arms_obs])
             indicators.append((arms_obs == t).astype(np.float64))
+        # the outcome, the k adjusted outcomes and the k treatment indicators, with one set of arm indicators
+        stacked = [y, *adjusted, *indicators]
         u_draws = np.empty((n_resamples, k))
         v_draws = np.empty((n_resamples, k))
 
@@ -643,11 +654,14 @@ def rerandomization_test(
                 labels = arms_array[codes]
                 distribution[target, 0] = [float(statistic(y, labels[b])) for b in range(labels.shape[0])]
                 continue
-            distribution[target] = _differences(codes, y, t_idx, c_idx)
-            if interval:
-                for j, t in enumerate(t_idx):
-                    u_draws[target, j] = _differences(codes, adjusted[j], [t], c_idx)[:, 0]
-                    v_draws[target, j] = _differences(codes, indicators[j], [t], c_idx)[:, 0]
+            if not interval:
+                distribution[target] = _differences(codes, y, t_idx, c_idx)
+                continue
+            both = _differences(codes, stacked, t_idx, c_idx)  # (replays, k, 1 + 2k)
+            contrast = np.arange(k)
+            distribution[target] = both[:, :, 0]
+            u_draws[target] = both[:, contrast, 1 + contrast]
+            v_draws[target] = both[:, contrast, 1 + k + contrast]
 
     p_value, mc_se, n_defined = np.empty(k), np.empty(k), np.zeros(k, dtype=np.int64)
     low, high = np.full(k, np.nan), np.full(k, np.nan)
@@ -663,13 +677,10 @@ def rerandomization_test(
         )
         if len(spec.arms) > 2:
             interval_method += "; effects of the other arms fixed at their observed mean differences"
-    analysed_arms = sample.arms[analysed]
-    counts = {a: int(np.sum(analysed_arms == a)) for a in spec.arms}
-    pairs = [(t, control_label) for t in treatments]
-    n_compared = tuple(counts[t] + counts[c] for t, c in pairs)
-    if callable(statistic):
-        n_compared = (len(y),)
-    excluded = tuple({a: int(inputs.excluded.get(a, 0)) for a in pair} for pair in pairs)
+    if callable(statistic):  # called with every analysed outcome
+        arms_compared: tuple[tuple[str, ...], ...] = (sample.order,)
+    else:
+        arms_compared = tuple((t, control_label) for t in treatments)
     return RerandomizationResult(
         outcome=outcome,
         contrasts=contrasts,
@@ -688,8 +699,7 @@ def rerandomization_test(
         scheme=spec.scheme,
         design=spec.describe()
         + (f" in order of arrival by {order}" if order else " in order of arrival (row order)"),
-        n_compared=n_compared,
-        excluded=excluded,
+        arms_compared=arms_compared,
         interval_method=interval_method,
         seed_entropy=recorded,
         analysis=analysis,

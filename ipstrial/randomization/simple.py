@@ -40,6 +40,17 @@ def _frame(arm_index: np.ndarray, arms: list[str]) -> pd.DataFrame:
     return _allocation_frame(arms, arm_index, "all", zeros, zeros.copy(), zeros.copy())
 
 
+def _simple_batch(n: int, ratio: np.ndarray, rng: np.random.Generator, n_rep: int = 1) -> np.ndarray:
+    """``n_rep`` sequences of complete randomization of ``n`` participants: arm indices ``(n_rep, n)``.
+
+    The one implementation of the scheme (a single list is ``n_rep = 1``; a re-randomization replay and
+    the simulation of the scheme draw thousands at once): one ``integers`` call of shape ``(n_rep, n)``,
+    ``U`` uniform on ``0..R-1`` mapped to the arm whose cumulative ratio first exceeds it.
+    """
+    draw = rng.integers(0, int(ratio.sum()), size=(n_rep, n))
+    return np.searchsorted(np.cumsum(ratio), draw, side="right")
+
+
 def simple(
     n: int,
     arms: Sequence[str],
@@ -79,8 +90,7 @@ def simple(
     r = _check_arms_ratio(arms, ratio)
     arms = list(arms)
     rng, recorded = _stream(seed)
-    draw = rng.integers(0, int(r.sum()), size=n)
-    arm_index = np.searchsorted(np.cumsum(r), draw, side="right")
+    arm_index = _simple_batch(n, r, rng)[0]
     params = {"arms": arms, "ratio": r.tolist(), "n": n}
     return AllocationList(_frame(arm_index, arms), "simple", params, recorded)
 

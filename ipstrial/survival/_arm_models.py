@@ -2,26 +2,34 @@
 :func:`ipstrial.survival.fine_gray`.
 
 * :func:`model_matrix` -- the treatment indicators (``arm:label``, the control the reference) and the
-  covariates' design columns (:func:`ipstrial._inputs.design_matrix`), refusing collinear columns;
-* :func:`arm_events` -- participants, events of interest, competing events and censorings per arm;
+  covariates' design columns (:func:`ipstrial._inputs.design_matrix`), refusing collinear columns
+  (:func:`ipstrial._batched.check_rank`);
+* :func:`arm_events` and :func:`no_events_error` -- participants, events of interest, competing events
+  and censorings per arm, and the error for arms without an event of interest;
 * :func:`check_separation` and :func:`separation_candidates` -- the monotone-likelihood check run before
   either model is fitted (the rule is in the docstring of :mod:`ipstrial.survival.cox`; Bryson & Johnson
   1981, Biometrika 68:419; Heinze & Schemper 2001, Biometrics 57:114);
+* :func:`newton_ascent` -- Newton-Raphson with step halving on a log partial likelihood (R's ``coxph``
+  algorithm), for the Cox and the Fine-Gray fits;
 * :func:`coefficient_table` -- Wald intervals and p-values of the coefficients, as hazard ratios;
 * :class:`ArmModelResult` -- what both results read off their coefficient tables per treatment arm.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ipstrial._batched import check_rank
+from ipstrial._columns import is_numeric_dtype, plural
 from ipstrial._inputs import design_matrix
 from ipstrial.errors import EstimationError, TrialDataError
 from ipstrial.results import Result, contrast_label
+from ipstrial.stats.normal import p_two_sided, wald_interval
 from ipstrial.survival._inputs import SurvivalData
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -29,10 +37,14 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "ArmModelResult",
+    "NotConverged",
+    "SingularInformation",
     "arm_events",
     "check_separation",
     "coefficient_table",
     "model_matrix",
+    "newton_ascent",
+    "no_events_error",
     "separation_candidates",
 ]
 
@@ -42,30 +54,29 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-def model_matrix(
-    sd: SurvivalData, treatments: Sequence[str], covariates: Sequence[str]
-) -> tuple[pd.DataFrame, dict[str, list[int]]]:
-    """Treatment indicators (``arm:label``) and the covariates' design columns, and each term's columns.
+def model_matrix(sd: SurvivalData, model: str) -> tuple[np.ndarray, list[str], dict[str, list[int]]]:
+    """The model matrix (treatment indicators ``arm:label``, then the covariates' design columns), its
+    column names and each term's columns.
 
-    Raises a TrialDataError when the columns are collinear (with an intercept).
+    Collinear columns (with an intercept) are a TrialDataError with the message of
+    :func:`ipstrial._batched.check_rank` naming the redundant terms (``model`` names the model): a
+    covariate that duplicates the arm indicators or another covariate is a fault of the data given.
     """
     indicators = pd.DataFrame(
-        {f"{sd.arm}:{a}": (sd.arms == a).astype(float) for a in treatments}, index=sd.frame.index
+        {f"{sd.arm}:{a}": (sd.arms == a).astype(float) for a in sd.treatments}, index=sd.frame.index
     )
-    design = design_matrix(sd.frame, tuple(covariates))
+    design = design_matrix(sd.frame, sd.covariates)
     x = pd.concat([indicators, design], axis=1)
-    names = list(x.columns)
-    terms: dict[str, list[int]] = {sd.arm: list(range(len(treatments)))}
-    for column in covariates:
+    names = [str(nm) for nm in x.columns]
+    terms: dict[str, list[int]] = {sd.arm: list(range(len(sd.treatments)))}
+    for column in sd.covariates:
         terms[column] = [i for i, nm in enumerate(names) if nm == column or nm.startswith(f"{column}:")]
     matrix = x.to_numpy(dtype=float)
-    rank = np.linalg.matrix_rank(np.column_stack([np.ones(len(matrix)), matrix]))
-    if rank < matrix.shape[1] + 1:
-        raise TrialDataError(
-            f"the model columns {names} are collinear (rank {rank - 1} of {matrix.shape[1]}): a covariate "
-            "duplicates the arm indicators or another covariate; drop it from covariates="
-        )
-    return x, terms
+    try:
+        check_rank(np.column_stack([np.ones(len(matrix)), matrix]), ["(intercept)", *names], model)
+    except EstimationError as exc:
+        raise TrialDataError(str(exc)) from None
+    return matrix, names, terms
 
 
 def arm_events(sd: SurvivalData) -> pd.DataFrame:
@@ -74,7 +85,7 @@ def arm_events(sd: SurvivalData) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "arm": list(sd.groups),
-            "n": [sd.n_of(a) for a in sd.groups],
+            "n": [sd.n_by_arm[a] for a in sd.groups],
             "events": [int(np.sum(status[sd.arms == a])) for a in sd.groups],
             "competing": [int(np.sum(competing[sd.arms == a])) for a in sd.groups],
             "censored": [int(np.sum((sd.event == 0) & (sd.arms == a))) for a in sd.groups],
@@ -82,23 +93,105 @@ def arm_events(sd: SurvivalData) -> pd.DataFrame:
     )
 
 
-def coefficient_table(names: Sequence[str], beta: np.ndarray, se: np.ndarray, alpha: float) -> pd.DataFrame:
-    """``term, coef, se, hazard_ratio, ci_low, ci_high, z, p_value`` with Wald intervals and p-values."""
-    from scipy import stats
+def no_events_error(sd: SurvivalData, events: pd.DataFrame, why: str, instead: str) -> EstimationError | None:
+    """The error for the arms of ``events`` (:func:`arm_events`) without an event of interest, or None.
 
-    zq = float(stats.norm.ppf(1 - alpha / 2))
+    The message names each such arm with its participants and follow-up, then says ``why`` the
+    estimate is undefined and what to report ``instead``.
+    """
+    empty = [a for a, k in zip(events.arm, events.events, strict=True) if k == 0]
+    if not empty:
+        return None
+    last = sd.last_follow_up()
+    parts = ", ".join(
+        f"{a!r} ({plural(sd.n_by_arm[a], 'participant')}, followed up to {last[a]:g} {sd.unit})"
+        for a in empty
+    )
+    return EstimationError(
+        f"no events (event code {sd.cause} in column {sd.event_column!r}) in arm(s) {parts}: {why}. {instead}"
+    )
+
+
+def coefficient_table(names: Sequence[str], beta: np.ndarray, se: np.ndarray, alpha: float) -> pd.DataFrame:
+    """``term, coef, se, hazard_ratio, ci_low, ci_high, z, p_value``: Wald intervals ``exp(β ± z se)`` and
+    p-values ``2 Φ(-|β/se|)`` (:mod:`ipstrial.stats.normal`)."""
+    low, high = wald_interval(beta, se, alpha)
     return pd.DataFrame(
         {
             "term": list(names),
             "coef": beta,
             "se": se,
             "hazard_ratio": np.exp(beta),
-            "ci_low": np.exp(beta - zq * se),
-            "ci_high": np.exp(beta + zq * se),
+            "ci_low": np.exp(low),
+            "ci_high": np.exp(high),
             "z": beta / se,
-            "p_value": 2 * stats.norm.sf(np.abs(beta / se)),
+            "p_value": p_two_sided(beta, se),
         }
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton-Raphson with step halving
+# ---------------------------------------------------------------------------------------------
+
+
+class NotConverged(Exception):
+    """A fit that did not reach a maximum (the reason is the message; ``beta`` where it stopped)."""
+
+    def __init__(self, message: str, beta: np.ndarray | None = None) -> None:
+        super().__init__(message)
+        self.beta = beta
+
+
+class SingularInformation(NotConverged):
+    """A Newton step that cannot be computed: the information matrix is singular."""
+
+
+def newton_ascent(
+    evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray, Any]],
+    p: int,
+    converged: Callable[[np.ndarray, np.ndarray], bool],
+    max_iter: int = 100,
+    initial: tuple[float, np.ndarray, np.ndarray, Any] | None = None,
+) -> tuple[np.ndarray, float, np.ndarray, Any, int]:
+    """Maximise a log partial likelihood by Newton-Raphson with step halving, as R's ``coxph`` (agfit).
+
+    ``evaluate(β)`` returns ``(loglik, score, information, extra)`` (``extra`` whatever the caller needs
+    at the estimate; ``initial`` is ``evaluate(0)`` when the caller has it already). From ``β = 0``:
+    ``β_new = β + V⁻¹ U``; a step that does not increase the log-likelihood (by more than
+    ``-1e-12 max(1, |loglik|)``) or gives a non-finite one is halved, up to 40 times. Stops when
+    ``converged(step, β_new)`` for the step taken; every likelihood is evaluated once. Returns
+    ``(β, loglik, information, extra, iterations)`` at the estimate.
+
+    Raises
+    ------
+    NotConverged
+        A singular information matrix (:class:`SingularInformation`), a non-finite step, a step that
+        halving cannot make increase the log-likelihood, or no convergence in ``max_iter`` steps (the
+        message says which).
+    """
+    beta = np.zeros(p)
+    ll, u, info, extra = evaluate(beta) if initial is None else initial
+    for iteration in range(1, max_iter + 1):
+        try:
+            step = np.linalg.solve(info, u)
+        except np.linalg.LinAlgError as exc:
+            raise SingularInformation("the information matrix is singular", beta) from exc
+        if not np.all(np.isfinite(step)):
+            raise NotConverged("the Newton step is not finite", beta)
+        for _ in range(40):
+            new = beta + step
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                trial = evaluate(new)
+            if math.isfinite(trial[0]) and trial[0] >= ll - 1e-12 * max(1.0, abs(ll)):
+                break
+            step = step / 2
+        else:
+            raise NotConverged("step halving could not increase the partial likelihood", beta)
+        beta, (ll, u, info, extra) = new, trial
+        if converged(step, beta):
+            return beta, ll, info, extra, iteration
+    raise NotConverged(f"no convergence in {max_iter} Newton-Raphson iterations", beta)
 
 
 class ArmModelResult(Result):
@@ -248,19 +341,14 @@ def check_separation(
         )
 
 
-def separation_candidates(
-    sd: SurvivalData, treatments: Sequence[str], covariates: Sequence[str]
-) -> list[tuple[str, str | None, np.ndarray]]:
+def separation_candidates(sd: SurvivalData) -> list[tuple[str, str | None, np.ndarray]]:
     """Each arm, each level of each categorical covariate and each numeric covariate (check_separation)."""
     out: list[tuple[str, str | None, np.ndarray]] = [
-        (sd.arm, a, (sd.arms == a).astype(float)) for a in (*treatments, sd.control) if a is not None
+        (sd.arm, a, (sd.arms == a).astype(float)) for a in sd.compared
     ]
-    for column in covariates:
+    for column in sd.covariates:
         series = sd.frame[column]
-        numeric = pd.api.types.is_bool_dtype(series) or (
-            pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
-        )
-        if numeric:
+        if pd.api.types.is_bool_dtype(series) or is_numeric_dtype(series.dtype):
             out.append((column, None, series.to_numpy(dtype=float)))
         else:
             for level in sorted(pd.unique(series.dropna()), key=str):

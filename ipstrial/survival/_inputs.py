@@ -21,7 +21,7 @@ estimator applies it (``timefix=True``, the default) and its result notes how ma
 were merged; ``timefix=False`` keeps the durations as given.
 
 The module also holds what every survival estimator checks and writes the same way: reporting times
-(:func:`time_values`, :func:`listed_once`), the labels of times and
+(:func:`time_values`), the labels of times and
 of the compared arms (:func:`time_label`, :func:`arms_label`), each row's arm as a code
 (:func:`arm_codes`) and the note on censored competing events (:func:`competing_censored_note`).
 """
@@ -50,7 +50,6 @@ __all__ = [
     "arms_label",
     "check_cause",
     "competing_censored_note",
-    "listed_once",
     "merge_tied_times",
     "prepare_survival",
     "time_label",
@@ -73,20 +72,26 @@ def check_cause(cause: object, event_codes: Sequence[int]) -> int:
     return int(cause)
 
 
-def time_values(times: object, name: str = "times") -> np.ndarray:
-    """Times since randomisation as a flat float array; a ParameterError when they are not numbers."""
+def time_values(
+    times: object, name: str = "times", *, nonnegative: bool = False, once: bool = False
+) -> np.ndarray:
+    """Times since randomisation as a flat array of finite floats; a ParameterError otherwise.
+
+    ``nonnegative`` refuses negative times; ``once`` refuses a time listed more than once (naming those).
+    """
     try:
-        return np.atleast_1d(np.asarray(times, dtype=float)).ravel()
+        values = np.atleast_1d(np.asarray(times, dtype=float)).ravel()
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"{name} must be numbers (times since randomisation), got {times!r}") from exc
-
-
-def listed_once(values: np.ndarray, name: str = "times") -> tuple[float, ...]:
-    """The reporting times as a tuple; a ParameterError naming those listed more than once."""
-    repeated = sorted({float(t) for t in values if np.sum(values == t) > 1})
-    if repeated:
-        raise ParameterError(f"{name} lists {repeated} more than once; list each time once")
-    return tuple(float(t) for t in values)
+    if not np.all(np.isfinite(values)) or (nonnegative and np.any(values < 0)):
+        what = "non-negative finite numbers" if nonnegative else "finite numbers"
+        raise ParameterError(f"{name} must be {what} (times since randomisation), got {values.tolist()}")
+    if once:
+        distinct, counts = np.unique(values, return_counts=True)
+        repeated = distinct[counts > 1].tolist()
+        if repeated:
+            raise ParameterError(f"{name} lists {repeated} more than once; list each time once")
+    return values
 
 
 def time_label(t: float) -> str:
@@ -164,7 +169,6 @@ class SurvivalData(SampleView):
     event: np.ndarray
     cause: int
     unit: str
-    timefix: bool = True
     merged: int = 0
     runs: int = 0
     changed: int = 0
@@ -187,12 +191,12 @@ class SurvivalData(SampleView):
         """One label per row for the joint strata (``"north, 1"``), or None without strata."""
         return self.sample.strata_labels()
 
-    @property
+    @functools.cached_property
     def status(self) -> np.ndarray:
         """True for an event of interest."""
         return self.event == self.cause
 
-    @property
+    @functools.cached_property
     def competing(self) -> np.ndarray:
         """True for a competing event (neither censored nor the event of interest)."""
         return (self.event != 0) & (self.event != self.cause)
@@ -201,9 +205,6 @@ class SurvivalData(SampleView):
         """Times and event codes of one arm."""
         keep = self.arms == label
         return self.time[keep], self.event[keep]
-
-    def n_of(self, label: str) -> int:
-        return int(np.sum(self.arms == label))
 
     def last_follow_up(self) -> dict[str, float]:
         """The largest recorded time in each arm (event or censoring)."""
@@ -360,7 +361,6 @@ def prepare_survival(
         event=sample.values[event].astype(np.int64),
         cause=cause,
         unit=unit,
-        timefix=bool(timefix),
         merged=merged,
         runs=runs,
         changed=changed,

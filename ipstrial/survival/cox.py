@@ -69,7 +69,6 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._checks import check_alpha, check_analysis, check_choice
-from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError
 from ipstrial.results import format_p
@@ -79,15 +78,18 @@ from ipstrial.survival._arm_models import (
     check_separation,
     coefficient_table,
     model_matrix,
+    newton_ascent,
+    no_events_error,
     separation_candidates,
 )
-from ipstrial.survival._inputs import SurvivalData, prepare_survival
+from ipstrial.survival._arm_models import NotConverged as _NotConverged
+from ipstrial.survival._inputs import competing_censored_note, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ipstrial.results import Row
     from ipstrial.trial import Trial
 
-__all__ = ["TIES", "CoxFit", "CoxResult", "check_separation", "cox", "fit_cox", "schoenfeld_test"]
+__all__ = ["TIES", "CoxFit", "CoxResult", "cox", "fit_cox", "schoenfeld_test"]
 
 TIES = ("efron", "breslow")
 _STEP_SIZES = (None, 0.5, 0.25)
@@ -223,10 +225,6 @@ class CoxFit:
     notes: tuple[str, ...] = ()
 
 
-class _NotConverged(Exception):
-    """A fit that did not reach a maximum (the reason is the message)."""
-
-
 def _newton(
     time: np.ndarray,
     status: np.ndarray,
@@ -238,33 +236,19 @@ def _newton(
     """Newton-Raphson with step halving on the partial likelihood, as R's ``coxph`` (agfit/coxfit6).
 
     From ``β = 0``: ``β_new = β + V⁻¹ U``; a step that does not increase the log-likelihood (or gives a
-    non-finite one) is halved, up to 40 times. Converged when the step is below ``1e-10 (1 + |β|)``
-    (R's default ``eps = 1e-9`` on the relative change of the log-likelihood is looser).
-    Returns ``(β, V(β), loglik(β), iterations)``.
+    non-finite one) is halved, up to 40 times (:func:`ipstrial.survival._arm_models.newton_ascent`).
+    Converged when the step is below ``1e-10 (1 + |β|)`` (R's default ``eps = 1e-9`` on the relative
+    change of the log-likelihood is looser). Returns ``(β, V(β), loglik(β), iterations)``.
     """
-    p = x.shape[1]
-    beta = np.zeros(p)
-    ll, u, info = _totals(time, status, x, beta, strata, ties)
-    for iteration in range(1, max_iter + 1):
-        try:
-            step = np.linalg.solve(info, u)
-        except np.linalg.LinAlgError as exc:
-            raise _NotConverged("the information matrix is singular") from exc
-        if not np.all(np.isfinite(step)):
-            raise _NotConverged("the Newton step is not finite")
-        for _ in range(40):
-            new = beta + step
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                ll_new, u_new, info_new = _totals(time, status, x, new, strata, ties)
-            if math.isfinite(ll_new) and ll_new >= ll - 1e-12 * max(1.0, abs(ll)):
-                break
-            step = step / 2
-        else:
-            raise _NotConverged("step halving could not increase the partial likelihood")
-        beta, ll, u, info = new, ll_new, u_new, info_new
-        if np.max(np.abs(step), initial=0.0) <= 1e-10 * (1.0 + np.max(np.abs(beta), initial=0.0)):
-            return beta, info, ll, iteration
-    raise _NotConverged(f"no convergence in {max_iter} Newton-Raphson iterations")
+
+    def evaluate(beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, None]:
+        return (*_totals(time, status, x, beta, strata, ties), None)
+
+    def converged(step: np.ndarray, beta: np.ndarray) -> bool:
+        return bool(np.max(np.abs(step), initial=0.0) <= 1e-10 * (1.0 + np.max(np.abs(beta), initial=0.0)))
+
+    beta, loglik, info, _, iterations = newton_ascent(evaluate, x.shape[1], converged, max_iter)
+    return beta, info, loglik, iterations
 
 
 def _first_line(message: object) -> str:
@@ -569,20 +553,6 @@ class CoxResult(ArmModelResult):
         return tuple(out)
 
 
-def _no_event_error(sd: SurvivalData, empty: list[str]) -> EstimationError:
-    """The error for arms without any event of interest."""
-    last = sd.last_follow_up()
-    parts = ", ".join(
-        f"{a!r} ({plural(sd.n_of(a), 'participant')}, followed up to {last[a]:g} {sd.unit})" for a in empty
-    )
-    return EstimationError(
-        f"no events (event code {sd.cause} in column {sd.event_column!r}) in arm(s) {parts}: the hazard "
-        "ratio is undefined (its estimate is 0 or infinite and the partial likelihood has no maximum). "
-        "Compare the arms with the log-rank test or the restricted mean survival time "
-        "(ipstrial.survival.rmst), which remain defined"
-    )
-
-
 @shared_params
 def cox(
     data: pd.DataFrame | Trial,
@@ -616,22 +586,12 @@ def cox(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event code (0 censored, 1 event, 2+ competing) columns; ``event`` may be
-        left out with a Trial that pairs it with ``duration``.
-    @params arm covariates
+    @params data duration arm covariates
     strata
         Column(s) whose combinations get separate baseline hazards (e.g. the randomisation strata).
     ties
         ``"efron"`` (default, as R's coxph; lifelines) or ``"breslow"`` (ipstrial's Newton-Raphson).
-    cause
-        The event code of interest.
-    @params alpha
-    event_codes, unit, timefix
-        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
-        floating-point noise (as R).
-    @params id analysis
+    @params cause alpha event_codes unit timefix id analysis
 
     Raises
     ------
@@ -665,20 +625,30 @@ def cox(
     covariate_cols = sd.covariates
     status = sd.status.astype(np.int64)
     events = arm_events(sd)[["arm", "n", "events", "competing"]]
-    empty = [a for a, k in zip(events.arm, events.events, strict=True) if k == 0]
-    if empty:
-        raise _no_event_error(sd, empty)
-    x, terms = model_matrix(sd, treatments, covariate_cols)
+    empty = no_events_error(
+        sd,
+        events,
+        "the hazard ratio is undefined (its estimate is 0 or infinite and the partial likelihood has no "
+        "maximum)",
+        "Compare the arms with the log-rank test or the restricted mean survival time "
+        "(ipstrial.survival.rmst), which remain defined",
+    )
+    if empty is not None:
+        raise empty
+    matrix, names, terms = model_matrix(sd, "the Cox model")
     strata_labels = sd.strata
-    check_separation(sd.time, status, separation_candidates(sd, treatments, covariate_cols), strata_labels)
-    matrix = x.to_numpy(dtype=float)
+    check_separation(sd.time, status, separation_candidates(sd), strata_labels)
     fit = fit_cox(sd.time, status, matrix, strata_labels, ties)
     se = np.sqrt(np.diag(fit.variance))
-    coefficients = coefficient_table(list(x.columns), fit.coef, se, alpha)
+    coefficients = coefficient_table(names, fit.coef, se, alpha)
     ph = schoenfeld_test(sd.time, status, matrix, fit.coef, terms, strata_labels, ties)
     notes = [
-        f"cause-specific hazard of event code {sd.cause}: "
-        f"{int(sd.competing.sum())} competing events (other codes) censored at their time",
+        competing_censored_note(
+            sd,
+            "the arms compared",
+            f"the model estimates the cause-specific hazard ratio of event {sd.cause}, not a ratio of "
+            "cumulative incidences (the Fine-Gray model does that)",
+        ),
         *fit.notes,
         *sd.notes,
     ]

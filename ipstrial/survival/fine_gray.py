@@ -17,14 +17,20 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._checks import check_alpha, check_analysis, check_count, check_flag
+from ipstrial._columns import plural
 from ipstrial._docs import shared_params
+from ipstrial._memory import check_memory
 from ipstrial.errors import EstimationError
 from ipstrial.survival._arm_models import (
     ArmModelResult,
+    NotConverged,
+    SingularInformation,
     arm_events,
     check_separation,
     coefficient_table,
     model_matrix,
+    newton_ascent,
+    no_events_error,
     separation_candidates,
 )
 from ipstrial.survival._inputs import prepare_survival
@@ -44,12 +50,19 @@ __all__ = ["FineGrayResult", "fine_gray"]
 
 @dataclass(frozen=True, eq=False)
 class _FineGrayFit:
+    """The Fine-Gray estimate: coefficients, their sandwich covariance, the model-based covariance
+    (inverse information), the log-likelihoods at the estimate and at 0, and the Newton steps taken."""
+
     coef: np.ndarray
     variance: np.ndarray
-    information: np.ndarray
+    model_variance: np.ndarray
     loglik: float
     loglik_null: float
     iterations: int
+
+
+_FIT_ARRAYS = 8
+"""About the most ``n x p x p`` float arrays the Fine-Gray fit holds at once (:func:`_fine_gray_fit`)."""
 
 
 def _fine_gray_fit(time: np.ndarray, status: np.ndarray, z: np.ndarray, max_iter: int = 100) -> _FineGrayFit:
@@ -57,7 +70,8 @@ def _fine_gray_fit(time: np.ndarray, status: np.ndarray, z: np.ndarray, max_iter
 
     ``status`` 1 = cause of interest, 2 = competing, 0 = censored. Weights ``w_j(s) = G(s-)/G(T_j-)``
     for competing events before ``s`` (``G`` the Kaplan-Meier estimate of the censoring
-    distribution, all participants), 1 while ``T_j >= s``, 0 after censoring.
+    distribution, all participants), 1 while ``T_j >= s``, 0 after censoring. Newton-Raphson with step
+    halving (:func:`ipstrial.survival._arm_models.newton_ascent`) until the step is below 1e-10.
     """
     n, p = z.shape
     order = np.argsort(time, kind="stable")
@@ -81,7 +95,8 @@ def _fine_gray_fit(time: np.ndarray, status: np.ndarray, z: np.ndarray, max_iter
     z_fail_sum = zz[fail].sum(axis=0)
     outer = zz[:, :, None] * zz[:, None, :]
 
-    def sums(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """Log-likelihood, score and information at ``beta``, and ``(S0, Z̄, exp(β'z))`` for the variance."""
         e = np.exp(zz @ beta)
         parts = []
         for x in (e, zz * e[:, None], outer * e[:, None, None]):
@@ -90,57 +105,39 @@ def _fine_gray_fit(time: np.ndarray, status: np.ndarray, z: np.ndarray, max_iter
             head = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(wx, axis=0)])
             gs = g_s.reshape((-1,) + (1,) * (x.ndim - 1))
             parts.append(tail[pos] + gs * head[pos])
-        return parts[0], parts[1], parts[2], e
-
-    def loglik(beta: np.ndarray) -> float:
-        s0 = sums(beta)[0]
-        return float(z_fail_sum @ beta - np.sum(d * np.log(s0)))
-
-    beta = np.zeros(p)
-    ll0 = loglik(beta)
-    ll = ll0
-    converged = False
-    iterations = 0
-    while iterations < max_iter:
-        iterations += 1
-        s0, s1, s2, _ = sums(beta)
+        s0, s1, s2 = parts
+        ll = float(z_fail_sum @ beta - np.sum(d * np.log(s0)))
         zbar = s1 / s0[:, None]
         score = z_fail_sum - np.sum(d[:, None] * zbar, axis=0)
         info = np.sum(
             d[:, None, None] * (s2 / s0[:, None, None] - zbar[:, :, None] * zbar[:, None, :]), axis=0
         )
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError as exc:
-            raise EstimationError(
-                "the Fine-Gray information matrix is singular: a covariate is constant among the "
-                "participants at risk or collinear with others; simplify covariates="
-            ) from exc
-        if np.max(np.abs(step)) < 1e-10:
-            beta = beta + step
-            converged = True
-            break
-        new = beta + step
-        ll_new = loglik(new)
-        halvings = 0
-        while not (ll_new >= ll - 1e-12 * max(1.0, abs(ll))) and halvings < 40:
-            step = step / 2
-            new = beta + step
-            ll_new = loglik(new)
-            halvings += 1
-        beta, ll = new, ll_new
-    if not converged or not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 30:
-        raise EstimationError(
-            f"the Fine-Gray model did not converge in {max_iter} Newton steps (coefficients "
-            f"{np.round(beta, 3).tolist()}); no arm or covariate level separates the events from the "
-            "others, so check for collinear or extreme covariates (rescale numbers, merge rare levels) and "
-            "simplify covariates="
+        return ll, score, info, (s0, zbar, e)
+
+    def converged(step: np.ndarray, beta: np.ndarray) -> bool:
+        return bool(np.max(np.abs(step)) < 1e-10)
+
+    def not_converged(beta: np.ndarray | None) -> EstimationError:
+        shown = np.round(np.zeros(p) if beta is None else beta, 3).tolist()
+        return EstimationError(
+            f"the Fine-Gray model did not converge in {max_iter} Newton steps (coefficients {shown}); no arm "
+            "or covariate level separates the events from the others, so check for collinear or extreme "
+            "covariates (rescale numbers, merge rare levels) and simplify covariates="
         )
+
+    null = evaluate(np.zeros(p))
+    try:
+        beta, ll, info, (s0, zbar, e), iterations = newton_ascent(evaluate, p, converged, max_iter, null)
+    except SingularInformation as exc:
+        raise EstimationError(
+            "the Fine-Gray information matrix is singular: a covariate is constant among the "
+            "participants at risk or collinear with others; simplify covariates="
+        ) from exc
+    except NotConverged as exc:
+        raise not_converged(exc.beta) from exc
+    if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 30:
+        raise not_converged(beta)
     # sandwich variance (Fine & Gray 1999, section 3: Ω⁻¹ Σ (η_i + ψ_i)^⊗2 Ω⁻¹)
-    s0, s1, s2, e = sums(beta)
-    zbar = s1 / s0[:, None]
-    info = np.sum(d[:, None, None] * (s2 / s0[:, None, None] - zbar[:, :, None] * zbar[:, None, :]), axis=0)
-    ll = loglik(beta)
     lam = d / s0
     k_le = np.searchsorted(ft, t, side="right")  # failure times <= T_i
     cum0 = np.concatenate([[0.0], np.cumsum(lam)])
@@ -169,9 +166,9 @@ def _fine_gray_fit(time: np.ndarray, status: np.ndarray, z: np.ndarray, max_iter
     return _FineGrayFit(
         coef=beta,
         variance=inv_info @ sigma @ inv_info,
-        information=info,
+        model_variance=inv_info,
         loglik=ll,
-        loglik_null=ll0,
+        loglik_null=null[0],
         iterations=iterations,
     )
 
@@ -186,7 +183,7 @@ def _check_variance(
     standard error of order 1e-16 and a confidence interval of width 0).
     """
     sandwich = np.diag(fit.variance)
-    model = np.diag(np.linalg.inv(fit.information))
+    model = np.diag(fit.model_variance)
     bad = [
         n for n, v, m in zip(names, sandwich, model, strict=True) if not (np.isfinite(v) and v > 1e-12 * m)
     ]
@@ -348,19 +345,10 @@ def fine_gray(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event-code columns (``event`` may be left out with a Trial).
-    @params arm
-    cause
-        The event code of interest.
-    @params covariates alpha
+    @params data duration arm cause covariates alpha
     cause_specific, max_iter
         Add the cause-specific Cox rows; the most Newton steps of the Fine-Gray fit.
-    event_codes, unit, timefix
-        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
-        floating-point noise (as R's survival; cmprsk does not).
-    @params id analysis
+    @params event_codes unit timefix id analysis
 
     Raises
     ------
@@ -392,32 +380,37 @@ def fine_gray(
     )
     treatments = sd.treatments
     cause = sd.cause
-    status = np.where(sd.status, 1, np.where(sd.event == 0, 0, 2))
+    status = sd.status + 2 * sd.competing  # 1 the cause, 2 competing, 0 censored
     events = arm_events(sd)
-    empty = [a for a, k in zip(events.arm, events.events, strict=True) if k == 0]
-    if empty:
-        raise EstimationError(
-            f"arm(s) {empty} have no events of cause {cause} (column {sd.event_column!r}): their cumulative "
-            "incidence is 0 throughout, so the subdistribution hazard ratio is undefined (0 or infinite); "
-            "report the cumulative incidences (ipstrial.survival.cumulative_incidence) and Gray's test "
-            "instead"
-        )
-    x, _ = model_matrix(sd, treatments, sd.covariates)
-    names = list(x.columns)
-    xm = x.to_numpy(dtype=float)
-    candidates = separation_candidates(sd, treatments, sd.covariates)
-    check_separation(sd.time, status == 1, candidates, model="the Fine-Gray model", stay=status == 2)
+    empty = no_events_error(
+        sd,
+        events,
+        f"the cumulative incidence of event {cause} is 0 throughout, so the subdistribution hazard ratio is "
+        "undefined (0 or infinite)",
+        "Report the cumulative incidences (ipstrial.survival.cumulative_incidence) and Gray's test instead",
+    )
+    if empty is not None:
+        raise empty
+    xm, names, _ = model_matrix(sd, "the Fine-Gray model")
+    candidates = separation_candidates(sd)
+    check_separation(sd.time, sd.status, candidates, model="the Fine-Gray model", stay=sd.competing)
+    n, p = xm.shape
+    check_memory(
+        _FIT_ARRAYS * 8.0 * n * p * p,
+        f"fine_gray with {plural(n, 'participant')} and {plural(p, 'model column')}",
+        "use fewer covariates (each level of a categorical covariate but the first is a model column)",
+    )
     fit = _fine_gray_fit(sd.time, status, xm, max_iter=max_iter)
     _check_variance(fit, names, sd.time, status, sd.unit)
     coefficients = coefficient_table(names, fit.coef, np.sqrt(np.diag(fit.variance)), alpha)
     cs = None
     cs_fitter = ""
     notes = [
-        f"{int(np.sum(status == 2))} competing events (codes other than {cause}) stay in the risk set "
+        f"{int(sd.competing.sum())} competing events (codes other than {cause}) stay in the risk set "
         "with inverse-probability-of-censoring weights"
     ]
     if cause_specific:
-        cs_status = (status == 1).astype(np.int64)
+        cs_status = sd.status.astype(np.int64)
         check_separation(
             sd.time,
             cs_status,

@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ipstrial._checks import check_alpha, check_analysis, check_flag, check_number
+from ipstrial._checks import check_alpha, check_analysis, check_flag, check_number, column_names
 from ipstrial._docs import shared_params
 from ipstrial.errors import EstimationError, ParameterError
 from ipstrial.results import Result, format_p
+from ipstrial.stats.normal import z_critical
 from ipstrial.survival._inputs import (
     SurvivalData,
     arm_codes,
     arms_label,
-    listed_once,
     prepare_survival,
     time_label,
     time_values,
@@ -215,7 +215,7 @@ def _gray(sd: SurvivalData, rho: float) -> tuple[float, int, float, np.ndarray, 
     cause = sd.cause
     k = len(sd.groups)
     group = arm_codes(sd)
-    strata = sd.strata if sd.strata is not None else np.zeros(len(group), dtype=object)
+    strata, _ = sd.strata_codes()
     if not np.any(sd.event == cause):
         raise EstimationError(
             f"no events of cause {cause} in any arm: the cumulative incidences are all 0 and Gray's test "
@@ -224,7 +224,7 @@ def _gray(sd: SurvivalData, rho: float) -> tuple[float, int, float, np.ndarray, 
     score = np.zeros(k)
     cov = np.zeros((k, k))
     with np.errstate(over="ignore", invalid="ignore"):
-        for level in pd.unique(strata):
+        for level in pd.unique(strata):  # strata in the order of their first row
             keep = strata == level
             s, v = _gray_stratum(sd.time[keep], sd.event[keep], group[keep], k, cause, rho)
             score += s
@@ -332,7 +332,7 @@ class CumulativeIncidenceResult(Result):
         return f"Cumulative incidence of event {self.cause} in {self.outcome} (Aalen-Johansen)"
 
     def _values(self, times: Sequence[float] | float, column: str) -> pd.DataFrame:
-        grid = _grid(times)
+        grid = time_values(times, nonnegative=True)
         out = {}
         for label in self.arms:
             tab = self.curves.loc[self.curves.arm == label]
@@ -360,11 +360,9 @@ class CumulativeIncidenceResult(Result):
 
     def table(self, times: Sequence[float] | float) -> pd.DataFrame:
         """Long table ``arm, time, estimate, variance, se, ci_low, ci_high`` at the given times."""
-        from scipy import stats
-
         est = self.at(times)
         var = self.variance_at(times)
-        z = float(stats.norm.ppf(1 - self.alpha / 2))
+        z = z_critical(self.alpha)
         records = []
         for label in self.arms:
             for t in est.columns:
@@ -462,17 +460,21 @@ class CumulativeIncidenceResult(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-def _grid(times: Sequence[float] | float) -> np.ndarray:
-    """Non-negative finite times (a ParameterError otherwise)."""
-    grid = time_values(times)
-    if not np.all(np.isfinite(grid)) or np.any(grid < 0):
-        raise ParameterError(f"times must be non-negative finite numbers, got {list(grid)}")
-    return grid
-
-
-def _check_rho(rho: object) -> float:
-    """Gray's weight power: any finite number (as cmprsk::cuminc accepts; NaN and infinity are refused)."""
-    return check_number(rho, "rho")
+def _refuse_test_options(strata: object, rho: float, why: str) -> None:
+    """A ParameterError when ``strata`` or ``rho`` (options of Gray's test only) are set but ``why``
+    there is no test: an option with no effect is refused, never silently ignored."""
+    given = []
+    if strata is not None and column_names(strata, "strata"):
+        given.append(f"strata={strata!r}")
+    if rho != 0:
+        given.append(f"rho={rho:g}")
+    if given:
+        several = len(given) > 1
+        raise ParameterError(
+            f"{' and '.join(given)} {'are options' if several else 'is an option'} of Gray's test only, but "
+            f"{why}: drop {'them' if several else 'it'} (the cumulative incidences are never stratified or "
+            "weighted)"
+        )
 
 
 def _gray_result(sd: SurvivalData, rho: float, analysis: str) -> GrayTestResult:
@@ -534,21 +536,13 @@ def gray_test(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event-code columns (``event`` may be left out with a Trial).
-    @params arms
-    cause
-        The event code whose cumulative incidence is compared.
-    @params strata
+    @params data duration arms
+    @params cause strata
     rho
         The weight power: any finite number, as cmprsk accepts (0: the usual weight; positive values
         emphasise early differences, negative ones late differences). A weight that overflows the
         floating-point range (very negative ``rho``) is an EstimationError.
-    event_codes, unit, timefix
-        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
-        floating-point noise (as R's survival; cmprsk does not).
-    @params id analysis
+    @params event_codes unit timefix id analysis
 
     Raises
     ------
@@ -559,7 +553,7 @@ def gray_test(
     EstimationError
         No event of ``cause`` at all, or a weight that overflows (the test is undefined).
     """
-    rho = _check_rho(rho)
+    rho = check_number(rho, "rho")
     analysis = check_analysis(analysis)
     sd = prepare_survival(
         data,
@@ -624,29 +618,24 @@ def cumulative_incidence(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event-code columns (``event`` may be left out with a Trial).
-    @params arms
+    @params data duration arms
     times
         The times reported as rows (variant ``"t=<time>"``; default: the last time every arm is still
         followed). Use :meth:`CumulativeIncidenceResult.at` for the curves at any times.
-    cause
-        The event code of interest.
-    @params alpha
+    @params cause alpha
     strata, rho, test
         Gray's test (:func:`gray_test`, stratified by ``strata``, weight power ``rho``) is added as a
-        ``gray_test`` row with two or more arms; ``test=False`` leaves it out.
-    event_codes, unit, timefix
-        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
-        floating-point noise (as R's survival; cmprsk does not).
-    @params id analysis
+        ``gray_test`` row with two or more arms; ``test=False`` leaves it out. Without a test
+        (``test=False`` or one arm) ``strata`` and a non-zero ``rho`` have no effect and are refused.
+    @params event_codes unit timefix id analysis
     """
     alpha = check_alpha(alpha)
     analysis = check_analysis(analysis)
-    rho = _check_rho(rho)
+    rho = check_number(rho, "rho")
     test = check_flag(test, "test")
-    grid_given = None if times is None else _grid(times)
+    if not test:
+        _refuse_test_options(strata, rho, "test=False leaves the test out")
+    grid_given = None if times is None else time_values(times, nonnegative=True, once=True)
     sd = prepare_survival(
         data,
         duration,
@@ -664,6 +653,8 @@ def cumulative_incidence(
         timefix=timefix,
     )
     cause = sd.cause
+    if test and len(sd.groups) < 2:
+        _refuse_test_options(strata, rho, f"with one arm ({sd.groups[0]!r}) there is no test")
     parts = []
     for label in sd.groups:
         t, e = sd.of(label)
@@ -672,9 +663,9 @@ def cumulative_incidence(
         parts.append(tab)
     curves = pd.concat(parts, ignore_index=True)
     last = sd.last_follow_up()
-    grid = (min(last.values()),) if grid_given is None else listed_once(grid_given)
+    grid = (min(last.values()),) if grid_given is None else tuple(grid_given.tolist())
     notes: list[str] = []
-    other = sorted({int(c) for c in sd.event if c not in (0, cause)})
+    other = np.unique(sd.event[sd.competing]).tolist()
     if other:
         notes.append(f"competing events: codes {other} ({int(sd.competing.sum())})")
     else:
@@ -692,7 +683,7 @@ def cumulative_incidence(
         cause=cause,
         curves=curves,
         times=grid,
-        n_by_arm={g: sd.n_of(g) for g in sd.groups},
+        n_by_arm={g: sd.n_by_arm[g] for g in sd.groups},
         last_follow_up=last,
         test=result_test,
         alpha=alpha,

@@ -48,11 +48,10 @@ import pandas as pd
 
 from ipstrial._checks import check_alpha, check_analysis, check_choice, check_probability
 from ipstrial._docs import shared_params
-from ipstrial.errors import ParameterError
 from ipstrial.results import Result, Row
+from ipstrial.stats.normal import z_critical
 from ipstrial.survival._inputs import (
     competing_censored_note,
-    listed_once,
     prepare_survival,
     time_label,
     time_values,
@@ -75,14 +74,6 @@ TABLE_COLUMNS = ("arm", "time", "n.risk", "n.event", "n.censor", "n.competing", 
 # ---------------------------------------------------------------------------------------------
 # computation
 # ---------------------------------------------------------------------------------------------
-
-
-def check_times(times: Sequence[float] | float | np.ndarray, name: str = "times") -> np.ndarray:
-    """Finite times, as a float array (a ParameterError for text, NaN or infinity)."""
-    values = time_values(times, name)
-    if not np.all(np.isfinite(values)):
-        raise ParameterError(f"{name} must be finite numbers, got {list(values)}")
-    return values
 
 
 def _km_steps(time: np.ndarray, status: np.ndarray, competing: np.ndarray) -> dict[str, np.ndarray]:
@@ -246,9 +237,7 @@ class KaplanMeierResult(Result):
         beyond = (times > t[-1]) & (tab.survival.to_numpy()[-1] > 0)
         surv = np.where(beyond, np.nan, surv)
         se_log = np.where(beyond, np.nan, se_log)
-        from scipy import stats
-
-        lower, upper = _confint(surv, se_log, self.conf_type, float(stats.norm.ppf(1 - self.alpha / 2)))
+        lower, upper = _confint(surv, se_log, self.conf_type, z_critical(self.alpha))
         with np.errstate(invalid="ignore"):
             std_err = surv * se_log
         return {"survival": surv, "std.err": std_err, "lower": lower, "upper": upper}
@@ -260,7 +249,7 @@ class KaplanMeierResult(Result):
         ``summary(fit, times = t)``). ``S = 1`` before the first recorded time; NaN after an arm's
         last follow-up time unless its curve has reached 0 (the curve is not estimable there).
         """
-        values = check_times(times)
+        values = time_values(times)
         out = pd.DataFrame(
             [self._at(arm, values)["survival"] for arm in self.groups],
             index=list(self.groups),
@@ -272,7 +261,7 @@ class KaplanMeierResult(Result):
 
     def at_risk(self, times: Sequence[float] | float) -> pd.DataFrame:
         """Number at risk (time ``>= t``) at ``times``: one row per arm, one column per time."""
-        values = check_times(times)
+        values = time_values(times)
         rows = []
         for arm in self.groups:
             tab = self._arm_table(arm)
@@ -463,15 +452,6 @@ class KaplanMeierResult(Result):
 # ---------------------------------------------------------------------------------------------
 
 
-def _time_points(times: Sequence[float] | float | None) -> tuple[float, ...]:
-    if times is None:
-        return ()
-    values = check_times(times)
-    if np.any(values < 0):
-        raise ParameterError(f"times must be non-negative (times since randomisation), got {list(values)}")
-    return listed_once(values)
-
-
 @shared_params
 def kaplan_meier(
     data: pd.DataFrame | Trial,
@@ -507,24 +487,12 @@ def kaplan_meier(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event code (0 censored, ``cause`` the event, others competing) columns;
-        ``event`` may be left out with a Trial that pairs it with ``duration``.
-    @params arms
+    @params data duration arms
     times
         Times at which ``survival`` rows are reported (variant ``"t=<time>"``).
     conf_type
         ``"log-log"``, ``"log"`` or ``"plain"``.
-    @params alpha
-    cause, event_codes
-        The event code of interest; the declared codes (default: the Trial's, else 0, 1, 2).
-    unit
-        The time unit of ``duration`` (labels only).
-    timefix
-        Tie durations that differ by floating-point noise, as R's survival does by default
-        (:func:`ipstrial.survival._inputs.merge_tied_times`); False keeps them apart.
-    @params id analysis
+    @params alpha cause event_codes unit timefix id analysis
 
     Rows: ``median_time`` per arm (contrast = arm); with ``times``, also ``survival`` per arm and time
     (variant ``"t=<time>"``, ``extra``: ``time``, ``n_risk``).
@@ -539,9 +507,9 @@ def kaplan_meier(
     conf_type = check_choice(conf_type, "conf_type", CONF_TYPES)
     alpha = check_alpha(alpha)
     analysis = check_analysis(analysis)
-    time_points = _time_points(times)
-    from scipy import stats
-
+    time_points: tuple[float, ...] = ()
+    if times is not None:
+        time_points = tuple(time_values(times, nonnegative=True, once=True).tolist())
     sd = prepare_survival(
         data,
         duration,
@@ -557,12 +525,11 @@ def kaplan_meier(
         unit=unit,
         timefix=timefix,
     )
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     tables, medians = [], []
     for label in sd.groups:
-        t, codes = sd.of(label)
-        status = codes == sd.cause
-        competing = (codes != 0) & ~status
+        keep = sd.arms == label
+        t, status, competing = sd.time[keep], sd.status[keep], sd.competing[keep]
         steps = _km_steps(t, status, competing)
         lower, upper = _confint(steps["survival"], steps["se_log"], conf_type, z)
         frame = pd.DataFrame({"arm": label, **steps, "lower": lower, "upper": upper})

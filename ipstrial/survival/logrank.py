@@ -266,17 +266,10 @@ def logrank(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event-code columns (``event`` may be left out with a Trial).
-    @params arms strata
+    @params data duration arms strata
     weights
         ``None`` or ``("fh", p, q)``.
-    cause, event_codes
-        The event code of interest and the declared codes (default: the Trial's, else 0, 1, 2).
-    unit, timefix
-        Time-unit label; tie durations within floating-point noise (as R).
-    @params id analysis
+    @params cause event_codes unit timefix id analysis
 
     Competing events (codes other than 0 and ``cause``) are censored (said in the row's ``note``).
 
@@ -332,7 +325,7 @@ def logrank(
         expected=expected,
         variance=variance,
         events=events.astype(np.int64),
-        n=np.array([sd.n_of(g) for g in sd.groups]),
+        n=np.array([sd.n_by_arm[g] for g in sd.groups]),
         statistic=statistic,
         df=df,
         p_value=float(stats.chi2.sf(statistic, df)),
@@ -542,23 +535,16 @@ def logrank_permutation(
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event-code columns (``event`` may be left out with a Trial).
-    @params arm
+    @params data duration arm
     n_resamples
         Number of random permutations (>= 1).
     @params seed
     strata
         Column(s) within which the labels are permuted (the randomisation strata).
-    cause
-        The event code of interest.
+    @params cause
     keep_assignments
         Keep the permuted assignments (one treatment only: each contrast permutes other rows).
-    event_codes, unit, timefix
-        The declared codes (default: the Trial's, else 0, 1, 2); time-unit label; tie durations within
-        floating-point noise (as R).
-    @params id analysis
+    @params event_codes unit timefix id analysis
 
     Competing events are censored (said in the row's ``note``).
 

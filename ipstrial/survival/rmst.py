@@ -51,9 +51,10 @@ import pandas as pd
 
 from ipstrial._checks import check_alpha, check_analysis, check_number
 from ipstrial._docs import shared_params
-from ipstrial.errors import EstimationError, ParameterError
+from ipstrial.errors import EstimationError
 from ipstrial.results import Result, contrast_label, format_number
-from ipstrial.survival._inputs import prepare_survival
+from ipstrial.stats.normal import p_two_sided, wald_interval
+from ipstrial.survival._inputs import competing_censored_note, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -227,16 +228,14 @@ class RMSTResult(Result):
         return ax
 
 
-def _log_ratio(r1: float, s1: float, r0: float, s0: float, zq: float) -> tuple[float, ...]:
+def _log_ratio(r1: float, s1: float, r0: float, s0: float, alpha: float) -> tuple[float, ...]:
     """Ratio ``r1 / r0``, its Wald interval and p on the log scale, and ``se(log ratio)``."""
-    from scipy import stats
-
     if not (r1 > 0 and r0 > 0):
         return (math.nan,) * 5
-    log_ratio = math.log(r1 / r0)
+    ratio = r1 / r0
     se_log = math.sqrt((s1 / r1) ** 2 + (s0 / r0) ** 2)
-    p = 2 * stats.norm.sf(abs(log_ratio) / se_log) if se_log > 0 else math.nan
-    return r1 / r0, math.exp(log_ratio - zq * se_log), math.exp(log_ratio + zq * se_log), p, se_log
+    low, high = wald_interval(ratio, se_log, alpha, log=True)
+    return ratio, low, high, p_two_sided(math.log(ratio), se_log), se_log
 
 
 @shared_params
@@ -264,24 +263,17 @@ def rmst(
     4.5.1; the SE of R's ``survfit`` ``rmean`` and of survRM2, Uno et al. 2014, J Clin Oncol
     32:2380); difference with ``se = sqrt(se_1² + se_0²)``, ratio by the delta method on the log
     scale; restricted mean time lost ``tau - RMST`` in the extra columns (see the module docstring).
+    Competing events (codes other than 0 and ``cause``) are censored at their times (said in the notes).
     For time to first employment a smaller RMST is better: it is the mean number of days without
     a job during the first ``tau`` days.
 
     Parameters
     ----------
-    @params data
-    duration, event
-        Follow-up time and event code (0 censored, 1 event, 2+ competing, censored here) columns;
-        ``event`` may be left out with a Trial that pairs it with ``duration``.
-    @params arm
+    @params data duration arm
     tau
         The horizon, in the units of ``duration``; positive and not beyond the last follow-up of any
         compared arm (equal is allowed).
-    @params alpha
-    cause, event_codes, unit, timefix
-        The event code of interest; the declared codes (default: the Trial's, else 0, 1, 2); time-unit
-        label; tie durations within floating-point noise (as R).
-    @params id analysis
+    @params alpha cause event_codes unit timefix id analysis
 
     Raises
     ------
@@ -292,12 +284,8 @@ def rmst(
     EstimationError
         ``tau`` beyond the last follow-up of an arm (the message lists each arm's).
     """
-    from scipy import stats
-
     alpha = check_alpha(alpha)
     analysis = check_analysis(analysis)
-    if isinstance(tau, str | bytes):
-        raise ParameterError(f"tau must be a number (a time in {unit}), got {tau!r}")
     tau = check_number(tau, "tau", minimum=0, strict=True)
     sd = prepare_survival(
         data,
@@ -326,24 +314,24 @@ def rmst(
             f"{duration!r}; the last follow-up per arm is: {listed} {unit}. The Kaplan-Meier curve is "
             f"not defined after an arm's last follow-up: choose tau <= {min(last.values()):g} {unit}"
         )
-    zq = stats.norm.ppf(1 - alpha / 2)
     arm_rows, curves = [], []
     for a in sd.groups:
-        t, e = sd.of(a)
-        status = (e == cause).astype(float)
+        keep = sd.arms == a
+        t, status = sd.time[keep], sd.status[keep].astype(float)
         value, se, curve = restricted_mean(t, status, tau)
+        low, high = wald_interval(value, se, alpha)
         arm_rows.append(
             {
                 "arm": a,
                 "n": len(t),
                 "events": int(status.sum()),
                 "events_by_tau": int(np.sum(status[t <= tau])),
-                "competing": int(np.sum((e != cause) & (e != 0))),
+                "competing": int(np.sum(sd.competing[keep])),
                 "last_follow_up": last[a],
                 "rmst": value,
                 "se": se,
-                "ci_low": value - zq * se,
-                "ci_high": value + zq * se,
+                "ci_low": low,
+                "ci_high": high,
                 "rmtl": tau - value,
             }
         )
@@ -356,21 +344,21 @@ def rmst(
         r0, s0 = by.rmst[control], by.se[control]
         diff, se = r1 - r0, math.hypot(s1, s0)
         note = ratio_note = ""
-        p = 2 * stats.norm.sf(abs(diff) / se) if se > 0 else math.nan
         if se == 0:
             note = "standard error 0 (no events before tau in either arm): no test"
-        ratio, ratio_low, ratio_high, ratio_p, se_log = _log_ratio(r1, s1, r0, s0, zq)
+        low, high = wald_interval(diff, se, alpha)
+        ratio, ratio_low, ratio_high, ratio_p, se_log = _log_ratio(r1, s1, r0, s0, alpha)
         if math.isnan(ratio):
             ratio_note = "ratio undefined: an RMST of 0 (every participant had the event at time 0)"
-        rmtl_ratio = _log_ratio(tau - r1, s1, tau - r0, s0, zq)
+        rmtl_ratio = _log_ratio(tau - r1, s1, tau - r0, s0, alpha)
         contrast_rows.append(
             {
                 "contrast": contrast_label(label, control),
                 "difference": diff,
                 "se": se,
-                "ci_low": diff - zq * se,
-                "ci_high": diff + zq * se,
-                "p_value": p,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": p_two_sided(diff, se),
                 "ratio": ratio,
                 "se_log_ratio": se_log,
                 "ratio_ci_low": ratio_low,
@@ -385,9 +373,15 @@ def rmst(
             }
         )
     notes = []
-    competing = int(arms.competing.sum())
-    if competing:
-        notes.append(f"{competing} competing events (codes other than {cause}) censored at their time")
+    if sd.competing.any():
+        notes.append(
+            competing_censored_note(
+                sd,
+                "the arms compared",
+                f"the RMST is the mean time free of event {cause} up to tau had competing events been "
+                "removable",
+            )
+        )
     quiet = [a for a, k in zip(arms.arm, arms.events_by_tau, strict=True) if k == 0]
     if quiet:
         notes.append(f"no events up to tau in arm(s) {quiet}: their RMST is tau with standard error 0")
