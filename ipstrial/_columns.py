@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._labels import labels_of, near_miss, near_misses
+from ipstrial._labels import label_counts, labels_of, near_miss, near_misses
 from ipstrial.errors import Participants, Problem, _id_text
 
 __all__ = [
@@ -237,8 +237,8 @@ def check_arm(
         if mixed:
             return problems + mixed
         labels = labels_of(series)
-    present = [str(x) for x in pd.unique(labels[~missing])]
-    counts = pd.Series(labels[~missing]).value_counts()
+    counts = label_counts(labels)
+    present = [str(x) for x in counts.index]
     if declared is not None:
         outside = [x for x in present if x not in declared]
         if outside:

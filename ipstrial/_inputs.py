@@ -39,7 +39,7 @@ import pandas as pd
 
 from ipstrial import _columns as columns_
 from ipstrial._checks import column_names
-from ipstrial._labels import label_of, labels_of, near_misses
+from ipstrial._labels import label_counts, label_of, labels_of, near_misses
 from ipstrial.errors import ParameterError, Participants, Problem, TrialDataError
 from ipstrial.results import InputSummary
 
@@ -364,7 +364,7 @@ def _arms(
     column = str(series.name)
     labels = labels_of(series)
     present = arms_in_data(series)
-    counts = pd.Series(labels[labels != None]).value_counts()  # noqa: E711 - elementwise comparison
+    counts = label_counts(labels)
     control_label = None if control is None else _one_label(control, "control")
     if need_control and control_label is None:
         raise ParameterError(
@@ -524,7 +524,9 @@ def gate(
 
     # -- values ----------------------------------------------------------------------------------------
     used = [c for c in role if c in frame.columns]
-    sub = frame.loc[rows, used]  # one copy: the analysed rows of the named columns
+    # one copy: the analysed rows of the named columns (column by column keeps every dtype)
+    picked = np.flatnonzero(rows)
+    sub = pd.DataFrame({c: frame[c].take(picked).reset_index(drop=True) for c in used})
     sub_who = who.take(rows)
     sub_labels = labels[rows]
     values: dict[str, np.ndarray] = {}
@@ -594,9 +596,8 @@ def gate(
                 ]
             )
 
-    out = sub.copy()
+    out = sub.reset_index(drop=True)
     out[arm] = sub_labels
-    out.index = pd.RangeIndex(len(out))
     counted = sub_labels if not keep_rows else sub_labels[~unknown]
     n_by_arm = {a: int(np.sum(counted == a)) for a in order}
     inputs = InputSummary(

@@ -17,6 +17,7 @@ arms, not slips.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["label_of", "labels_of", "near_miss", "near_misses", "normalise"]
+__all__ = ["label_counts", "label_of", "labels_of", "near_miss", "near_misses", "normalise"]
 
 _SEPARATORS = re.compile(r"[\s_\-.,;:/]+")
 _MIN_TYPO_LENGTH = 5
@@ -57,6 +58,14 @@ _LOOKALIKES = str.maketrans(
 )
 
 
+def label_counts(labels: np.ndarray) -> pd.Series:
+    """How many rows have each label (missing labels left out), in order of first appearance."""
+    codes, uniques = pd.factorize(labels)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    return pd.Series(counts, index=pd.Index(uniques, dtype=object), dtype="int64")
+
+
+@functools.lru_cache(maxsize=4096)
 def normalise(label: str) -> str:
     """The text of a label as a reader sees it: Unicode-normalised (NFKC), invisible format characters
     (zero-width spaces, joiners, byte-order marks) removed, look-alike Cyrillic and Greek letters read as
@@ -100,6 +109,7 @@ def _damerau(a: str, b: str) -> int:
     return previous[-1]
 
 
+@functools.lru_cache(maxsize=4096)
 def near_miss(label: str, arm: str) -> bool:
     """True when ``label`` is probably a mistyped ``arm`` (see the module docstring); False if equal."""
     if label == arm:
