@@ -401,3 +401,14 @@ def test_a_large_sample_recovers_every_truth():
             failures.append((key, estimate, row.value, se))
     assert checked == len(truth)
     assert not failures, failures
+
+
+def test_cached_truths_cannot_be_changed_by_a_caller():
+    from ipstrial.synthetic import calibrate
+
+    truth = INKLUSION.truth
+    truth.loc[truth.index[0], "value"] = -99.0
+    assert INKLUSION.truth["value"].iloc[0] != -99.0  # every access is a fresh copy
+    lam = calibrate(INKLUSION).lam
+    with pytest.raises(ValueError, match="read-only"):
+        lam[0] = 1.0
