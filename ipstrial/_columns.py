@@ -213,14 +213,18 @@ def check_arm(
     named: Sequence[str] = (),
     declared_by: str = "arms=",
     labels: np.ndarray | None = None,
+    counts: pd.Series | None = None,
 ) -> list[Problem]:
     """The arm column: present for every row, and its labels the declared arms or clearly other arms.
 
     ``declared`` are the labels of the trial's declared arms (None when the data alone say which arms
     there are); ``named`` are the arms an analysis names (its treatments and control). A label outside
-    ``declared`` is a problem; with nothing declared, a label that is a near-miss of a named arm, or of
-    another label in the data (``"IPS"`` and ``"ips"``), is a problem. Each problem names the labels,
-    their counts, up to five participants and the label probably meant.
+    ``declared`` is a problem; with nothing declared, two labels in the data that are near-misses of each
+    other, one of them a named arm (``"IPS"`` and ``"IPS "``), are a problem naming the rarer one as the
+    slip. Each problem names the labels, their counts, up to five participants, the label probably meant
+    and the recoding. A caller that already checked the kinds of the values (:func:`check_arm_kinds`) and
+    made the labels (:func:`ipstrial._labels.labels_of`) and their counts
+    (:func:`ipstrial._labels.label_counts`) passes them as ``labels`` and ``counts``.
     """
     column = str(series.name)
     problems: list[Problem] = []
@@ -237,7 +241,8 @@ def check_arm(
         if mixed:
             return problems + mixed
         labels = labels_of(series)
-    counts = label_counts(labels)
+    if counts is None:
+        counts = label_counts(labels)
     present = [str(x) for x in counts.index]
     if declared is not None:
         outside = [x for x in present if x not in declared]

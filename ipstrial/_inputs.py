@@ -408,7 +408,13 @@ def _arms(
     if problems:
         raise TrialDataError(problems)
     problems += columns_.check_arm(
-        series, who, declared, named=named, declared_by="ipstrial.Trial(arms=...)", labels=labels
+        series,
+        who,
+        declared,
+        named=named,
+        declared_by="ipstrial.Trial(arms=...)",
+        labels=labels,
+        counts=counts,
     )
     if not problems and treatment is None and declared is None:
         problems += _implausible_arms(column, treatments, counts, labels, who)
