@@ -60,18 +60,23 @@ def _check_sizes(group_sizes: Sequence[int]) -> list[int]:
     return [_check_count(s, f"group size {i}") for i, s in enumerate(sizes)]
 
 
-def _count_chunks(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[tuple[slice, np.ndarray]]:
-    """Counts of ``n`` indices drawn with replacement, ``(rows, counts)`` chunk by chunk.
+def _index_chunks(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """The ``n`` indices drawn with replacement in every replicate, ``(rows, indices)`` chunk by chunk.
 
     Successive ``integers`` calls on one Generator continue the same stream, so the chunks give the
     same draws as one call of shape ``(n_boot, n)`` whatever the chunk size.
     """
-    offsets: np.ndarray | None = None
     for rows in chunks(n_boot, 8.0 * n, CHUNK_BYTES):
+        yield rows, rng.integers(0, n, size=(rows.stop - rows.start, n))
+
+
+def _count_chunks(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """The counts of the draws of :func:`_index_chunks`, ``(rows, counts)`` chunk by chunk."""
+    offsets: np.ndarray | None = None
+    for rows, idx in _index_chunks(rng, n, n_boot):
         m = rows.stop - rows.start
         if offsets is None:
             offsets = np.arange(m, dtype=np.int64)[:, None] * n
-        idx = rng.integers(0, n, size=(m, n))
         idx += offsets[:m]
         yield rows, np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
 
@@ -210,12 +215,13 @@ def bootstrap_means(
 ) -> np.ndarray:
     """Bootstrap replicate means of each group, resampling within groups: an ``(n_boot, groups)`` array.
 
-    ``means[b, g] = counts[g][b] @ y_g / n_g`` with ``counts`` exactly as :func:`bootstrap_counts`
-    draws them for ``group_sizes = [len(y) for y in values_by_group]`` and the same ``seed`` (the
-    same bits), computed by matrix products over blocks of replicates (no loop over single
-    replicates; blocks of about 2**18 counts keep the work in cache and draw the same numbers). The
-    mean of a replicate is the plug-in estimate on the resampled data (Efron & Tibshirani 1993,
-    eq. 6.1); differences of columns give replicates of mean differences.
+    ``means[b, g]`` is the mean of the ``n_g`` values drawn in replicate ``b`` of group ``g``: the same draws
+    as :func:`bootstrap_counts` makes for ``group_sizes = [len(y) for y in values_by_group]`` and the same
+    ``seed``, so it equals ``counts[g][b] @ y_g / n_g`` up to the rounding of the sum. The drawn values are
+    gathered and summed over chunks of replicates (no loop over single replicates; chunks of
+    :data:`ipstrial._memory.CHUNK_BYTES` keep the work in cache). The mean of a replicate is the plug-in
+    estimate on the resampled data (Efron & Tibshirani 1993, eq. 6.1); differences of columns give
+    replicates of mean differences.
 
     Several columns of the same participants (e.g. cost and effect, ``(n_g, k)`` per group) are
     resampled together, paired: one count weights every column of a participant, and the means are an
@@ -260,8 +266,8 @@ def bootstrap_means(
         return out
     out = np.empty((n_boot, len(groups)))
     for g, (rng, values) in enumerate(zip(streams(seed, len(groups)), groups, strict=True)):
-        for rows, counts in _count_chunks(rng, values.size, n_boot):
-            out[rows, g] = counts @ values / values.size
+        for rows, idx in _index_chunks(rng, values.size, n_boot):
+            out[rows, g] = values[idx].sum(axis=1) / values.size
     return out
 
 
