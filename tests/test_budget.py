@@ -224,7 +224,7 @@ VALUE_MUNICIPALITY = 0.8 * _BENEFIT + 0.235 * _TAXABLE
 VALUE_STATE = 0.2 * _BENEFIT + 0.08 * _WAGE + 0.1211 * _TAXABLE
 
 
-def test_som_2021_inputs_are_the_seeds():
+def test_som_2021_inputs_are_the_documents():
     projection = projection_from_toml(SOM_2021)
     params = projection.parameters
     assert params["intake"] == [50, 50, 50, 0]  # 4 years of operation, 50 starts in each of the first 3

@@ -481,8 +481,8 @@ def cohort_projection(
     reimbursed by the state (the refund rate after 52 weeks on benefits); wage 20,000 DKK a month worked;
     taxes: labour-market contribution 8 % (state), municipal income tax 23.5 % (Copenhagen 2021) and the
     state bottom-bracket tax 12.11 % on the change in taxable income, with the personal allowance,
-    deductions, top-bracket tax and indirect taxes ignored; no regional consequence (the seeds give no
-    per-person figure for psychiatric services); prices are 2021 DKK.
+    deductions, top-bracket tax and indirect taxes ignored; no regional consequence (the source documents
+    give no per-person figure for psychiatric services); prices are 2021 DKK.
     """
     analysis = check_analysis(analysis)
     payers = tuple(payers)
