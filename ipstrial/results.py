@@ -10,7 +10,9 @@ numbers are available as attributes, and each result can be rendered as
 * a JSON-safe dictionary with :meth:`Result.to_dict`;
 * a matplotlib figure with :meth:`Result.plot`, where a picture fits.
 
-Several results can be stacked into one ARD frame with :func:`collect`.
+Several results can be stacked into one ARD frame with :func:`collect`. What an analysis left out is in
+its :class:`InputSummary`; :func:`excluded_extra` and :func:`contrast_extra` put those counts on the rows
+they concern, for every area.
 
 The ``analysis`` column names the analysis as ``<area>_<analysis>`` in snake case, the area being one of
 ``itt``, ``missing``, ``survival``, ``economics``, ``budget`` or ``randomization`` (e.g. ``itt_binary``,
@@ -549,6 +551,22 @@ class InputSummary:
         if self.id is None:
             out.append("No id column was given: duplicated participants could not be checked.")
         return tuple(out)
+
+
+def contrast_extra(inputs: InputSummary | None, treatment: str, control: str) -> dict[str, object]:
+    """``excluded_treatment`` and ``excluded_control``: the participants of a contrast's two arms excluded
+    by the missing-data policy, when any analysed participant was excluded."""
+    if inputs is None or not any(inputs.excluded_per_arm().values()):
+        return {}
+    counts = inputs.excluded_per_arm((treatment, control))
+    return {"excluded_treatment": counts[treatment], "excluded_control": counts[control]}
+
+
+def excluded_extra(inputs: InputSummary | None, *arms: str) -> dict[str, object]:
+    """``excluded``: the participants of ``arms`` (one arm, or a contrast's two, summed) excluded by the
+    missing-data policy, when there are any."""
+    k = sum(inputs.excluded_per_arm(arms).values()) if inputs is not None else 0
+    return {"excluded": k} if k else {}
 
 
 @dataclasses.dataclass(frozen=True)

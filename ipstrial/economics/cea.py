@@ -78,7 +78,7 @@ from ipstrial.economics.plane import (
 )
 from ipstrial.errors import EstimationError, ParameterError, TrialDataError
 from ipstrial.resampling import bootstrap_means
-from ipstrial.results import Result, Row, contrast_label
+from ipstrial.results import Result, Row, contrast_label, excluded_extra
 from ipstrial.stats.normal import p_two_sided, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -189,10 +189,9 @@ class CostEffectivenessResult(Result):
     def rows(self) -> tuple[Row, ...]:
         missing_note = self.missing_note
         note = f"; {missing_note}" if missing_note else ""
-        excluded = self.excluded
         out: list[Row] = []
         for m in self.arm_means.itertuples(index=False):
-            extra = {"excluded": int(m.excluded)} if m.excluded else {}
+            extra = excluded_extra(self.inputs, m.arm)
             for column, mean, sd in (
                 (self.cost, m.cost_mean, m.cost_sd),
                 (self.effect, m.effect_mean, m.effect_sd),
@@ -228,10 +227,7 @@ class CostEffectivenessResult(Result):
         for e in self.estimates.itertuples(index=False):
             t = e.treatment
             n = self.n_by_arm[t] + self.n_by_arm[self.control]
-            common: dict[str, Any] = {}
-            lost = excluded.get(t, 0) + excluded.get(self.control, 0)
-            if lost:
-                common["excluded"] = int(lost)
+            common = excluded_extra(self.inputs, t, self.control)
             inmb_text = f" INMB = λΔE − ΔC at λ = {lam};"
             for estimand, outcome, key, what in (
                 ("delta_cost", self.cost, "cost", ""),

@@ -49,7 +49,7 @@ from ipstrial._checks import check_alpha, check_analysis, check_number, column_n
 from ipstrial._docs import shared_params
 from ipstrial._inputs import gate, participants, source
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
-from ipstrial.results import Result, Row, contrast_label
+from ipstrial.results import Result, Row, contrast_extra, contrast_label, excluded_extra
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -137,14 +137,11 @@ class CostsByCategory(Result):
         return self.inputs.excluded_per_arm(tuple(pd.unique(self.arms.arm)))  # type: ignore[union-attr]
 
     def rows(self) -> tuple[Row, ...]:
-        excluded = self.excluded
         out = []
         for outcome in self.outcomes:
             component = "total" if outcome == self.total else "category"
             for r in self.arms[self.arms.outcome == outcome].itertuples(index=False):
-                extra: dict[str, object] = {"component": component, "sd": r.sd}
-                if excluded.get(r.arm):
-                    extra["excluded"] = int(excluded[r.arm])
+                extra = {"component": component, "sd": r.sd} | excluded_extra(self.inputs, r.arm)
                 out.append(
                     self._row(
                         r.arm,
@@ -160,10 +157,9 @@ class CostsByCategory(Result):
                     )
                 )
             for r in self.differences[self.differences.outcome == outcome].itertuples(index=False):
-                extra = {"component": component, "df": r.df}
-                if any(excluded.values()):
-                    extra["excluded_treatment"] = int(excluded.get(r.treatment, 0))
-                    extra["excluded_control"] = int(excluded.get(self.control, 0))
+                extra = {"component": component, "df": r.df} | contrast_extra(
+                    self.inputs, r.treatment, self.control
+                )
                 method = "Welch" if math.isfinite(r.se) else "difference of means; no variation, no interval"
                 out.append(
                     self._row(

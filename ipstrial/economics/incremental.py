@@ -43,7 +43,7 @@ from ipstrial.economics._paired import paired_sample
 from ipstrial.economics.plane import check_grid
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
 from ipstrial.resampling import bootstrap_means
-from ipstrial.results import Result, Row, contrast_label
+from ipstrial.results import Result, Row, contrast_label, excluded_extra
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -532,7 +532,6 @@ class AcceptabilityFrontier(Result):
         )
         outcome = f"net benefit: wtp x {self.effect_name} - {self.cost_name}"
         seed = {"seed_entropy": str(self.seed_entropy)} if self.seed_entropy is not None else {}
-        excluded = self.excluded
         out = []
         for w, value in enumerate(self.wtp):
             variant = f"wtp={label_of(float(value))}"
@@ -543,9 +542,8 @@ class AcceptabilityFrontier(Result):
                     "expected_nb": float(self.expected_nb[a].iloc[w]),
                     "n_resamples": self.n_resamples,
                     **seed,
+                    **excluded_extra(self.inputs, a),
                 }
-                if excluded.get(a):
-                    extra["excluded"] = int(excluded[a])
                 out.append(
                     self._row(
                         a,

@@ -15,9 +15,6 @@ sample it returns:
 * :func:`model_matrix` -- the design ``[1, 1{arm = t} for each treatment, covariate columns]`` with the
   control as reference, covariates through :func:`ipstrial._inputs.design_matrix` (text and categories
   as 0/1 dummies, first sorted level the reference), checked by :func:`ipstrial._batched.check_rank`;
-* :func:`contrast_extra` / :func:`excluded_extra` -- the participants excluded by the missing-data policy
-  (:meth:`ipstrial.results.InputSummary.excluded_per_arm`, the one source of the counts), on the rows they
-  concern;
 * :func:`contrast_row` -- a line of a contrast table (label, numbers, both arms' size, excluded counts);
 * :func:`table_rows` -- the ARD rows of a result from such a table, one row per line.
 """
@@ -36,14 +33,12 @@ from ipstrial._columns import plural
 from ipstrial._inputs import Prepared, design_matrix, prepare
 from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import EstimationError, ParameterError, Problem, TrialDataError
-from ipstrial.results import InputSummary, Result, Row, contrast_label
+from ipstrial.results import Result, Row, contrast_extra, contrast_label
 
 __all__ = [
     "bootstrap_options",
     "check_variation",
-    "contrast_extra",
     "contrast_row",
-    "excluded_extra",
     "model_matrix",
     "prepare_checked",
     "reject_values",
@@ -124,25 +119,9 @@ def check_variation(prepared: Prepared) -> None:
         )
 
 
-def contrast_extra(inputs: InputSummary | None, treatment: str, control: str) -> dict[str, object]:
-    """``excluded_treatment`` and ``excluded_control``: the participants of a contrast's two arms excluded
-    by the missing-data policy, when any analysed participant was excluded."""
-    if inputs is None or not any(inputs.excluded_per_arm().values()):
-        return {}
-    counts = inputs.excluded_per_arm((treatment, control))
-    return {"excluded_treatment": counts[treatment], "excluded_control": counts[control]}
-
-
-def excluded_extra(inputs: InputSummary | None, *arms: str) -> dict[str, object]:
-    """``excluded``: the participants of ``arms`` (one arm, or a contrast's two, summed) excluded by the
-    missing-data policy, when there are any."""
-    k = sum(inputs.excluded_per_arm(arms).values()) if inputs is not None else 0
-    return {"excluded": k} if k else {}
-
-
 def contrast_row(prepared: Prepared, treatment: str, **numbers: Any) -> dict[str, Any]:
     """A line of a contrast table: ``contrast`` (treatment vs the control), ``numbers`` in their order,
-    ``n`` (the participants of both arms) and ``extra`` (:func:`contrast_extra`)."""
+    ``n`` (the participants of both arms) and ``extra`` (:func:`ipstrial.results.contrast_extra`)."""
     n_by = prepared.n_by_arm
     return {
         "contrast": contrast_label(treatment, prepared.control),

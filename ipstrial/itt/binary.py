@@ -38,8 +38,7 @@ from ipstrial._docs import shared_params
 from ipstrial._inputs import prepare
 from ipstrial._labels import label_of
 from ipstrial.errors import ParameterError
-from ipstrial.itt._common import excluded_extra
-from ipstrial.results import Result, Row, contrast_label, format_p
+from ipstrial.results import Result, Row, contrast_label, excluded_extra, format_p
 from ipstrial.stats import proportions as iv
 from ipstrial.stats.normal import p_two_sided
 

@@ -95,9 +95,9 @@ from ipstrial._glm import fit_glm, logistic_separation
 from ipstrial._inputs import Prepared, prepare
 from ipstrial._random import SeedLike
 from ipstrial.errors import EstimationError, ParameterError, TrialDataError
-from ipstrial.itt._common import bootstrap_options, excluded_extra, model_matrix
+from ipstrial.itt._common import bootstrap_options, model_matrix
 from ipstrial.resampling import percentile_interval
-from ipstrial.results import Result, Row, contrast_label
+from ipstrial.results import Result, Row, contrast_label, excluded_extra
 from ipstrial.stats.means import wald_risk_difference
 from ipstrial.stats.normal import p_two_sided, wald_interval
 

@@ -29,9 +29,9 @@ from ipstrial._columns import plural
 from ipstrial._docs import shared_params
 from ipstrial._random import SeedLike, check_seed, resolved_streams
 from ipstrial.errors import EstimationError, Problem
-from ipstrial.itt._common import contrast_row, excluded_extra, model_matrix, prepare_checked, table_rows
+from ipstrial.itt._common import contrast_row, model_matrix, prepare_checked, table_rows
 from ipstrial.resampling import bootstrap_means
-from ipstrial.results import Result, Row
+from ipstrial.results import Result, Row, excluded_extra
 from ipstrial.stats.means import t_interval, welch
 
 if TYPE_CHECKING:  # pragma: no cover

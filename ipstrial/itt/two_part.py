@@ -33,8 +33,8 @@ from ipstrial._docs import shared_params
 from ipstrial._glm import fit_glm, logistic_separation, uncentre
 from ipstrial._random import SeedLike, check_seed
 from ipstrial.errors import EstimationError
-from ipstrial.itt._common import contrast_row, excluded_extra, model_matrix, prepare_checked, table_rows
-from ipstrial.results import Result, Row
+from ipstrial.itt._common import contrast_row, model_matrix, prepare_checked, table_rows
+from ipstrial.results import Result, Row, excluded_extra
 
 if TYPE_CHECKING:  # pragma: no cover
     from ipstrial.trial import Trial
