@@ -615,31 +615,24 @@ def check_covariate(series: pd.Series, who: Participants, *, allow_missing: bool
         problems += _problem(column, who, ~missing, "the covariate holds complex numbers", "use real numbers")
         return problems
     if is_numeric_dtype(dtype):
-        values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        infinite = ~missing & np.isinf(values)
-        problems += _problem(
-            column,
-            who,
-            infinite,
-            f"{plural(int(infinite.sum()), 'infinite value')} in a covariate",
-            "use finite numbers (an unknown value is missing, NaN, and must then be imputed)",
-        )
-        return problems
-    raw = series.astype(object)
-    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    parsed = ~missing & ~np.isnan(numbers)
-    text = ~missing & np.isnan(numbers)
-    present = int((~missing).sum())
-    if present and parsed.sum() >= 0.5 * present and text.any():
-        problems += _problem(
-            column,
-            who,
-            text,
-            f"{plural(int(text.sum()), 'text value')} ({fmt_values(raw[text])}) in a covariate whose other "
-            "values are numbers",
-            "make the column numeric (unknown values as NaN, then impute), or, if it really is a "
-            "categorical covariate, make it a pandas categorical (data[col].astype('category'))",
-        )
+        numbers = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        parsed = ~missing
+    else:
+        raw = series.astype(object)
+        numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        parsed = ~missing & ~np.isnan(numbers)
+        text = ~missing & np.isnan(numbers)
+        present = int((~missing).sum())
+        if present and parsed.sum() >= 0.5 * present and text.any():
+            problems += _problem(
+                column,
+                who,
+                text,
+                f"{plural(int(text.sum()), 'text value')} ({fmt_values(raw[text])}) in a covariate whose "
+                "other values are numbers",
+                "make the column numeric (unknown values as NaN, then impute), or, if it really is a "
+                "categorical covariate, make it a pandas categorical (data[col].astype('category'))",
+            )
     infinite = parsed & np.isinf(numbers)
     problems += _problem(
         column,

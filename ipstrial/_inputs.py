@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ipstrial import _columns as columns_
-from ipstrial._checks import column_names
+from ipstrial._checks import column_name, column_names
 from ipstrial._labels import label_counts, label_of, labels_of, near_misses
 from ipstrial.errors import ParameterError, Participants, Problem, TrialDataError
 from ipstrial.results import InputSummary
@@ -772,8 +772,7 @@ def prepare(
     extra: Mapping[str, str] | Sequence[str] | None = None,
 ) -> Prepared:
     """:func:`gate` for an estimator of one outcome of ``kind`` (``binary``, ``continuous``, ``count``)."""
-    if not isinstance(outcome, str):
-        raise ParameterError(f"outcome must be a column name (str), got {outcome!r}")
+    outcome = column_name(outcome, "outcome")
     if extra is not None and not isinstance(extra, Mapping):
         extra = {c: "stratum or subgroup" for c in column_names(extra, "extra")}
     sample = gate(
