@@ -144,6 +144,23 @@ def is_numeric_dtype(dtype: Any) -> bool:
     )
 
 
+def floats_of(series: pd.Series) -> np.ndarray:
+    """A numeric or text column as float64: NaN where a value is missing or, in text, not a number.
+
+    Text is parsed once per distinct value (``pd.to_numeric`` on a million strings is slow, on their few
+    distinct values it is not).
+    """
+    if is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    codes, distinct = pd.factorize(series.astype(object))
+    parsed = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce")
+    parsed = parsed.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    values = np.full(len(codes), np.nan)
+    known = codes >= 0
+    values[known] = parsed[codes[known]]
+    return values
+
+
 def _is_text_dtype(dtype: Any) -> bool:
     return (
         pd.api.types.is_object_dtype(dtype)
@@ -180,7 +197,7 @@ def check_ids(series: pd.Series) -> list[Problem]:
     column = str(series.name)
     problems: list[Problem] = []
     missing = series.isna().to_numpy()
-    positions = Participants(np.arange(len(series)).astype(str), None)
+    positions = Participants(np.arange(len(series)), None)
     problems += _problem(
         column,
         positions,
@@ -421,17 +438,16 @@ def numbers_of(
         )
         values = np.full(n, np.nan)
     elif is_numeric_dtype(dtype):
-        values = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        values = floats_of(series)
     elif _is_text_dtype(dtype):
-        raw = series.astype(object)
-        values = pd.to_numeric(raw, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        values = floats_of(series)
         bad = ~missing & np.isnan(values)
         if bad.any():
             problems += _problem(
                 column,
                 who,
                 bad,
-                f"{plural(int(bad.sum()), 'non-numeric value')} ({fmt_values(raw[bad])})",
+                f"{plural(int(bad.sum()), 'non-numeric value')} ({fmt_values(series.astype(object)[bad])})",
                 _NON_NUMERIC_FIX[kind],
             )
     else:
@@ -614,12 +630,11 @@ def check_covariate(series: pd.Series, who: Participants, *, allow_missing: bool
     if pd.api.types.is_complex_dtype(dtype):
         problems += _problem(column, who, ~missing, "the covariate holds complex numbers", "use real numbers")
         return problems
+    numbers = floats_of(series)
     if is_numeric_dtype(dtype):
-        numbers = series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         parsed = ~missing
     else:
         raw = series.astype(object)
-        numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         parsed = ~missing & ~np.isnan(numbers)
         text = ~missing & np.isnan(numbers)
         present = int((~missing).sum())

@@ -210,11 +210,16 @@ class Sample:
         """The rows of one arm."""
         return self.arms == label
 
-    def strata_labels(self) -> np.ndarray | None:
-        """One label per row for the joint strata (``"north, 1"``), or None without strata."""
+    def strata_codes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The joint strata: an integer code per row and the labels they index (``"north, 1"``, sorted as
+        text), or None without strata. Labels are made for the distinct rows only."""
         if not self.strata:
             return None
-        return self.frame[list(self.strata)].astype(str).agg(", ".join, axis=1).to_numpy()
+        columns = self.frame[list(self.strata)]
+        group = columns.groupby(list(self.strata), sort=False, observed=True).ngroup().to_numpy()
+        distinct = columns.drop_duplicates().astype(str).agg(", ".join, axis=1).to_numpy()
+        labels, index = np.unique(distinct, return_inverse=True)
+        return index[group].astype(np.int64), labels
 
 
 def source(data: Any, id: str | None) -> tuple[pd.DataFrame, str | None]:
@@ -604,8 +609,7 @@ def gate(
 
     out = sub.reset_index(drop=True)
     out[arm] = sub_labels
-    counted = sub_labels if not keep_rows else sub_labels[~unknown]
-    n_by_arm = {a: int(np.sum(counted == a)) for a in order}
+    n_by_arm = {a: int(counts.get(a, 0)) - excluded[a] for a in order}
     inputs = InputSummary(
         n_rows=len(frame),
         arm=arm,

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ipstrial._inputs import arms_in_data
-from ipstrial._labels import labels_of
+from ipstrial._labels import label_counts, labels_of
 from ipstrial.errors import ParameterError, Problem, TrialDataError
 from ipstrial.schema import TrialSchema, missing_by_arm
 
@@ -55,7 +55,7 @@ class Trial:
     >>> ipstrial.itt.compare_proportions(trial, "employed_18m")  # IPS and IPSE vs SAU  # doctest: +SKIP
     """
 
-    __slots__ = ("_arms", "_data", "_missing", "_schema")
+    __slots__ = ("_arms", "_data", "_missing", "_n_by_arm", "_schema")
 
     def __init__(
         self,
@@ -126,6 +126,8 @@ class Trial:
             if int(row["total"]) > 0:
                 summary[str(column)] = {str(label): int(count) for label, count in row.items()}
         object.__setattr__(self, "_missing", summary)
+        counts = label_counts(labels_of(data[schema.arm]))
+        object.__setattr__(self, "_n_by_arm", {a: int(counts.get(a, 0)) for a in self._arms})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a Trial is read-only; build a new one with Trial.replace(...)")
@@ -222,9 +224,7 @@ class Trial:
     @property
     def n_by_arm(self) -> dict[str, int]:
         """Participants per arm, in declared order."""
-        labels = pd.Series(labels_of(self._data[self.arm]))
-        counts = labels.value_counts()
-        return {a: int(counts.get(a, 0)) for a in self._arms}
+        return dict(self._n_by_arm)
 
     def replace(self, data: pd.DataFrame | None = None, **roles: Any) -> Trial:
         """A new trial with other data and/or roles (validated again)."""

@@ -654,7 +654,7 @@ def marginal_effect(
     if variance in ("ye", "ye-residual"):
         codes = None
         if strata:
-            codes = np.unique(fitted.sample.strata_labels(), return_inverse=True)[1]
+            codes = fitted.sample.strata_codes()[0]  # type: ignore[index]
         cov_all, cov_sr_all = _ye_variance(y, arm_index, preds, codes, decompose=variance == "ye")
         what = "robust variance of Ye, Shao, Yi & Zhao (2023), RobinCar2 vcovG " + (
             "decompose=TRUE" if variance == "ye" else "decompose=FALSE (residual form)"

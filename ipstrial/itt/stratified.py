@@ -229,9 +229,7 @@ def mantel_haenszel(
         strata=strata,
     )
     y = prepared.y
-    key = prepared.sample.strata_labels()
-    levels = np.unique(key)
-    code = np.searchsorted(levels, key)
+    code, levels = prepared.sample.strata_codes()  # type: ignore[misc]  # strata are required
     tables, estimates, notes = [], [], []
     control_label = prepared.control
     in_control = prepared.arms == control_label

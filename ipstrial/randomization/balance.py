@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ipstrial._checks import check_analysis, check_choice, column_names
+from ipstrial._columns import floats_of
 from ipstrial._docs import shared_params
 from ipstrial._inputs import gate
 from ipstrial.errors import ParameterError, Problem, TrialDataError
@@ -114,11 +115,6 @@ def _anova_f(groups: Sequence[np.ndarray]) -> tuple[float, int, int, float]:
         return statistic, df1, df2, p
     statistic = (ssb / df1) / (ssw / df2)
     return statistic, df1, df2, float(stats.f.sf(statistic, df1, df2))
-
-
-def _floats(series: pd.Series) -> np.ndarray:
-    """A numeric factor as float64, NaN where missing (nullable Int64/Float64 included)."""
-    return series.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _digits(sds: pd.Series) -> int:
@@ -577,7 +573,7 @@ def balance(
                 }
             )
         else:
-            values = _floats(series)
+            values = floats_of(series)
             groups = [values[masks[a] & ~missing] for a in arms_s]
             stats_ = [
                 (float(g.mean()) if len(g) else math.nan, float(g.std(ddof=1)) if len(g) > 1 else math.nan)

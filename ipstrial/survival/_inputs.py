@@ -188,8 +188,10 @@ class SurvivalData(SampleView):
 
     @functools.cached_property
     def strata(self) -> np.ndarray | None:
-        """One label per row for the joint strata (``"north, 1"``), or None without strata."""
-        return self.sample.strata_labels()
+        """One integer code per row for the joint strata (the labels sorted as text), or None without
+        strata."""
+        joint = self.sample.strata_codes()
+        return None if joint is None else joint[0]
 
     @functools.cached_property
     def status(self) -> np.ndarray:
@@ -212,11 +214,10 @@ class SurvivalData(SampleView):
 
     def strata_codes(self) -> tuple[np.ndarray, int]:
         """One integer stratum code per row (sorted labels) and the number of strata."""
-        labels = self.strata
-        if labels is None:
+        codes = self.strata
+        if codes is None:
             return np.zeros(self.time.size, dtype=np.int64), 1
-        _, codes = np.unique(labels, return_inverse=True)
-        return codes.astype(np.int64), int(codes.max()) + 1
+        return codes, int(codes.max()) + 1
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -636,12 +636,12 @@ def cox(
     if empty is not None:
         raise empty
     matrix, names, terms = model_matrix(sd, "the Cox model")
-    strata_labels = sd.strata
-    check_separation(sd.time, status, separation_candidates(sd), strata_labels)
-    fit = fit_cox(sd.time, status, matrix, strata_labels, ties)
+    strata = sd.strata
+    check_separation(sd.time, status, separation_candidates(sd), strata)
+    fit = fit_cox(sd.time, status, matrix, strata, ties)
     se = np.sqrt(np.diag(fit.variance))
     coefficients = coefficient_table(names, fit.coef, se, alpha)
-    ph = schoenfeld_test(sd.time, status, matrix, fit.coef, terms, strata_labels, ties)
+    ph = schoenfeld_test(sd.time, status, matrix, fit.coef, terms, strata, ties)
     notes = [
         competing_censored_note(
             sd,
