@@ -4,7 +4,7 @@ Every replicate of a bootstrap is a set of frequency weights ``W[b]`` (resamplin
 same design matrix ``X``; fitting all replicates at once replaces a Python loop over model fits.
 ``newton_batch`` maximises a GLM log-likelihood for every weight row together (Newton-Raphson,
 McCullagh & Nelder 1989, sec. 2.5), ``solve_batch`` solves the stacked linear systems, and
-``full_rank`` / ``check_rank`` guard against rank-deficient designs. :func:`glm_derivatives` gives the
+``well_conditioned`` / ``check_rank`` guard against rank-deficient designs. :func:`glm_derivatives` gives the
 per-participant derivatives of the GLMs the package fits (logistic, gamma with log link), so that every
 estimator (marginal effects, two-part models, multiple imputation, cost-effectiveness) uses this one
 Newton iteration.
@@ -18,7 +18,7 @@ import numpy as np
 
 from ipstrial.errors import EstimationError
 
-__all__ = ["check_rank", "full_rank", "glm_derivatives", "newton_batch", "solve_batch"]
+__all__ = ["check_rank", "glm_derivatives", "newton_batch", "products", "solve_batch", "well_conditioned"]
 
 
 def check_rank(X: np.ndarray, names: Sequence[str], where: str) -> None:
@@ -62,9 +62,19 @@ def solve_batch(A: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return out, ok
 
 
-def full_rank(W: np.ndarray, Q: np.ndarray, p: int) -> np.ndarray:
-    """Replicates whose weighted cross-product ``X' diag(w_b) X`` is well conditioned."""
-    A = (W @ Q).reshape(-1, p, p)
+def products(X: np.ndarray) -> np.ndarray:
+    """The ``n x p²`` matrix ``Q`` of the products ``x_i x_i'``: a weight row times it is ``X' diag(w) X``.
+
+    It depends on the design only: a bootstrap computes it once, not once per chunk of replicates
+    (``8 n p²`` bytes).
+    """
+    n, p = X.shape
+    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+
+
+def well_conditioned(A: np.ndarray) -> np.ndarray:
+    """Replicates whose weighted cross-product ``A[b] = X' diag(w_b) X`` (``(B, p, p)``) is well
+    conditioned: the smallest eigenvalue of its correlation form above ``1e-10`` times the largest."""
     scale = np.sqrt(np.einsum("bii->bi", A))
     scale[scale == 0] = 1.0
     eig = np.linalg.eigvalsh(A / scale[:, :, None] / scale[:, None, :])
@@ -78,6 +88,7 @@ def newton_batch(
     derivatives: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     tol: float = 1e-10,
     maxiter: int = 50,
+    Q: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Newton-Raphson for a GLM log-likelihood ``Σ_i w_bi ℓ_i(x_i'β_b)``, every weight row at once.
 
@@ -85,12 +96,13 @@ def newton_batch(
     the step of replicate ``b`` solves ``[Σ_i w_bi (-ℓ''_i) x_i x_i'] δ = Σ_i w_bi ℓ'_i x_i``. ``W`` is
     ``(B, n)`` frequency weights (bootstrap counts). Returns ``(B, p)`` coefficients and a flag per
     replicate: converged (largest step below ``tol`` relative to the coefficients), with a full-rank
-    weighted design and coefficients below 50 in absolute value (larger ones signal separation).
+    weighted design and coefficients below 50 in absolute value (larger ones signal separation). ``Q``:
+    :func:`products` of ``X``, when the caller has it (a bootstrap refits chunk after chunk).
     """
-    n, p = X.shape
-    Q = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+    p = X.shape[1]
+    Q = products(X) if Q is None else Q
     beta = np.tile(np.asarray(start, dtype=float), (W.shape[0], 1))
-    ok = full_rank(W, Q, p)
+    ok = well_conditioned((W @ Q).reshape(-1, p, p))
     active = ok.copy()
     converged = np.zeros(W.shape[0], dtype=bool)
     for _ in range(maxiter):

@@ -35,7 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ipstrial._batched import check_rank, full_rank, glm_derivatives, newton_batch, solve_batch
+from ipstrial._batched import (
+    check_rank,
+    glm_derivatives,
+    newton_batch,
+    products,
+    solve_batch,
+    well_conditioned,
+)
 from ipstrial._bootstrap import refitted_replicates
 from ipstrial._glm import centre, fit_glm, logistic_separation, uncentre
 from ipstrial._inputs import Sample, design_matrix
@@ -57,12 +64,6 @@ def link(model: str) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.n
     from scipy.special import expit
 
     return expit, (lambda eta: expit(eta) * (1.0 - expit(eta)))
-
-
-def products(X: np.ndarray) -> np.ndarray:
-    """The ``n x p²`` matrix of the products ``x_i x_i'`` (a weight row times it is ``X' diag(w) X``)."""
-    n, p = X.shape
-    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,22 +157,22 @@ def influence(
 
 
 def boot_fits(
-    fit: Model, y: np.ndarray, W: np.ndarray, arm_cols: list[int], Q: np.ndarray | None
+    fit: Model, y: np.ndarray, W: np.ndarray, arm_cols: list[int], Q: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Refit one model for every weight row; g-computation contrasts ``(B, T)`` and a success flag.
 
-    The refits are on the centred design ``fit.Xc``. OLS: batched normal equations, ``Q`` the products of
-    ``fit.Xc`` (:func:`products`), computed once by the caller; the contrasts are the arm coefficients
+    The refits are on the centred design ``fit.Xc``, ``Q`` its :func:`ipstrial._batched.products`,
+    computed once by the caller. OLS: batched normal equations; the contrasts are the arm coefficients
     (centring moves only the intercept). A GLM: Newton's method from ``fit.beta_c``; the contrasts over
     ``fit.X`` with the coefficients mapped back (:func:`ipstrial._glm.uncentre`).
     """
     p = fit.X.shape[1]
     if fit.kind == "ols":
-        ok = full_rank(W, Q, p)
-        beta, solved = solve_batch((W @ Q).reshape(-1, p, p), (W * y) @ fit.Xc)
-        ok &= solved & np.all(np.isfinite(beta), axis=1)
+        A = (W @ Q).reshape(-1, p, p)
+        beta, solved = solve_batch(A, (W * y) @ fit.Xc)
+        ok = well_conditioned(A) & solved & np.all(np.isfinite(beta), axis=1)
         return beta[:, arm_cols], ok
-    beta_c, ok = newton_batch(fit.Xc, W, fit.beta_c, glm_derivatives(_FAMILY[fit.kind], y))
+    beta_c, ok = newton_batch(fit.Xc, W, fit.beta_c, glm_derivatives(_FAMILY[fit.kind], y), Q=Q)
     beta = uncentre(beta_c, fit.shift)
     g, _ = link(fit.kind)
     keep = [j for j in range(p) if j not in arm_cols]
@@ -202,8 +203,8 @@ class Adjusted:
 def working_bytes(n: int, p: int, chunk_bytes: float) -> float:
     """Memory of the adjusted analysis besides what the result keeps: designs, ``x x'`` products, chunks.
 
-    Two designs, their centred copies and their ``n x p²`` products (one held by the OLS refits, one built
-    by each Newton call), the influence values, and about ten arrays of one chunk's weights in the Newton
+    Two designs, their centred copies and their ``n x p²`` products (:func:`ipstrial._batched.products`,
+    held by the refits), the influence values, and about ten arrays of one chunk's weights in the Newton
     iterations.
     """
     return 8.0 * n * (6 * p + 2 * p * p + 8) + 10.0 * chunk_bytes
@@ -295,10 +296,8 @@ def adjusted_draws(
     failing is an EstimationError.
     """
     n_t = len(fit.arm_cols)
-    Q_cost = products(fit.cost.Xc) if fit.cost.kind == "ols" else None
-    Q_effect = None
-    if fit.effect.kind == "ols":
-        Q_effect = Q_cost if Q_cost is not None and fit.effect.Xc is fit.cost.Xc else products(fit.effect.Xc)
+    Q_cost = products(fit.cost.Xc)
+    Q_effect = Q_cost if fit.effect.Xc is fit.cost.Xc else products(fit.effect.Xc)
 
     def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dc, ok_c = boot_fits(fit.cost, cost, W, fit.arm_cols, Q_cost)

@@ -86,7 +86,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._batched import glm_derivatives, newton_batch
+from ipstrial._batched import glm_derivatives, newton_batch, products
 from ipstrial._bootstrap import bootstrap_extra, refitted_replicates
 from ipstrial._checks import check_alpha, check_analysis, check_choice, column_names
 from ipstrial._columns import plural
@@ -346,9 +346,10 @@ def _bootstrap(
 
     k = len(counterfactual_c)
     derivatives = glm_derivatives("logistic", y)
+    Q = products(Xc)
 
     def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        beta, converged = newton_batch(Xc, W, beta_c, derivatives)
+        beta, converged = newton_batch(Xc, W, beta_c, derivatives, Q=Q)
         theta = np.empty((W.shape[0], k))
         for a, Xa in enumerate(counterfactual_c):
             theta[:, a] = np.sum(W * expit(beta @ Xa.T), axis=1) / len(y)

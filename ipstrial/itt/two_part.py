@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ipstrial._batched import check_rank, glm_derivatives, newton_batch
+from ipstrial._batched import check_rank, glm_derivatives, newton_batch, products
 from ipstrial._bootstrap import bootstrap_extra, refitted_replicates, replicate_summary
 from ipstrial._checks import check_count
 from ipstrial._columns import plural
@@ -230,10 +230,11 @@ def two_part(
     X2c = X[positive] - part2.shift
     logistic = glm_derivatives("logistic", any_positive)
     gamma = glm_derivatives("gamma-log", y[positive])
+    Q1, Q2 = products(X1c), products(X2c)
 
     def refit(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b1, c1 = newton_batch(X1c, W, part1.beta_c, logistic)
-        b2, c2 = newton_batch(X2c, W[:, positive], part2.beta_c, gamma)
+        b1, c1 = newton_batch(X1c, W, part1.beta_c, logistic, Q=Q1)
+        b2, c2 = newton_batch(X2c, W[:, positive], part2.beta_c, gamma, Q=Q2)
         return _g_means(X, indicators, uncentre(b1, part1.shift), uncentre(b2, part2.shift), W), c1 & c2
 
     draws, failed, entropy = refitted_replicates(
