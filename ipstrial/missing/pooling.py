@@ -18,6 +18,7 @@ from ipstrial._checks import check_alpha, check_analysis, check_choice, check_co
 from ipstrial._docs import shared_params
 from ipstrial.errors import ParameterError
 from ipstrial.results import ESTIMANDS, Result, Row
+from ipstrial.stats.means import t_interval
 
 __all__ = ["RubinPooled", "rubin"]
 
@@ -51,20 +52,6 @@ def _pool(q: np.ndarray, u: np.ndarray, dfcom: float) -> dict[str, np.ndarray]:
             df = np.where(np.isinf(df_old), df_obs, df_old * df_obs / (df_old + df_obs))
         fmi = (riv + 2.0 / (df + 3.0)) / (riv + 1.0)
     return {"qbar": qbar, "ubar": ubar, "b": b, "t": t, "riv": riv, "lam": lam, "df": df, "fmi": fmi}
-
-
-def _t_interval(
-    estimate: np.ndarray, se: np.ndarray, df: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``estimate ± t_{df, 1-α/2} se`` and the two-sided p-value of ``estimate / se`` on ``df``
-    (``df = inf``: the normal distribution)."""
-    from scipy import stats
-
-    crit = stats.t.ppf(1.0 - alpha / 2.0, df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.abs(estimate) / se
-        p = np.where(se > 0, 2.0 * stats.t.sf(z, df), np.nan)
-    return estimate - crit * se, estimate + crit * se, p
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,7 +146,7 @@ def _pooled_interval(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``se = sqrt(T)``, the t interval and the p-value of pooled estimates (an output of :func:`_pool`)."""
     se = np.sqrt(pool["t"])
-    low, high, p = _t_interval(pool["qbar"], se, pool["df"], alpha)
+    low, high, p = t_interval(pool["qbar"], se, pool["df"], alpha)
     return se, low, high, p
 
 

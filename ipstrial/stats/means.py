@@ -7,7 +7,8 @@
 * :func:`t_interval` -- ``estimate ± t_{df, 1-α/2} se`` and the two-sided t-test p-value of
   ``estimate / se`` on ``df`` degrees of freedom (a mean, a regression coefficient);
 * :func:`wald_risk_difference` -- for 0/1 values: ``p_1 - p_0`` with ``se² = p_1(1-p_1)/n_1 +
-  p_0(1-p_0)/n_0``, the normal interval and p-value (the Wald interval; Newcombe 1998, method 1).
+  p_0(1-p_0)/n_0`` (:func:`ipstrial.stats.proportions.rd_wald_se` of the counts), the normal interval and
+  p-value (the Wald interval; Newcombe 1998, method 1).
 """
 
 from __future__ import annotations
@@ -34,24 +35,31 @@ class TwoSample:
     df: float = math.inf
 
 
-def t_interval(estimate: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
+def t_interval(
+    estimate: float | np.ndarray, se: float | np.ndarray, df: float | np.ndarray, alpha: float
+) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
     """``(low, high, p)``: ``estimate ± t_{df, 1-α/2} se`` and ``2 P(T_df > |estimate| / se)``.
 
     A standard error of 0 gives the interval ``[estimate, estimate]`` and a NaN p-value; ``df`` may be
-    infinite (the normal distribution).
+    infinite (the normal distribution). Scalars give floats, arrays (broadcast together) arrays.
 
     Parameters
     ----------
     estimate, se, df
-        The estimate, its standard error and the degrees of freedom.
+        The estimate, its standard error and the degrees of freedom; scalars or arrays.
     alpha
         One minus the confidence level.
     """
     from scipy import stats
 
-    crit = float(stats.t.ppf(1 - alpha / 2, df))
-    p = float(2 * stats.t.sf(abs(estimate) / se, df)) if se > 0 else math.nan
-    return estimate - crit * se, estimate + crit * se, p
+    est, s = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(s > 0, 2 * stats.t.sf(np.abs(est) / s, df), np.nan)
+    low, high = est - crit * s, est + crit * s
+    if np.ndim(low) == 0 and np.ndim(p) == 0:
+        return float(low), float(high), float(p)
+    return low, high, p
 
 
 def welch(treated: np.ndarray, control: np.ndarray, alpha: float) -> TwoSample:
@@ -87,11 +95,12 @@ def wald_risk_difference(treated: np.ndarray, control: np.ndarray, alpha: float)
     alpha
         One minus the confidence level.
     """
+    from ipstrial.stats.proportions import rd_wald_se
+
     t = np.asarray(treated, dtype=float)
     c = np.asarray(control, dtype=float)
-    pt, pc = float(np.mean(t)), float(np.mean(c))
-    diff = pt - pc
-    se = math.sqrt(pt * (1 - pt) / t.size + pc * (1 - pc) / c.size)
+    diff = float(np.mean(t)) - float(np.mean(c))
+    se = rd_wald_se(round(t.sum()), t.size, round(c.sum()), c.size)
     z = z_critical(alpha)
     p = p_two_sided(diff, se)
     return TwoSample(diff, se, diff - z * se, diff + z * se, float(p))
