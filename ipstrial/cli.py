@@ -184,8 +184,18 @@ def _cmd_truth(args: argparse.Namespace) -> int:
     return 0
 
 
+_DEMO_PLAN = Path(__file__).resolve().parents[1] / "analysis" / "inklusion.toml"
+_DEMO_LINES = (  # (outcome, estimand, variant) of the rows the demo prints beside their truths
+    ("employed_18m", "proportion", ""),
+    ("employed_18m", "risk_difference", ""),
+    ("days_to_job", "hazard_ratio", ""),
+    ("days_to_job", "rmst_difference", ""),
+    ("cost_societal", "delta_cost", "bootstrap"),
+)
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ipstrial.report.summary import arm_summary
+    """Simulate the trial, run analysis/inklusion.toml on it into a folder, print the headline and path."""
     from ipstrial.synthetic import simulate_trial
 
     if args.n is not None and args.n < _DEMO_MIN_N:
@@ -193,200 +203,125 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"--n {args.n} is too few for the demo, which runs every analysis (each needs participants with "
             f"events and outcomes in every arm); give --n {_DEMO_MIN_N} or more, or leave it out for 720"
         )
+    if not _DEMO_PLAN.is_file():
+        raise _UserError(
+            f"the demo runs the plan {_DEMO_PLAN}, which is not there; run it from a clone of the repository "
+            "(pip install -e .), or run your own plan with `ipstrial run PLAN --out DIR`"
+        )
+    from ipstrial.plan import check_out_dir, run_plan
+
+    check_out_dir(args.out)
     scenario = _scenario(args.scenario)
-    trial = scenario.schema().validate(simulate_trial(scenario, n=args.n, seed=args.seed))
+    data = simulate_trial(scenario, n=args.n, seed=args.seed)
+    n = len(data)
+    note = f"simulated by `ipstrial demo --scenario {args.scenario} --seed {args.seed} --n {n}`"
+    output = run_plan(_DEMO_PLAN, args.out, data=data, data_note=note, quiet=args.quiet)
     print(f"ipstrial {__version__} demo: synthetic {scenario.description}")
     print(
-        f"{len(trial)} participants randomised (seed {args.seed}); stratified permuted blocks of "
-        f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}"
+        f"{n} participants randomised (seed {args.seed}); stratified permuted blocks of "
+        f"{' or '.join(map(str, scenario.block_sizes))} within {' x '.join(scenario.strata)}; "
+        f"analysed by the plan analysis/inklusion.toml"
     )
     print()
-    print(arm_summary(trial).to_string())
-    if trial.missing_by_arm:
-        print()
-        print("Missing outcomes by arm (kept, not dropped; choose a policy when estimating):")
-        for column, counts in trial.missing_by_arm.items():
-            parts = ", ".join(f"{arm} {counts.get(arm, 0)}" for arm in trial.arms)
-            print(f"  {column}: {parts} (total {counts['total']})")
-    truth = scenario.truth.set_index(["outcome", "estimand", "contrast"]).value
+    print(_demo_headline(output, scenario.truth))
     print()
-    print(_itt_headline(trial, truth))
-    print()
-    print(_survival_headline(trial, truth))
-    print()
-    print(_economics_headline(trial, truth))
+    print(f"results: {output.files['results']}")
+    print(f"report:  {output.files['report']}")
     return 0
 
 
-def _p_text(p: float) -> str:
-    """A p-value of the demo's tables with four decimals (blank where there is none)."""
-    from ipstrial.results import format_p
-
-    return "" if p != p else format_p(p, digits=4)
-
-
-def _headline_table(lines: list[dict], money: bool = False) -> str:
+def _demo_headline(output, truth) -> str:  # noqa: ANN001 - a RunOutput and the scenario's truth table
+    """The demo's key estimates, each beside the scenario's true value (ipstrial.report.format)."""
     import pandas as pd
 
-    number = "{:,.3f}".format if money else "{:.3f}".format
-    with pd.option_context(
-        "display.width", 200, "display.max_colwidth", 60, "display.float_format", number
-    ):
-        return pd.DataFrame(lines).to_string(index=False)
+    from ipstrial.report.format import describe, estimand_label, format_estimate
 
-
-def _itt_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
-    """The intention-to-treat headline of the demo: each estimate next to the scenario's truth."""
-    from ipstrial import itt, missing
-
-    covariates = list(trial.covariates)
-    results = [
-        ("unadjusted, Newcombe", itt.compare_proportions(trial, "employed_18m", adjust="holm")),
-        (
-            "adjusted g-computation, Ye variance with strata",
-            itt.marginal_effect(trial, "employed_18m", covariates=covariates, strata=trial.strata),
-        ),
-        ("complete case", itt.compare_means(trial, "hours_18m", missing="complete-case", seed=1)),
-        (
-            "multiple imputation (m=20)",
-            missing.multiple_imputation(
-                trial, "hours_18m", covariates=covariates, kind="continuous", m=20, seed=1
-            ),
-        ),
-        # arm only: the NB model then reproduces the arm means, so its rate ratio is the marginal one
-        ("negative binomial, arm only", itt.rate_ratio(trial, "weeks_employed_18m")),
-    ]
-    wanted = {"risk_difference", "mean_difference", "rate_ratio"}
+    ard = output.ard
+    values = truth.set_index(["outcome", "estimand", "contrast"]).value
     lines = []
-    for label, result in results:
-        frame = result.to_frame()
-        for row in frame[frame.estimand.isin(wanted)].itertuples():
-            lines.append(
-                {
-                    "outcome": row.outcome,
-                    "contrast": row.contrast,
-                    "estimand": row.estimand,
-                    "estimate": row.estimate,
-                    "95% CI": f"({row.ci_low:.3f}, {row.ci_high:.3f})",
-                    "p": _p_text(row.p_value),
-                    "truth": truth.get((row.outcome, row.estimand, row.contrast), float("nan")),
-                    "analysis": label + (f", {row.variant}" if row.variant else ""),
+    for outcome, estimand, variant in _DEMO_LINES:
+        rows = ard[
+            (ard.outcome == outcome) & (ard.estimand == estimand) & (ard.variant.fillna("") == variant)
+        ]
+        if rows.empty:
+            continue
+        rows = rows.drop_duplicates("contrast")  # each contrast from the first analysis that estimates it
+        unit = "DKK" if estimand == "delta_cost" else None
+        # the derived societal cost is the sum of the six service categories: the truth of cost_total
+        truth_outcome = "cost_total" if outcome == "cost_societal" else outcome
+        for row in rows.to_dict(orient="records"):
+            shown = (
+                describe(row)
+                if unit is None
+                else {
+                    "estimate": format_estimate(row["estimate"], estimand, unit),
+                    "interval": describe(row | {"unit": unit})["interval"],
                 }
             )
-    return (
-        "Intention-to-treat effects (estimate, its interval, and the scenario's true value; "
-        "hours: complete case and multiple imputation, the truth refers to complete data):\n"
-        + _headline_table(lines)
-    )
-
-
-def _survival_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
-    """Time to first employment: medians, log-rank, Cox, RMST and competing risks, beside the truths."""
-    from ipstrial import survival
-    from ipstrial.synthetic import DAYS_18M
-
-    results = [
-        ("Kaplan-Meier, competing exits censored", survival.kaplan_meier(trial, "days_to_job")),
-        ("log-rank, stratified by site", survival.logrank(trial, "days_to_job", strata="site")),
-        (
-            "Cox, all generating covariates, stratified by site",
-            survival.cox(trial, "days_to_job", covariates=list(trial.covariates), strata="site"),
-        ),
-        (f"RMST to day {DAYS_18M}", survival.rmst(trial, "days_to_job", tau=DAYS_18M)),
-        (
-            f"Aalen-Johansen at day {DAYS_18M}, Gray's test",
-            survival.cumulative_incidence(trial, "days_to_job", times=DAYS_18M),
-        ),
-        ("Fine-Gray, arm only", survival.fine_gray(trial, "days_to_job")),
-    ]
-    wanted = {
-        "median_time",
-        "logrank",
-        "hazard_ratio",
-        "rmst_difference",
-        "cumulative_incidence",
-        "gray_test",
-        "subdistribution_hazard_ratio",
-    }
-    lines = []
-    for label, result in results:
-        frame = result.to_frame()
-        frame = frame[frame.estimand.isin(wanted)]
-        if "model" in frame.columns:  # Fine-Gray's cause-specific companion rows are shown by the Cox line
-            frame = frame[frame.model.fillna("") != "cause-specific"]
-        for row in frame.itertuples():
+            true = values.get((truth_outcome, estimand, row["contrast"]))
             lines.append(
                 {
-                    "contrast": row.contrast,
-                    "estimand": row.estimand,
-                    "estimate": row.estimate,
-                    "95% CI": "" if row.ci_low != row.ci_low else f"({row.ci_low:.3f}, {row.ci_high:.3f})",
-                    "p": _p_text(row.p_value),
-                    "truth": truth.get(("days_to_job", row.estimand, row.contrast), ""),
-                    "analysis": label,
+                    "outcome": outcome,
+                    "estimand": estimand_label(estimand),
+                    "contrast": row["contrast"],
+                    "estimate": shown["estimate"],
+                    "95% CI": shown["interval"] if row["ci_low"] == row["ci_low"] else "",
+                    "truth": "" if true is None else format_estimate(true, estimand, unit or row.get("unit")),
+                    "analysis": row["analysis"],
                 }
             )
-    return (
-        "Time to first employment or education, days (the hazard-ratio truth is the conditional "
-        "cause-specific one):\n" + _headline_table(lines)
-    )
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        table = pd.DataFrame(lines).to_string(index=False)
+    return "Key estimates beside the scenario's true values:\n" + table
 
 
-def _economics_headline(trial, truth) -> str:  # noqa: ANN001 - a Trial and the truth values by key
-    """Cost-effectiveness over 18 months (bootstrap) and the Copenhagen 2017 business case."""
-    from ipstrial import economics
+def _cmd_plan_template(args: argparse.Namespace) -> int:
+    """Write a commented plan for a CSV file (to standard output or ``--out``)."""
+    from ipstrial.plan import plan_template
 
-    wtp = 200_000
-    lines = []
-    for treatment in trial.treatments:
-        result = economics.cost_effectiveness(
-            trial, "cost_total", "employed_18m", treatment=treatment, wtp=wtp, n_resamples=5000, seed=2012
-        )
-        frame = result.to_frame()
-        frame = frame[frame.contrast.str.contains(" vs ")]
-        for row in frame.itertuples():
-            if row.estimand in ("delta_cost", "delta_effect", "inmb") and row.variant != "bootstrap":
-                continue
-            truth_value = ""
-            if row.estimand == "delta_cost":
-                truth_value = truth.get(("cost_total", "delta_cost", row.contrast), "")
-            elif row.estimand == "delta_effect":
-                truth_value = truth.get(("employed_18m", "risk_difference", row.contrast), "")
-            interval = "" if row.ci_low != row.ci_low else f"({row.ci_low:,.3f}, {row.ci_high:,.3f})"
-            lines.append(
-                {
-                    "contrast": row.contrast,
-                    "estimand": row.estimand,
-                    "estimate": row.estimate,
-                    "95% CI": interval,
-                    "truth": truth_value,
-                    "note": f"quadrant {result.quadrant}" if row.estimand == "icer" else "",
-                }
+    _check_output(args.out)
+    text = plan_template(args.data, out=None if args.out in (None, "-") else args.out)
+    if args.out is None or args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8", newline="\n")
+        print(f"wrote {args.out}: check every line marked CHECK, then: ipstrial run {args.out} --out results")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Run a plan into an output folder and print where the results and the report are."""
+    from ipstrial.plan import run_plan
+
+    output = run_plan(args.plan, args.out, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{len(output.document['results'])} estimates from {len(output.results)} analyses")
+    print(f"results: {output.files['results']}")
+    print(f"report:  {output.files['report']}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """Compare results.json with an expected file: 0 reproduced, 1 moved, 2 a user error."""
+    from ipstrial.reproduce import expected_from_results, read_json, verify, write_json
+
+    if args.update:
+        results = read_json(args.results, "results file")
+        old = read_json(args.expected, "expected file") if Path(args.expected).exists() else {}
+        if old and old.get("plan", {}).get("name") != results.get("provenance", {}).get("plan", {}).get(
+            "name"
+        ):
+            raise _UserError(
+                f"--expected '{args.expected}' belongs to the plan {old.get('plan', {}).get('name')!r}, not "
+                f"to the results' plan; give the expected file of this plan, or a new file name"
             )
-    case = _business_case_summary()
-    return (
-        f"Cost-effectiveness over 18 months (cost_total DKK per participant; effect: in work or education; "
-        f"bootstrap intervals, 5,000 replicates; willingness to pay {wtp:,} DKK per person):\n"
-        + _headline_table(lines, money=True)
-        + (f"\n\n{case}" if case else "")
-    )
-
-
-def _business_case_summary() -> str:
-    """The Copenhagen 2017 business case, when the repository's analysis/ folder is at hand."""
-    path = Path(__file__).resolve().parents[1] / "analysis" / "business_case_2017.toml"
-    if not path.exists():
-        return ""
-    from ipstrial._columns import plural
-    from ipstrial.budget import BusinessCase
-
-    case = BusinessCase.from_toml(path)
-    net = ", ".join(f"{year}: {value:,.0f}" for year, value in case.net.items())
-    payback = case.payback_years
-    return (
-        f"Business case (analysis/business_case_2017.toml, 1,000 DKK): net {net}; "
-        f"payback {'-' if payback is None else plural(payback, 'year')}"
-    )
+        _check_output(args.expected)
+        write_json(expected_from_results(results, old.get("tolerances")), args.expected)
+        print(f"wrote {args.expected}: {len(results.get('results', []))} rows")
+        return 0
+    outcome = verify(args.results, args.expected)
+    print(outcome.report())
+    return 0 if outcome.ok else 1
 
 
 def _cmd_budget(args: argparse.Namespace) -> int:
@@ -456,7 +391,49 @@ def build_parser() -> argparse.ArgumentParser:
         "cost-effectiveness analyses, each estimate beside the scenario's true value.",
     )
     common(p, min_n=_DEMO_MIN_N)
+    p.add_argument("--out", default="ipstrial-demo", help="the folder of the report (default: ipstrial-demo)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "plan",
+        help="analysis plans: `plan template DATA.csv` writes a commented plan for a CSV file",
+        description="Analysis plans (TOML; the format is in analysis/README.md).",
+    )
+    plan_sub = p.add_subparsers(dest="plan_command", metavar="PLAN_COMMAND", required=True)
+    t = plan_sub.add_parser(
+        "template",
+        help="write a commented plan with the columns of a CSV file",
+        description="Write a commented analysis plan for a CSV file: the columns found and guesses of their "
+        "roles, each to check.",
+    )
+    t.add_argument("data", metavar="DATA.csv", help="the participant-level CSV file")
+    t.add_argument("--out", default=None, help="the plan file to write (default: standard output)")
+    t.set_defaults(func=_cmd_plan_template)
+
+    p = sub.add_parser(
+        "run",
+        help="run an analysis plan: results.json, tables, figures and an HTML report",
+        description="Run a pre-specified analysis plan and write results.json, tables (CSV, Markdown), "
+        "figures (PNG, SVG) and a self-contained HTML report into a folder.",
+    )
+    p.add_argument("plan", metavar="PLAN.toml", help="the plan, e.g. analysis/inklusion.toml")
+    p.add_argument("--out", required=True, help="the output folder (created if needed)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "verify",
+        help="check that results.json reproduces an expected file (exit 1 if a number moved)",
+        description="Compare every estimate of results.json with an expected file, within the tolerances it "
+        "stores per estimand; exit 0 when all reproduce, 1 with a table of what moved.",
+    )
+    p.add_argument("results", metavar="results.json", help="the results of `ipstrial run`")
+    p.add_argument(
+        "--expected", required=True, help="the expected file, e.g. analysis/inklusion_expected.json"
+    )
+    p.add_argument("--update", action="store_true", help="write the expected file from the results instead")
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser(
         "budget",

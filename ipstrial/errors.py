@@ -26,6 +26,7 @@ __all__ = [
     "MemoryBudgetError",
     "ParameterError",
     "Participants",
+    "PlanError",
     "Problem",
     "TrialDataError",
     "offending_ids",
@@ -148,6 +149,16 @@ class ParameterError(IpstrialError, ValueError, TypeError):
     """An argument that is not data is out of range or of the wrong type (``alpha="0.05"``, ``m=1``).
 
     It is both a :class:`ValueError` and a :class:`TypeError`, so code that catches either keeps working.
+    """
+
+
+class PlanError(IpstrialError, ValueError):
+    """A pre-specified analysis plan (``analysis/*.toml``), its data file or an expected-results file is
+    unusable: an unknown or missing key, a value of the wrong type, a column not in the data, a data file
+    whose SHA-256 differs from the plan's, an expected file written for another plan.
+
+    The message names the file, where in it the mistake is (``[settings]``, ``[[analysis]] 3 'itt_primary'``),
+    what is allowed and what to do.
     """
 
 

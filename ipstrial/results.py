@@ -21,6 +21,7 @@ The ``analysis`` column names the analysis as ``<area>_<analysis>`` in snake cas
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import html
@@ -48,6 +49,7 @@ __all__ = [
     "Table",
     "collect",
     "contrast_label",
+    "display_label",
     "format_number",
     "format_p",
     "json_safe",
@@ -114,8 +116,11 @@ ARD_KEY: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "vari
 
 _FLOAT_COLUMNS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "p_value", "conf_level")
 _TEXT_COLUMNS: tuple[str, ...] = ("analysis", "outcome", "contrast", "estimand", "variant", "method")
-_ACRONYMS: dict[str, str] = {"icer": "ICER", "inmb": "INMB", "evpi": "EVPI", "rmst": "RMST"}
 _MISSING = "—"
+METHOD_WIDTH = 40
+"""Method texts longer than this are shown as numbered notes under a result's table, not in a column."""
+_FOOTNOTE = re.compile(r"\[\d+\] ")
+_RIGHT_COLUMNS = frozenset({"Estimate", "SE", "n"})
 
 
 # ---------------------------------------------------------------------------
@@ -223,16 +228,23 @@ def format_number(x: object, digits: int = 3) -> str:
     return text
 
 
-def format_p(p: object, digits: int = 3) -> str:
-    """Format a p-value: ``"<0.001"`` below 0.001 (with the default ``digits=3``), NaN as ``"—"``.
+def format_p(p: object, digits: int | None = None) -> str:
+    """Format a p-value; without ``digits`` by the package's one rule
+    (:func:`ipstrial.report.format.format_p`: ``"<0.001"`` below 0.001, two significant figures below 0.01,
+    else three decimals; NaN as ``"—"``).
 
     Parameters
     ----------
     p
         The p-value (may be ``None`` or NaN).
     digits
-        Number of decimal places; values below ``10**-digits`` are shown as ``"<0.0…1"``.
+        None for the package rule; else a number of decimal places, values below ``10**-digits`` being
+        shown as ``"<0.0…1"`` (used where more precision is wanted, e.g. adjusted p-values in a note).
     """
+    if digits is None:
+        from ipstrial.report.format import format_p as _rule
+
+        return _rule(p)
     if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) or digits < 1:
         raise ValueError(f"digits must be a positive integer, got {digits!r}")
     digits = int(digits)
@@ -245,21 +257,12 @@ def format_p(p: object, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def _format_interval(low: float, high: float, digits: int) -> str:
-    """Format a confidence interval as ``"(low, high)"``; both missing gives ``"—"``."""
-    if _is_missing(low) and _is_missing(high):
-        return _MISSING
-    return f"({format_number(low, digits)}, {format_number(high, digits)})"
+def display_label(column: str) -> str:
+    """The label a reader sees for ``column``: its label in the default labels a plan set
+    (:func:`ipstrial.report.format.use_labels`), else the name itself; ``"a, b"`` gives both labels."""
+    from ipstrial.report.format import current_labels
 
-
-def _format_level(conf_level: float) -> str:
-    """Format a confidence level as a percentage, e.g. ``0.95 -> "95%"``."""
-    return f"{conf_level * 100:.10g}%"
-
-
-def _estimand_label(estimand: str) -> str:
-    """Human-readable estimand, e.g. ``"rmst_difference" -> "RMST difference"``."""
-    return " ".join(_ACRONYMS.get(word, word) for word in estimand.split("_"))
+    return current_labels().label(column) if column else column
 
 
 def _readable_class_name(name: str) -> str:
@@ -587,8 +590,23 @@ class Result:
 
     @property
     def title(self) -> str:
-        """Human-readable title; by default the class name in words ("Proportion result")."""
-        return _readable_class_name(type(self).__name__)
+        """Human-readable title naming estimand, outcome and contrasts, from the rows: the estimand of the
+        first row that compares arms (else the first row), the outcome's label (:func:`display_label`) and
+        every contrast, e.g. ``"Risk difference in employed_18m: IPS vs SAU, IPSE vs SAU"``; the class name
+        in words ("Proportion result") when there are no rows."""
+        from ipstrial.report.format import estimand_label
+
+        try:
+            rows = self._checked_rows()
+        except NotImplementedError:
+            rows = ()
+        if not rows:
+            return _readable_class_name(type(self).__name__)
+        compared = [row for row in rows if " vs " in row.contrast]
+        main = (compared or list(rows))[0]
+        contrasts = ", ".join(dict.fromkeys(row.contrast for row in (compared or rows)))
+        about = f" in {display_label(main.outcome)}" if main.outcome else ""
+        return f"{estimand_label(main.estimand)}{about}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         """The ARD rows of this result; subclasses must override."""
@@ -627,11 +645,20 @@ class Result:
 
     # -- display -----------------------------------------------------------------
 
-    def _display_table(self, digits: int) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
-        """Cells shared by :meth:`summary` and :meth:`_repr_html_`.
+    def _display_table(
+        self, digits: int | None = None
+    ) -> tuple[list[str], list[list[str]], list[bool], list[str]]:
+        """Cells shared by :meth:`summary` and :meth:`_repr_html_`, formatted by each row's estimand and the
+        unit of its outcome (:mod:`ipstrial.report.format`, with the default labels of
+        :func:`~ipstrial.report.format.current_labels`).
 
-        Returns the headers, the body cells, a right-alignment flag per column and note lines.
+        Returns the headers, the body cells, a right-alignment flag per column and note lines. Method texts
+        longer than :data:`METHOD_WIDTH` characters are numbered notes (``"[1] ..."``) and the Method cell
+        holds their number.
         """
+        from ipstrial.report.format import current_labels, display_columns
+
+        labels = current_labels()
         rows = self._checked_rows()
         notes: list[str] = []
         analyses = {row.analysis for row in rows}
@@ -645,69 +672,55 @@ class Result:
             notes.extend(str(note) for note in own if note)
         if self.inputs is not None:
             notes.extend(self.inputs.notes())
-        show_outcome = any(row.outcome for row in rows)
-        show_variant = any(row.variant for row in rows)
-        levels = {row.conf_level for row in rows}
-        same_level = len(levels) <= 1
-        ci_header = f"{_format_level(next(iter(levels)))} CI" if len(levels) == 1 else "CI"
-
-        spec: list[tuple[str, bool]] = []
-        if show_analysis:
-            spec.append(("Analysis", False))
-        if show_outcome:
-            spec.append(("Outcome", False))
-        spec += [("Contrast", False), ("Estimand", False)]
-        if show_variant:
-            spec.append(("Variant", False))
-        spec += [
-            ("Estimate", True),
-            ("SE", True),
-            (ci_header, True),
-            ("p", True),
-            ("Method", False),
-            ("n", True),
-        ]
-        body: list[list[str]] = []
-        for row in rows:
-            interval = _format_interval(row.ci_low, row.ci_high, digits)
-            if not same_level and interval != _MISSING:
-                interval = f"{_format_level(row.conf_level)} {interval}"
-            cells: list[str] = []
-            if show_analysis:
-                cells.append(row.analysis or _MISSING)
-            if show_outcome:
-                cells.append(row.outcome or _MISSING)
-            cells += [row.contrast, _estimand_label(row.estimand)]
-            if show_variant:
-                cells.append(row.variant or _MISSING)
-            cells += [
-                format_number(row.estimate, digits),
-                format_number(row.se, digits),
-                interval,
-                format_p(row.p_value),
-                row.method or _MISSING,
-                format_number(row.n, digits),
-            ]
-            body.append(cells)
-        headers = [name for name, _ in spec]
-        right = [flag for _, flag in spec]
+        columns = display_columns(rows, labels=labels, digits=digits)
+        if not show_analysis:
+            columns.pop("Analysis", None)
+        methods = columns.pop("Method")
+        numbered: dict[str, int] = {}
+        method_cells = []
+        for text in methods:
+            if len(text) <= METHOD_WIDTH:
+                method_cells.append(text or _MISSING)
+                continue
+            number = numbered.setdefault(text, len(numbered) + 1)
+            method_cells.append(f"[{number}]")
+        n_cells = columns.pop("n", None)
+        columns["Method"] = method_cells
+        if n_cells is not None:
+            columns["n"] = n_cells
+        notes += [f"[{number}] {text}" for text, number in numbered.items()]
+        headers = list(columns)
+        right = [h in _RIGHT_COLUMNS or h.endswith("CI") or h.startswith("p") for h in headers]
+        body = [[columns[h][i] for h in headers] for i in range(len(rows))]
         return headers, body, right, notes
 
-    def summary(self, digits: int = 3) -> str:
-        """A plain-text table of the rows for humans.
+    def summary(self, digits: int | None = None, *, labels: Mapping[str, object] | None = None) -> str:
+        """A plain-text table of the rows for humans: numbers formatted by estimand and unit
+        (:mod:`ipstrial.report.format`), long method texts as numbered notes under the table.
 
         Parameters
         ----------
         digits
-            Decimal places for estimates, standard errors and intervals (p-values always
-            use three, with ``"<0.001"`` below 0.001).  Missing values are shown as ``"—"``.
+            None (default) for the rules of :func:`ipstrial.report.format.format_estimate` (currency
+            without decimals, percentages with one, ratios with two, ...); a number of decimals to use instead
+            for estimates, standard errors and intervals. p-values always follow
+            :func:`ipstrial.report.format.format_p`. Missing values are shown as ``"—"``.
+        labels
+            Column -> label or ``(label, unit)`` (:class:`ipstrial.report.format.Labels`) for the title, the
+            outcome and subgroup columns and the units; default: the labels a plan set with
+            :func:`ipstrial.report.format.use_labels`.
         """
-        headers, body, right, notes = self._display_table(digits)
-        title = self.title
-        lines = [title, "=" * len(title), *notes]
+        from ipstrial.report.format import use_labels
+
+        with contextlib.nullcontext() if labels is None else use_labels(labels):
+            headers, body, right, notes = self._display_table(digits)
+            title = self.title
+        above = [note for note in notes if not _FOOTNOTE.match(note)]
+        below = [note for note in notes if _FOOTNOTE.match(note)]
+        lines = [title, "=" * len(title), *above]
         if not body:
             lines.append("(no rows)")
-            return "\n".join(lines)
+            return "\n".join([*lines, *below])
         widths = [max(len(headers[j]), *(len(cells[j]) for cells in body)) for j in range(len(headers))]
 
         def fmt(cells: list[str]) -> str:
@@ -720,21 +733,27 @@ class Result:
         lines.append(fmt(headers))
         lines.append("  ".join("-" * width for width in widths))
         lines += [fmt(cells) for cells in body]
+        lines += below
         return "\n".join(lines)
 
     def __str__(self) -> str:
         """The :meth:`summary` text."""
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        """An HTML table (with the title as caption) for Jupyter and Quarto; all text is escaped."""
-        headers, body, right, notes = self._display_table(3)
+    def _repr_html_(self, *, labels: Mapping[str, object] | None = None) -> str:
+        """An HTML table (with the title as caption) for Jupyter and Quarto, formatted as :meth:`summary`
+        (labels from ``labels`` or the default a plan set); all text is escaped."""
+        from ipstrial.report.format import use_labels
+
+        with contextlib.nullcontext() if labels is None else use_labels(labels):
+            headers, body, right, notes = self._display_table(None)
+            title = self.title
 
         def cell(tag: str, text: str, align_right: bool) -> str:
             style = ' style="text-align: right"' if align_right else ' style="text-align: left"'
             return f"<{tag}{style}>{html.escape(text)}</{tag}>"
 
-        parts = ['<table class="ipstrial-result">', f"<caption>{html.escape(self.title)}</caption>"]
+        parts = ['<table class="ipstrial-result">', f"<caption>{html.escape(title)}</caption>"]
         parts.append("<thead><tr>" + "".join(cell("th", h, r) for h, r in zip(headers, right, strict=True)))
         parts[-1] += "</tr></thead>"
         parts.append("<tbody>")
@@ -746,7 +765,11 @@ class Result:
         if notes:
             span = len(headers)
             parts.append("<tfoot>")
-            parts += [f'<tr><td colspan="{span}">{html.escape(note)}</td></tr>' for note in notes]
+            parts += [
+                f'<tr><td colspan="{span}" style="text-align: left; white-space: normal">'
+                f"{html.escape(note)}</td></tr>"
+                for note in notes
+            ]
             parts.append("</tfoot>")
         parts.append("</table>")
         return "\n".join(parts)

@@ -137,6 +137,11 @@ class TrialSchema:
         Non-negative numeric outcomes; missing values allowed.
     utilities:
         Health utilities, at most 1 (negative values are allowed); missing values allowed.
+    allow_cpr:
+        False (the default): a column of the data that looks like Danish CPR numbers (``DDMMYY-XXXX``;
+        :func:`ipstrial.report.disclosure.looks_like_cpr`) is an error, whatever its role, so that
+        personal identification numbers never reach an analysis or a report. True: accept it (the caller
+        states it is not a CPR number).
 
     Any tuple role also accepts a list or a single column name.
     """
@@ -154,9 +159,13 @@ class TrialSchema:
     weeks: tuple[str, ...] = ()
     costs: tuple[str, ...] = ()
     utilities: tuple[str, ...] = ()
+    allow_cpr: bool = False
 
     def __post_init__(self) -> None:
         """Normalise list and single-name roles to tuples and check the role types."""
+        from ipstrial._checks import check_flag
+
+        check_flag(self.allow_cpr, "allow_cpr")
         if self.id is not None and (not isinstance(self.id, str) or not self.id):
             raise ParameterError(f"id= must be a column name (str) or None, got {self.id!r}")
         if not isinstance(self.arm, str) or not self.arm:
@@ -284,6 +293,13 @@ class _Checker:
                 ]
             )
         schema = self.schema
+        if not schema.allow_cpr:
+            from ipstrial.report.disclosure import check_no_cpr
+
+            try:
+                check_no_cpr(data)
+            except TrialDataError as exc:
+                self.problems += exc.problems
         roles = schema.roles()
         self._check_absent(roles)
         present = [c for c in schema.columns if c in data.columns]

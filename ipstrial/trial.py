@@ -42,6 +42,8 @@ class Trial:
         The control arm; estimators compare the other arms with it unless told otherwise.
     strata, covariates, binary, durations, event_codes, hours, weeks, costs, utilities
         The roles of the other columns, as in :class:`~ipstrial.schema.TrialSchema`.
+    allow_cpr
+        False (default): a column that looks like Danish CPR numbers is an error; True accepts it.
 
     Raises
     ------
@@ -74,6 +76,7 @@ class Trial:
         weeks: str | Sequence[str] = (),
         costs: str | Sequence[str] = (),
         utilities: str | Sequence[str] = (),
+        allow_cpr: bool = False,
     ) -> None:
         schema = TrialSchema(
             id=id,
@@ -89,6 +92,7 @@ class Trial:
             weeks=weeks,  # type: ignore[arg-type]
             costs=costs,  # type: ignore[arg-type]
             utilities=utilities,  # type: ignore[arg-type]
+            allow_cpr=allow_cpr,
         )
         self._setup(data, schema)
 

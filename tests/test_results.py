@@ -178,18 +178,18 @@ def test_summary_contents() -> None:
     result = _prop()
     text = result.summary()
     lines = text.splitlines()
-    assert lines[0] == "Prop"
+    assert lines[0] == "Risk difference in employed: IPS vs SAU"
     assert "<0.001" in text
     assert "—" in text  # the NaN standard error
-    assert "(0.200, 0.400)" in text
-    assert "0.300" in text
+    assert "20.0 to 40.0" in text  # the proportion's interval 0.2 to 0.4, in percent
+    assert "30.0%" in text  # 12 / 40
     assert "Wilson" in text and "Newcombe" in text
     assert " 40" in text
     assert str(result) == text
 
 
 def test_summary_digits() -> None:
-    assert "(0.20, 0.40)" in _prop().summary(digits=2)
+    assert "20.00 to 40.00" in _prop().summary(digits=2)
 
 
 def test_default_title_from_class_name() -> None:
@@ -198,13 +198,20 @@ def test_default_title_from_class_name() -> None:
         pass
 
     result = ProportionResult(events=1, n=2, p=0.5)
-    assert result.title == "Proportion result"
-    assert result.summary().splitlines()[0] == "Proportion result"
+    assert result.title == "Risk difference in employed: IPS vs SAU"  # estimand, outcome, contrast
+    assert result.summary().splitlines()[0] == "Risk difference in employed: IPS vs SAU"
+
+    @dataclasses.dataclass(frozen=True)
+    class EmptyResult(Result):
+        def rows(self) -> tuple[Row, ...]:
+            return ()
+
+    assert EmptyResult().title == "Empty result"  # no rows: the class name in words
 
 
 def test_format_helpers() -> None:
     assert format_p(1e-5) == "<0.001"
-    assert format_p(0.001) == "0.001"
+    assert format_p(0.001) == "0.0010"  # two significant figures between 0.001 and 0.01
     assert format_p(0.04567) == "0.046"
     assert format_p(float("nan")) == "—"
     assert format_p(None) == "—"
@@ -227,9 +234,9 @@ def test_repr_html_escapes_text() -> None:
 def test_repr_html_formats_like_summary() -> None:
     out = _prop()._repr_html_()
     assert "&lt;0.001" in out
-    assert "(0.200, 0.400)" in out
+    assert "20.0 to 40.0" in out
     assert "—" in out
-    assert "<caption>Prop</caption>" in out
+    assert "<caption>Risk difference in employed: IPS vs SAU</caption>" in out
 
 
 # ---------------------------------------------------------------------------
@@ -247,7 +254,7 @@ def test_to_dict_round_trips_through_json() -> None:
     )
     payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert payload["type"] == "_Arrays"
-    assert payload["title"] == "Arrays"
+    assert payload["title"] == "Mean: IPS"  # estimand and arm of its one row
     attributes = payload["attributes"]
     assert attributes["count"] == 5
     assert attributes["value"] == 2.5

@@ -570,37 +570,56 @@ class BusinessCase(Result):
         )
         return tuple(rows)
 
-    def plot(self, ax: Axes | None = None, kind: str = "lines") -> Axes:
+    def plot(
+        self,
+        ax: Axes | None = None,
+        kind: str = "lines",
+        *,
+        colors: Mapping[str, str] | None = None,
+    ) -> Axes:
         """Draw the case: ``kind="lines"`` (bars per line and year, the net as a line) or
-        ``kind="cumulative"`` (bars of the net per year and the cumulative net, with the payback year)."""
+        ``kind="cumulative"`` (bars of the net per year and the cumulative net, with the payback year).
+
+        Amounts on a currency axis with thousands separators (:attr:`unit`, e.g. "1,000 DKK"); the legend
+        sits under the axes, never over the bars. ``colors`` maps line names to colours (default:
+        seaborn's "colorblind" palette in the order of :attr:`lines`, as
+        :func:`ipstrial.report.palette.arm_colors`).
+        """
         if kind not in ("lines", "cumulative"):
             raise BudgetInputError(f"kind={kind!r}: use 'lines' or 'cumulative'")
         import matplotlib.pyplot as plt
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7.5, 4.5))
-        years = np.asarray(self.years, dtype=float)
-        if kind == "lines":
-            k = len(self.lines)
-            matrix = self._matrix
-            width = 0.8 / k
-            for i, line in enumerate(self.lines):
-                offsets = years - 0.4 + width * (i + 0.5)
-                ax.bar(offsets, matrix[i], width=width, label=line.name)
-            ax.plot(years, self.net.to_numpy(), color="black", marker="o", label="net")
-        else:
-            ax.bar(years, self.net.to_numpy(), width=0.6, color="0.7", label="net")
-            ax.plot(years, self.cumulative.to_numpy(), color="black", marker="o", label="cumulative net")
-            payback = self.payback_years
-            if payback is not None:
-                ax.axvline(self.years[payback - 1], color="tab:green", linestyle=":", label="payback")  # type: ignore[index]
-        ax.axhline(0.0, color="0.3", linewidth=0.8)
-        ax.set_xticks(years)
-        ax.set_xticklabels([str(y) for y in self.years])  # type: ignore[union-attr]
-        ax.set_xlabel("year")
-        ax.set_ylabel(self.unit or "amount")
-        ax.set_title(self.title)
-        ax.legend(fontsize="small")
+        from ipstrial.report.figures import money_axis
+        from ipstrial.report.palette import figure_style, resolve_colors
+
+        names = [line.name for line in self.lines]
+        with figure_style():
+            palette = resolve_colors(colors, names, what="line") if kind == "lines" else {}
+            if ax is None:
+                _, ax = plt.subplots(figsize=(7.5, 4.2 + 0.2 * len(names)), layout="constrained")
+            years = np.asarray(self.years, dtype=float)
+            if kind == "lines":
+                k = len(self.lines)
+                matrix = self._matrix
+                width = 0.8 / k
+                for i, line in enumerate(self.lines):
+                    offsets = years - 0.4 + width * (i + 0.5)
+                    ax.bar(offsets, matrix[i], width=width, label=line.name, color=palette[line.name])
+                ax.plot(years, self.net.to_numpy(), color="black", marker="o", label="net")
+            else:
+                ax.bar(years, self.net.to_numpy(), width=0.6, color="0.7", label="net")
+                ax.plot(years, self.cumulative.to_numpy(), color="black", marker="o", label="cumulative net")
+                payback = self.payback_years
+                if payback is not None:
+                    ax.axvline(self.years[payback - 1], color="#029e73", linestyle=":", label="payback")  # type: ignore[index]
+            ax.axhline(0.0, color="0.3", linewidth=0.8)
+            ax.set_xticks(years)
+            ax.set_xticklabels([str(y) for y in self.years])  # type: ignore[union-attr]
+            money_axis(ax.yaxis)
+            ax.set_xlabel("Year")
+            ax.set_ylabel(f"Amount ({self.unit})" if self.unit else "Amount")
+            ax.set_title(self.title, loc="left", wrap=True)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
         return ax
 
 

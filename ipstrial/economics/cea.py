@@ -82,6 +82,8 @@ from ipstrial.results import Result, Row, contrast_label, excluded_extra
 from ipstrial.stats.normal import p_two_sided, wald_interval
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
     from matplotlib.axes import Axes
 
 __all__ = ["COST_MODELS", "EFFECT_MODELS", "CostEffectivenessResult", "cost_effectiveness"]
@@ -161,8 +163,11 @@ class CostEffectivenessResult(Result):
 
     @property
     def title(self) -> str:
+        from ipstrial.results import contrast_label, display_label
+
         contrasts = ", ".join(contrast_label(t, self.control) for t in self.treatments)
-        return f"Cost-effectiveness of {contrasts}: {self.cost} per {self.effect}"
+        cost, effect = display_label(self.cost), display_label(self.effect)
+        return f"Cost-effectiveness of {contrasts}: {cost} per {effect}"
 
     @property
     def quadrant(self) -> str | dict[str, str]:
@@ -356,62 +361,137 @@ class CostEffectivenessResult(Result):
         text = {"delta_cost": cost, "delta_effect": effect, "inmb": f"{cost} and {effect}"}[estimand]
         return f"g-computation over the {text}"
 
-    def plot(self, ax: Axes | None = None, kind: str = "plane") -> Axes:
+    def plot(
+        self,
+        ax: Axes | None = None,
+        kind: str = "plane",
+        *,
+        colors: Mapping[str, str] | None = None,
+        currency: str | None = None,
+    ) -> Axes:
         """Draw the cost-effectiveness plane (``kind="plane"``) or the acceptability curve (``"ceac"``).
 
         The plane shows the bootstrap cloud of ``(ΔE, ΔC)`` per contrast, the point estimates, the
-        willingness-to-pay line ``ΔC = λ ΔE`` through the origin (below it INMB > 0) and the quadrant
-        labels. The acceptability curve shows ``P(INMB > 0)`` over ``wtp_grid`` with the reference
-        ``wtp`` marked.
+        willingness-to-pay line ``ΔC = λ ΔE`` through the origin across the whole plane (clipped to the
+        axes; below it INMB > 0) and the quadrant labels in the corners, which the axis range keeps clear of
+        the data (the data fill at most the middle 76 % of each axis). The acceptability curve shows
+        ``P(INMB > 0)`` in percent over ``wtp_grid`` up to a little past where the curves stop moving
+        (the first λ after which every curve stays within 0.5 percentage points of its value at the grid's
+        end, times 1.25, and at least 1.1 λ), with the reference ``wtp`` marked (Fenwick et al. 2001,
+        Health Econ 10:779). Amounts have thousands separators and the ``currency`` (default: the unit
+        of the cost column in :func:`ipstrial.report.format.current_labels`). Each contrast is drawn in
+        its treatment arm's colour (``colors``, default :func:`ipstrial.report.palette.arm_colors`).
         """
         import matplotlib.pyplot as plt
 
+        from ipstrial.report.figures import column_label, money_axis, money_text, percent_axis
+        from ipstrial.report.format import PROPORTION_UNITS, current_labels
+        from ipstrial.report.palette import figure_style, resolve_colors
+
         kind = check_choice(kind, "kind", ("plane", "ceac"))
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.8))
-        colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2"])
-        if kind == "ceac":
-            for j, label in enumerate(c for c in self.ceac.columns if c != "wtp"):
-                ax.plot(self.ceac.wtp, self.ceac[label], color=colours[j % len(colours)], label=label)
-            ax.axvline(self.wtp, color="grey", linestyle=":", linewidth=1, label=f"λ = {_money(self.wtp)}")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel(f"willingness to pay per unit of {self.effect}")
-            ax.set_ylabel("probability cost-effective")
-            ax.set_title("Cost-effectiveness acceptability curve")
-            ax.legend(frameon=False)
-            return ax
-        for j, e in enumerate(self.estimates.itertuples(index=False)):
-            colour = colours[j % len(colours)]
-            d = self.draws[self.draws.contrast == e.contrast]
-            ax.scatter(d.delta_effect, d.delta_cost, s=3, alpha=0.15, color=colour, linewidths=0)
-            ax.scatter(
-                [e.delta_effect],
-                [e.delta_cost],
-                s=60,
-                color=colour,
-                edgecolors="black",
-                zorder=3,
-                label=f"{e.contrast} ({e.quadrant})",
-            )
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.axvline(0, color="black", linewidth=0.8)
-        x_low, x_high = ax.get_xlim()
-        y_low, y_high = ax.get_ylim()
-        x_low, x_high, y_low, y_high = min(x_low, 0.0), max(x_high, 0.0), min(y_low, 0.0), max(y_high, 0.0)
-        xs = np.array([x_low, x_high])
-        ax.plot(xs, self.wtp * xs, color="grey", linestyle="--", linewidth=1, label=f"λ = {_money(self.wtp)}")
-        ax.set_xlim(x_low, x_high)
-        ax.set_ylim(y_low, y_high)
-        style = {"fontsize": 8, "color": "dimgrey"}
-        ax.text(0.98, 0.98, "north-east", transform=ax.transAxes, ha="right", va="top", **style)
-        ax.text(0.02, 0.98, "dominated", transform=ax.transAxes, ha="left", va="top", **style)
-        ax.text(0.98, 0.02, "dominant", transform=ax.transAxes, ha="right", va="bottom", **style)
-        ax.text(0.02, 0.02, "south-west", transform=ax.transAxes, ha="left", va="bottom", **style)
-        ax.set_xlabel(f"Δ effect ({self.effect})")
-        ax.set_ylabel(f"Δ cost ({self.cost})")
-        ax.set_title("Cost-effectiveness plane")
-        ax.legend(frameon=False, loc="best", fontsize=8)
+        labels = current_labels()
+        money = currency if currency is not None else labels.unit(self.cost)
+        money_suffix = f" ({money})" if money else ""
+        per = column_label(self.effect)
+        with figure_style():
+            palette = resolve_colors(colors, list(self.n_by_arm))
+            colour_of = {contrast_label(t, self.control): palette[t] for t in self.treatments}
+            if ax is None:
+                _, ax = plt.subplots(figsize=(7.2, 4.4), layout="constrained")
+            if kind == "ceac":
+                grid = self.ceac.wtp.to_numpy(dtype=float)
+                curves = [c for c in self.ceac.columns if c != "wtp"]
+                for label in curves:
+                    ax.plot(grid, self.ceac[label], color=colour_of.get(label, "0.2"), label=label)
+                reference = f"λ = {money_text(self.wtp)}"
+                ax.axvline(self.wtp, color="0.4", linestyle=":", linewidth=1.2, label=reference)
+                ax.set_xlim(grid[0], _ceac_right(grid, self.ceac[curves].to_numpy(dtype=float), self.wtp))
+                ax.set_ylim(0, 1)
+                percent_axis(ax.yaxis)
+                money_axis(ax.xaxis)
+                ax.set_xlabel(f"Willingness to pay per unit of {per}{money_suffix}")
+                ax.set_ylabel("Probability cost-effective, %")
+                ax.set_title("Cost-effectiveness acceptability curve", loc="left")
+                ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+                return ax
+            xs: list[float] = [0.0]
+            ys: list[float] = [0.0]
+            for e in self.estimates.itertuples(index=False):
+                colour = colour_of.get(e.contrast, "0.2")
+                d = self.draws[self.draws.contrast == e.contrast]
+                ax.scatter(d.delta_effect, d.delta_cost, s=4, alpha=0.25, color=colour, linewidths=0)
+                ax.scatter(
+                    [e.delta_effect],
+                    [e.delta_cost],
+                    s=60,
+                    color=colour,
+                    edgecolors="black",
+                    zorder=3,
+                    label=f"{e.contrast} ({e.quadrant})",
+                )
+                xs.extend([float(d.delta_effect.min()), float(d.delta_effect.max()), float(e.delta_effect)])
+                ys.extend([float(d.delta_cost.min()), float(d.delta_cost.max()), float(e.delta_cost)])
+            x_low, x_high = _clear_range(min(xs), max(xs))
+            y_low, y_high = _clear_range(min(ys), max(ys))
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.axvline(0, color="black", linewidth=0.8)
+            ends = _line_in_box(self.wtp, x_low, x_high, y_low, y_high)
+            if ends is not None:
+                (ax_, ay_), (bx_, by_) = ends
+                ax.plot(
+                    [ax_, bx_], [ay_, by_], color="0.4", linestyle="--", linewidth=1.2,
+                    label=f"λ = {money_text(self.wtp)} per unit",
+                )
+            ax.set_xlim(x_low, x_high)
+            ax.set_ylim(y_low, y_high)
+            style = {"fontsize": 9, "color": "0.35"}
+            ax.text(0.98, 0.98, "north-east", transform=ax.transAxes, ha="right", va="top", **style)
+            ax.text(0.02, 0.98, "dominated", transform=ax.transAxes, ha="left", va="top", **style)
+            ax.text(0.98, 0.02, "dominant", transform=ax.transAxes, ha="right", va="bottom", **style)
+            ax.text(0.02, 0.02, "south-west", transform=ax.transAxes, ha="left", va="bottom", **style)
+            money_axis(ax.yaxis)
+            if labels.unit(self.effect) in PROPORTION_UNITS:
+                percent_axis(ax.xaxis)
+                ax.set_xlabel(f"Δ {per}, percentage points")
+            else:
+                ax.set_xlabel(f"Δ {per}")
+            ax.set_ylabel(f"Δ {column_label(self.cost)}{money_suffix}")
+            ax.set_title("Cost-effectiveness plane", loc="left")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
         return ax
+
+
+def _clear_range(low: float, high: float) -> tuple[float, float]:
+    """An axis range in which ``[low, high]`` fills the middle 76 % (12 % free at each end, for labels)."""
+    span = (high - low) or max(abs(high), 1.0)
+    pad = span * 0.12 / 0.76
+    return low - pad, high + pad
+
+
+def _line_in_box(
+    slope: float, x_low: float, x_high: float, y_low: float, y_high: float
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The segment of ``y = slope * x`` inside the box (Liang-Barsky clipping of the line through 0)."""
+    if slope == 0:
+        return ((x_low, 0.0), (x_high, 0.0)) if y_low <= 0 <= y_high else None
+    left = max(x_low, min(y_low / slope, y_high / slope))
+    right = min(x_high, max(y_low / slope, y_high / slope))
+    if left >= right:
+        return None
+    return (left, slope * left), (right, slope * right)
+
+
+def _ceac_right(grid: np.ndarray, curves: np.ndarray, wtp: float) -> float:
+    """The right end of an acceptability curve's axis: 1.25 x the first λ after which every curve stays
+    within 0.005 of its value at the grid's end, at least 1.1 x the reference λ, at most the grid's end."""
+    end = grid[-1]
+    if len(grid) < 2:
+        return float(max(end, wtp) or 1.0)
+    moving = np.abs(curves - curves[-1:, :]) > 0.005
+    rows = np.flatnonzero(moving.any(axis=1))
+    settled = grid[min(rows[-1] + 1, len(grid) - 1)] if len(rows) else grid[0]
+    right = max(1.25 * settled, 1.1 * wtp, grid[1])
+    return float(min(right, end) if end > grid[0] else right)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,35 +178,64 @@ class CostsByCategory(Result):
                 )
         return tuple(out)
 
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Mean differences with their intervals, one line per category and the total.
+    def plot(self, ax: Axes | None = None, *, colors: Mapping[str, str] | None = None) -> Axes:
+        """Mean differences (treatment - control) with their intervals, one line per category and the total.
 
-        Each contrast's points carry ``gid="delta:<contrast>"``.
+        Each treatment arm has its colour of the trial's palette (:func:`ipstrial.report.palette.arm_colors`
+        over the treatments and the control, unless ``colors`` is given); categories read by their labels
+        (:func:`ipstrial.report.format.current_labels`); amounts have thousands separators and the currency
+        of the categories' unit. Each contrast's points carry ``gid="delta:<contrast>"``.
+
+        Parameters
+        ----------
+        ax
+            The axes to draw on (a new figure when None).
+        colors
+            ``{arm: colour}`` covering the treatment arms.
         """
         import matplotlib.pyplot as plt
 
+        from ipstrial.report.figures import money_axis
+        from ipstrial.report.format import current_labels
+        from ipstrial.report.palette import figure_style, resolve_colors
+
+        labels = current_labels()
         outcomes = list(self.outcomes)
         contrasts = list(pd.unique(self.differences.contrast))
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.5 * len(outcomes) * max(1, len(contrasts)) + 1.5))
-        height = 0.8 / max(1, len(contrasts))
-        for c, contrast in enumerate(contrasts):
-            d = self.differences[self.differences.contrast == contrast].set_index("outcome").loc[outcomes]
-            y = np.arange(len(outcomes)) + (c - (len(contrasts) - 1) / 2) * height
-            ax.errorbar(
-                d.estimate,
-                y,
-                xerr=[d.estimate - d.ci_low, d.ci_high - d.estimate],
-                fmt="o",
-                capsize=3,
-                label=contrast,
-                gid=f"delta:{contrast}",
-            )
-        ax.axvline(0, color="0.5", lw=0.8)
-        ax.set_yticks(np.arange(len(outcomes)), outcomes)
-        ax.invert_yaxis()
-        ax.set_xlabel(f"difference in mean cost ({int(round((1 - self.alpha) * 100))}% CI)")
-        ax.legend(frameon=False, fontsize="small")
+        arms = [*self.treatments, self.control]
+        palette = resolve_colors(colors, [str(a) for a in arms])
+        units = {labels.unit(c) for c in self.categories} - {None}
+        currency = next(iter(units)) if len(units) == 1 else ""
+        with figure_style():
+            if ax is None:
+                _, ax = plt.subplots(
+                    figsize=(7, 0.45 * len(outcomes) * max(1, len(contrasts)) + 1.6), layout="constrained"
+                )
+            height = 0.8 / max(1, len(contrasts))
+            for c, contrast in enumerate(contrasts):
+                d = self.differences[self.differences.contrast == contrast].set_index("outcome").loc[outcomes]
+                y = np.arange(len(outcomes)) + (c - (len(contrasts) - 1) / 2) * height
+                treatment = str(contrast).split(" vs ")[0]
+                ax.errorbar(
+                    d.estimate,
+                    y,
+                    xerr=[d.estimate - d.ci_low, d.ci_high - d.estimate],
+                    fmt="o",
+                    capsize=3,
+                    color=palette.get(treatment),
+                    label=contrast,
+                    gid=f"delta:{contrast}",
+                )
+            ax.axvline(0, color="0.5", lw=0.8)
+            names = ["Total" if o == self.total else labels.label(o) for o in outcomes]
+            ax.set_yticks(np.arange(len(outcomes)), names)
+            ax.invert_yaxis()
+            money_axis(ax.xaxis)
+            ax.tick_params(axis="x", labelrotation=30)
+            level = int(round((1 - self.alpha) * 100))
+            unit = f", {currency}" if currency else ""
+            ax.set_xlabel(f"Difference in mean cost per participant{unit} ({level}% CI)")
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return ax
 
 

@@ -109,9 +109,10 @@ class IncrementalResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Incremental analysis of {self.cost_name} per {self.effect_name}: frontier " + " -> ".join(
-            self.frontier
-        )
+        from ipstrial.results import display_label
+
+        cost, effect = display_label(self.cost_name), display_label(self.effect_name)
+        return f"Incremental analysis of {cost} per {effect}: frontier " + " -> ".join(self.frontier)
 
     @property
     def status(self) -> dict[str, str]:

@@ -43,6 +43,10 @@ from ipstrial.stats import proportions as iv
 from ipstrial.stats.normal import p_two_sided
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
+    from matplotlib.axes import Axes
+
     from ipstrial.trial import Trial
 
 __all__ = ["BinaryComparison", "adjust_p_values", "compare_counts", "compare_proportions"]
@@ -109,7 +113,9 @@ class BinaryComparison(Result):
 
     @property
     def title(self) -> str:
-        return f"Binary outcome {self.outcome}: " + ", ".join(self.contrasts)
+        from ipstrial.results import display_label
+
+        return f"Risk difference in {display_label(self.outcome)}: " + ", ".join(self.contrasts)
 
     def interval(self, estimand: str, contrast: str | None = None) -> iv.Interval:
         """The interval of one estimand for one contrast (the first when ``contrast`` is None)."""
@@ -198,6 +204,24 @@ class BinaryComparison(Result):
                 )
             )
         return tuple(out)
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        estimand: str = "risk_difference",
+        colors: Mapping[str, str] | None = None,
+    ) -> Axes:
+        """Forest plot of the contrasts with the control: estimate, interval, n/N per arm, "favours" labels.
+
+        ``estimand`` is ``"risk_difference"`` (percentage points, null line at 0), ``"risk_ratio"`` or
+        ``"odds_ratio"`` (log axis, null line at 1); drawn by :func:`ipstrial.report.figures.forest_figure`
+        (events/participants from the per-arm rows' extras). ``colors`` maps arms to colours (default
+        :func:`ipstrial.report.palette.arm_colors` of the analysed arms).
+        """
+        from ipstrial.report.figures import forest_for
+
+        return forest_for([self], estimand=estimand, colors=colors, ax=ax)
 
 
 def _options(

@@ -82,7 +82,9 @@ class RateRatio(Result):
 
     @property
     def title(self) -> str:
-        return f"Rate ratio of {self.outcome}: " + ", ".join(self.table.contrast)
+        from ipstrial.results import display_label
+
+        return f"Rate ratio of {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"

@@ -184,7 +184,9 @@ class MarginalEffectResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Covariate-adjusted marginal effects on {self.outcome}: " + ", ".join(
+        from ipstrial.results import contrast_label, display_label
+
+        return f"Covariate-adjusted marginal effects on {display_label(self.outcome)}: " + ", ".join(
             contrast_label(t, self.control) for t in self.treatments
         )
 

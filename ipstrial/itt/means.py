@@ -72,7 +72,9 @@ class MeanComparison(Result):
 
     @property
     def title(self) -> str:
-        return f"Mean of {self.outcome}: " + ", ".join(self.welch.contrast)
+        from ipstrial.results import display_label
+
+        return f"Mean difference in {display_label(self.outcome)}: " + ", ".join(self.welch.contrast)
 
     def rows(self) -> tuple[Row, ...]:
         out = []
@@ -253,7 +255,9 @@ class AdjustedMeanDifference(Result):
 
     @property
     def title(self) -> str:
-        return f"Adjusted mean difference in {self.outcome}: " + ", ".join(self.table.contrast)
+        from ipstrial.results import display_label
+
+        return f"Adjusted mean difference in {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"

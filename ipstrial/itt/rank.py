@@ -46,7 +46,9 @@ class HodgesLehmann(Result):
 
     @property
     def title(self) -> str:
-        return f"Hodges-Lehmann shift in {self.outcome}: " + ", ".join(self.table.contrast)
+        from ipstrial.results import display_label
+
+        return f"Hodges-Lehmann shift in {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
 
     def rows(self) -> tuple[Row, ...]:
         method = (

@@ -65,7 +65,9 @@ class StratifiedComparison(Result):
 
     @property
     def title(self) -> str:
-        return f"Mantel-Haenszel analysis of {self.outcome} over {' x '.join(self.strata)}"
+        from ipstrial.results import display_label
+
+        return f"Mantel-Haenszel analysis of {display_label(self.outcome)} over {' x '.join(self.strata)}"
 
     def rows(self) -> tuple[Row, ...]:
         by = " x ".join(self.strata)

@@ -117,7 +117,9 @@ class SubgroupResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Subgroups of {self.outcome}: " + ", ".join(self.contrasts)
+        from ipstrial.results import display_label
+
+        return f"Risk difference in {display_label(self.outcome)} by subgroup: " + ", ".join(self.contrasts)
 
     def rows(self) -> tuple[Row, ...]:
         out = []
@@ -168,39 +170,39 @@ class SubgroupResult(Result):
                 )
         return tuple(out)
 
-    def plot(self, ax: Axes | None = None, contrast: str | None = None) -> Axes:
-        """Forest plot of one contrast (the first by default): a line per level, the overall effect dashed."""
-        import matplotlib.pyplot as plt
+    def plot(
+        self,
+        ax: Axes | None = None,
+        contrast: str | None = None,
+        *,
+        colors: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> Axes:
+        """Forest plot of one contrast (the first by default): a heading per subgroup column with its
+        interaction p-value, a line per level with n/N per arm and "estimate (low to high)" in percentage
+        points, the null line, the overall effect dashed and "favours" labels
+        (:func:`ipstrial.report.figures.forest_figure` draws every contrast with the overall results)."""
+        from ipstrial.report.figures import _subgroup_rows, column_label, forest_axes
+        from ipstrial.report.palette import figure_style, resolve_colors
 
         contrast = contrast or self.contrasts[0]
         if contrast not in self.contrasts:
             raise ParameterError(f"contrast must be one of {list(self.contrasts)}, got {contrast!r}")
-        levels = self.levels[self.levels.contrast == contrast]
-        tests = self.interactions[self.interactions.contrast == contrast]
-        n_rows = len(levels) + len(tests)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.32 * n_rows + 1.2))
-        y, ticks, labels = n_rows, [], []
-        largest = levels.n1.add(levels.n0).max()
-        for factor in self.by:
-            it = tests[tests.factor == factor].iloc[0]
-            y -= 1
-            ticks.append(y)
-            p = "interaction p " + ("n/a" if np.isnan(it.p_value) else f"{it.p_value:.3f}")
-            labels.append(f"{factor} ({p})")
-            for lv in levels[levels.factor == factor].itertuples():
-                y -= 1
-                ax.plot([lv.low, lv.high], [y, y], color="0.2", lw=1.2)
-                ax.plot(lv.estimate, y, "s", color="0.2", ms=4 + 4 * np.sqrt((lv.n1 + lv.n0) / largest))
-                ticks.append(y)
-                labels.append(f"   {lv.level} ({int(lv.a)}/{int(lv.n1)} vs {int(lv.c)}/{int(lv.n0)})")
-        overall = self.overall[contrast][0]
-        ax.axvline(0, color="0.5", lw=0.8)
-        ax.axvline(overall, color="C0", ls="--", lw=0.8, label=f"overall {overall:.3f}")
-        ax.set_yticks(ticks, labels)
-        ax.set_xlabel(f"risk difference, {contrast} ({int(round(100 * (1 - self.alpha)))}% CI)")
-        ax.set_title(f"Subgroups of {self.outcome}: {contrast}")
-        ax.legend(loc="lower right", frameon=False, fontsize="small")
+        treatment = self.treatments[self.contrasts.index(contrast)]
+        level = f"{100 * (1 - self.alpha):.10g}%"
+        with figure_style():
+            palette = resolve_colors(colors, [*self.treatments, self.control])
+            rows = _subgroup_rows(self, [contrast], palette, labels, with_contrast=False)
+            ax = forest_axes(
+                rows,
+                estimand="risk_difference",
+                conf_level=1 - self.alpha,
+                headers=("", f"{treatment} n/N", f"{self.control} n/N", f"Difference, pp ({level} CI)"),
+                favours=(f"favours {self.control}", f"favours {treatment}"),
+                title=f"Subgroups of {column_label(self.outcome)}: {contrast}",
+                ax=ax,
+                reference=self.overall[contrast][0],
+            )
         return ax
 
 

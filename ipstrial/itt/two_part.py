@@ -101,7 +101,9 @@ class TwoPart(Result):
 
     @property
     def title(self) -> str:
-        return f"Two-part model of {self.outcome}: " + ", ".join(self.differences.contrast)
+        from ipstrial.results import display_label
+
+        return f"Two-part model of {display_label(self.outcome)}: " + ", ".join(self.differences.contrast)
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"

@@ -86,6 +86,10 @@ from ipstrial.survival._arm_models import NotConverged as _NotConverged
 from ipstrial.survival._inputs import competing_censored_note, prepare_survival
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from collections.abc import Mapping
+
+    from matplotlib.axes import Axes
+
     from ipstrial.results import Row
     from ipstrial.trial import Trial
 
@@ -505,7 +509,13 @@ class CoxResult(ArmModelResult):
 
     @property
     def title(self) -> str:
-        return f"Cox model for {self.outcome} (cause-specific hazard of event {self.cause})"
+        from ipstrial.results import contrast_label, display_label
+
+        return (
+            f"Hazard ratio for {display_label(self.outcome)} "
+            f"(Cox, cause-specific hazard of event {self.cause}): "
+            + ", ".join(contrast_label(t, self.control) for t in self.treatments)
+        )
 
     def hazard_ratio(self, treatment: str | None = None) -> float:
         """The hazard ratio of one treatment arm (the first when ``None``) vs the control."""
@@ -551,6 +561,57 @@ class CoxResult(ArmModelResult):
                 )
             )
         return tuple(out)
+
+    def plot(self, ax: Axes | None = None, *, colors: Mapping[str, str] | None = None) -> Axes:
+        """Hazard ratios of each treatment vs the control with their Wald intervals, on a log axis.
+
+        One line per treatment (its colour from ``colors``, default
+        :func:`ipstrial.report.palette.arm_colors` of the arms), the text "HR (low to high)", events/n per
+        arm (:attr:`events`), a line at 1 and "favours" labels (a hazard ratio above 1: the event, a first
+        job, comes sooner with the treatment).
+        """
+        from ipstrial.report.figures import ForestRow, column_label, estimate_text, forest_axes
+        from ipstrial.report.palette import figure_style, resolve_colors
+
+        counts = self.events.set_index("arm")
+        arms = [*self.treatments, self.control]
+        with figure_style():
+            palette = resolve_colors(colors, arms)
+            rows = []
+            for label in self.treatments:
+                c = self._arm_coefficient(label)
+                hr, lo, hi = float(c.hazard_ratio), float(c.ci_low), float(c.ci_high)
+                rows.append(
+                    ForestRow(
+                        f"{label} vs {self.control}",
+                        estimate=hr,
+                        low=lo,
+                        high=hi,
+                        text=estimate_text(hr, lo, hi, "hazard_ratio"),
+                        treatment_text=f"{int(counts.events[label])}/{int(counts.n[label])}",
+                        control_text=f"{int(counts.events[self.control])}/{int(counts.n[self.control])}",
+                        color=palette[label],
+                        weight=float(counts.n[label] + counts.n[self.control]),
+                        gid=f"cox:{label}",
+                    )
+                )
+            one = len(self.treatments) == 1
+            level = f"{100 * (1 - self.alpha):.10g}%"
+            ax = forest_axes(
+                rows,
+                estimand="hazard_ratio",
+                conf_level=1 - self.alpha,
+                headers=(
+                    "",
+                    f"{self.treatments[0]} events/n" if one else "Treatment events/n",
+                    f"{self.control} events/n",
+                    f"Hazard ratio ({level} CI)",
+                ),
+                favours=(f"favours {self.control}", f"favours {' / '.join(self.treatments)}"),
+                title=f"Cox model: {column_label(self.outcome)}",
+                ax=ax,
+            )
+        return ax
 
 
 @shared_params

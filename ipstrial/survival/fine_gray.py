@@ -238,7 +238,13 @@ class FineGrayResult(ArmModelResult):
 
     @property
     def title(self) -> str:
-        return f"Fine-Gray model for {self.outcome} (subdistribution hazard of event {self.cause})"
+        from ipstrial.results import contrast_label, display_label
+
+        return (
+            f"Subdistribution hazard ratio for {display_label(self.outcome)} "
+            f"(Fine-Gray, event {self.cause}): "
+            + ", ".join(contrast_label(t, self.control) for t in self.treatments)
+        )
 
     def subdistribution_hazard_ratio(self, treatment: str | None = None) -> float:
         """The subdistribution hazard ratio of one treatment arm (the first when ``None``)."""

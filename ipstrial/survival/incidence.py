@@ -41,6 +41,8 @@ from ipstrial.survival._inputs import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from collections.abc import Mapping
+
     from matplotlib.axes import Axes
 
     from ipstrial.results import Row
@@ -279,7 +281,10 @@ class GrayTestResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Gray's test for the cumulative incidence of event {self.cause} in {self.outcome}"
+        from ipstrial.results import display_label
+
+        outcome = display_label(self.outcome)
+        return f"Gray's test for the cumulative incidence of event {self.cause} in {outcome}"
 
     def rows(self) -> tuple[Row, ...]:
         method = (
@@ -329,7 +334,9 @@ class CumulativeIncidenceResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Cumulative incidence of event {self.cause} in {self.outcome} (Aalen-Johansen)"
+        from ipstrial.results import display_label
+
+        return f"Cumulative incidence of event {self.cause} in {display_label(self.outcome)} (Aalen-Johansen)"
 
     def _values(self, times: Sequence[float] | float, column: str) -> pd.DataFrame:
         grid = time_values(times, nonnegative=True)
@@ -415,43 +422,118 @@ class CumulativeIncidenceResult(Result):
             out.extend(self.test.rows())
         return tuple(out)
 
-    def plot(self, ax: Axes | None = None, competing: bool = False) -> Axes:
-        """Step curves of the cumulative incidence per arm; ``competing=True`` adds the competing
-        causes' incidence dashed in the arm's colour. Lines carry ``gid`` ``"cif:<arm>"`` and
-        ``"competing:<arm>"``; each curve runs to the arm's last follow-up."""
+    def _plot_at_risk(self, label: str, ticks: Sequence[float]) -> list[int | None]:
+        """Numbers at risk (time ``>= t``) of arm ``label`` at ``ticks``, from the risk sets in curves.
+
+        ``n_risk`` is known at each event time ``t_j``. For ``t_{j-1} < t <= t_j`` the number at risk lies
+        between ``n_risk(t_j)`` and ``n_risk(t_{j-1}) - d(t_{j-1})`` (the censorings between the two times
+        are not stored); it is given when the two agree (no censoring in between) and None ("–") otherwise.
+        At ``t = 0`` it is the arm's size; after the last follow-up it is 0.
+        """
+        tab = self.curves.loc[self.curves.arm == label]
+        times = tab.time.to_numpy()
+        n_risk = tab.n_risk.to_numpy()
+        leaving = n_risk - tab.n_event.to_numpy() - tab.n_competing.to_numpy()
+        out: list[int | None] = []
+        for t in ticks:
+            if t <= 0:
+                out.append(int(self.n_by_arm[label]))
+                continue
+            if t > self.last_follow_up[label]:
+                out.append(0)
+                continue
+            j = int(np.searchsorted(times, t, side="left"))
+            if j < len(times) and times[j] == t:
+                out.append(int(n_risk[j]))
+                continue
+            lower = int(n_risk[j]) if j < len(times) else None
+            upper = int(leaving[j - 1]) if j > 0 else int(self.n_by_arm[label])
+            out.append(lower if lower is not None and lower == upper else None)
+        return out
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        competing: bool = False,
+        *,
+        ci: bool = True,
+        at_risk: bool = True,
+        colors: Mapping[str, str] | None = None,
+        time_unit: str | None = None,
+    ) -> Axes:
+        """Step curves of the cumulative incidence per arm, their intervals and the numbers at risk.
+
+        ``ci=True`` shades the pointwise log(-log) interval (Aalen 1978 variance, as :meth:`table`);
+        ``competing=True`` adds the competing causes' incidence dashed in the arm's colour. The numbers at
+        risk under the axis are those of the result's risk sets (:meth:`_plot_at_risk`). ``time_unit``
+        and ``colors`` as for :meth:`ipstrial.survival.KaplanMeierResult.plot` (``"months"``: months =
+        days / (365.25 / 12), ticks 0, 6, 12, ...). Lines carry ``gid`` ``"cif:<arm>"`` and
+        ``"competing:<arm>"``; each curve runs to the arm's last follow-up.
+        """
         import matplotlib.pyplot as plt
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.6))
-        for label in self.arms:
-            tab = self.curves.loc[self.curves.arm == label]
-            end = self.last_follow_up[label]
-            x = np.concatenate([[0.0], tab.time.to_numpy(), [end]])
-            y = np.concatenate([[0.0], tab.estimate.to_numpy(), [tab.estimate.iloc[-1] if len(tab) else 0.0]])
-            (line,) = ax.plot(x, y, drawstyle="steps-post", label=f"{label}", gid=f"cif:{label}")
-            if competing:
-                yc = tab.competing_estimate.to_numpy()
-                yc = np.concatenate([[0.0], yc, [yc[-1] if len(yc) else 0.0]])
-                ax.plot(
-                    x,
-                    yc,
-                    drawstyle="steps-post",
-                    linestyle="--",
-                    color=line.get_color(),
-                    label=f"{label} (competing)",
-                    gid=f"competing:{label}",
+        from ipstrial.report.figures import at_risk_table, column_label, percent_axis, time_axis
+        from ipstrial.report.palette import figure_style, resolve_colors
+
+        z = z_critical(self.alpha)
+        with figure_style():
+            palette = resolve_colors(colors, self.arms)
+            if ax is None:
+                rows = len(self.arms) + 1 if at_risk else 0
+                _, ax = plt.subplots(figsize=(6.5, 3.6 + 0.23 * rows), layout="constrained")
+            top = 0.0
+            for label in self.arms:
+                tab = self.curves.loc[self.curves.arm == label]
+                color = palette[label]
+                end = self.last_follow_up[label]
+                x = np.concatenate([[0.0], tab.time.to_numpy(), [end]])
+                est = tab.estimate.to_numpy()
+                y = np.concatenate([[0.0], est, [est[-1] if len(est) else 0.0]])
+                ax.plot(x, y, drawstyle="steps-post", label=f"{label}", gid=f"cif:{label}", color=color)
+                if ci and len(est):
+                    se = np.sqrt(np.clip(tab.variance.to_numpy(), 0, None))
+                    lo, hi = _log_log_interval(est, se, z)
+                    lo = np.where(np.isfinite(lo), lo, est)
+                    hi = np.where(np.isfinite(hi), hi, est)
+                    ax.fill_between(
+                        x,
+                        np.concatenate([[0.0], lo, lo[-1:]]),
+                        np.concatenate([[0.0], hi, hi[-1:]]),
+                        step="post",
+                        color=color,
+                        alpha=0.15,
+                        lw=0,
+                    )
+                    top = max(top, float(np.nanmax(hi)))
+                top = max(top, float(y.max()))
+                if competing:
+                    yc = tab.competing_estimate.to_numpy()
+                    yc = np.concatenate([[0.0], yc, [yc[-1] if len(yc) else 0.0]])
+                    ax.plot(
+                        x,
+                        yc,
+                        drawstyle="steps-post",
+                        linestyle="--",
+                        color=color,
+                        label=f"{label} (competing)",
+                        gid=f"competing:{label}",
+                    )
+            last = max(self.last_follow_up.values()) if self.last_follow_up else 1.0
+            ticks = time_axis(ax, self.unit, time_unit, last)
+            ax.set_ylim(0, 1)
+            percent_axis(ax.yaxis)
+            ax.set_ylabel(f"Cumulative incidence of event {self.cause}, %")
+            title = f"Cumulative incidence: {column_label(self.outcome)}"
+            if self.test is not None:
+                title += (
+                    f"\nGray's test: chi-square {self.test.statistic:.2f} on {self.test.df} df, "
+                    f"p {format_p(self.test.p_value)}"
                 )
-        ax.set_xlabel(f"Time since randomisation ({self.unit})")
-        ax.set_ylabel(f"Cumulative incidence of event {self.cause}")
-        ax.set_ylim(0, 1)
-        ax.set_xlim(left=0)
-        if self.test is not None:
-            ax.set_title(
-                f"Gray's test: chi-square {self.test.statistic:.2f} on {self.test.df} df, "
-                f"p {format_p(self.test.p_value)}",
-                fontsize="medium",
-            )
-        ax.legend(frameon=False)
+            ax.set_title(title, loc="left")
+            ax.legend(loc="upper left" if top < 0.75 else "lower right", frameon=False)
+            if at_risk:
+                counts = {label: self._plot_at_risk(label, ticks) for label in self.arms}
+                at_risk_table(ax, ticks, counts, palette)
         return ax
 
 

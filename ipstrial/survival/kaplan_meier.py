@@ -58,6 +58,8 @@ from ipstrial.survival._inputs import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from collections.abc import Mapping
+
     from matplotlib.axes import Axes
 
     from ipstrial.trial import Trial
@@ -214,7 +216,10 @@ class KaplanMeierResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Kaplan-Meier of {self.outcome} (event: {self.event_column} == {self.cause}), by arm"
+        from ipstrial.results import display_label
+
+        outcome = display_label(self.outcome)
+        return f"Kaplan-Meier median of {outcome} (event: {self.event_column} == {self.cause}), by arm"
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -367,83 +372,82 @@ class KaplanMeierResult(Result):
         ax: Axes | None = None,
         kind: str = "survival",
         at_risk: bool = True,
-        ci: bool = False,
+        ci: bool = True,
         ylabel: str | None = None,
+        *,
+        colors: Mapping[str, str] | None = None,
+        time_unit: str | None = None,
     ) -> Axes:
-        """Step curves per arm with censoring ticks and, under the axes, the number at risk.
+        """Step curves per arm with their pointwise intervals, censoring ticks and the numbers at risk.
 
         ``kind="survival"`` draws ``S(t)``; ``kind="incidence"`` draws ``1 - S(t)`` ("proportion
         employed"; with competing events censored this is not a cumulative incidence). ``ci=True``
-        shades the pointwise intervals. The number-at-risk table gives :meth:`at_risk` at the x tick
-        marks inside the axes. Lines carry ``gid`` ``"km:<arm>"`` and ``"censor:<arm>"``, the table's
-        texts ``"at_risk:<arm>:<time>"``.
+        shades the pointwise intervals (:attr:`conf_type`). The number-at-risk table under the axis gives
+        :meth:`at_risk` (participants with time ``>= t``) at the x ticks, one row per arm in its colour
+        (:func:`ipstrial.report.figures.at_risk_table`). ``time_unit="months"`` shows the durations (in
+        :attr:`unit`, e.g. days) as months since randomisation, ``months = days / (365.25 / 12)``, ticked
+        0, 6, 12, ...; None keeps the recorded unit. ``colors`` maps each arm to its colour (default
+        :func:`ipstrial.report.palette.arm_colors` of :attr:`groups`; pass ``arm_colors(trial.arms)``).
+        Lines carry ``gid`` ``"km:<arm>"`` and ``"censor:<arm>"``, the table's texts
+        ``"at_risk:<arm>:<time>"`` (time in :attr:`unit`).
         """
         kind = check_choice(kind, "kind", ("survival", "incidence"))
         import matplotlib.pyplot as plt
-        from matplotlib.transforms import blended_transform_factory
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4.6 + (0.28 * len(self.groups) if at_risk else 0)))
-        flip = kind == "incidence"
-        last = float(self.table.time.max()) if len(self.table) else 1.0
-        colors = {}
-        for arm in self.groups:
-            tab = self._arm_table(arm)
-            x = np.concatenate([[0.0], tab.time.to_numpy()])
-            y = np.concatenate([[1.0], tab.survival.to_numpy()])
-            if flip:
-                y = 1 - y
-            (line,) = ax.step(x, y, where="post", label=arm, gid=f"km:{arm}")
-            color = colors[arm] = line.get_color()
-            if ci:
-                low = np.concatenate([[1.0], tab.lower.to_numpy()])
-                high = np.concatenate([[1.0], tab.upper.to_numpy()])
+        from ipstrial.report.figures import at_risk_table, column_label, percent_axis, time_axis
+        from ipstrial.report.palette import figure_style, resolve_colors
+
+        with figure_style():
+            palette = resolve_colors(colors, self.groups)
+            if ax is None:
+                rows = len(self.groups) + 1 if at_risk else 0
+                _, ax = plt.subplots(figsize=(6.5, 3.6 + 0.23 * rows), layout="constrained")
+            flip = kind == "incidence"
+            last = float(self.table.time.max()) if len(self.table) else 1.0
+            for arm in self.groups:
+                tab = self._arm_table(arm)
+                color = palette[arm]
+                x = np.concatenate([[0.0], tab.time.to_numpy()])
+                y = np.concatenate([[1.0], tab.survival.to_numpy()])
                 if flip:
-                    low, high = 1 - high, 1 - low
-                ax.fill_between(x, low, high, step="post", color=color, alpha=0.15, lw=0)
-            cens = tab[tab["n.censor"] > 0]
-            yc = cens.survival.to_numpy()
-            ax.plot(
-                cens.time.to_numpy(),
-                1 - yc if flip else yc,
-                linestyle="none",
-                marker="|",
-                markersize=6,
-                color=color,
-                gid=f"censor:{arm}",
-            )
-        ax.set_xlim(0, last * 1.02)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(f"time since randomisation ({self.unit})")
-        if ylabel is None:
-            ylabel = "proportion employed (1 - Kaplan-Meier)" if flip else "proportion not yet employed"
-        ax.set_ylabel(ylabel)
-        ax.set_title(self.title, fontsize="medium")
-        ax.legend(loc="lower right" if flip else "upper right", frameon=False, fontsize="small")
-        if at_risk:
-            ticks = [float(t) for t in ax.get_xticks() if 0 <= t <= last * 1.02]
-            counts = self.at_risk(ticks)
-            transform = blended_transform_factory(ax.transData, ax.transAxes)
-            label_transform = ax.transAxes
-            top = -0.2
-            ax.text(-0.02, top, "Number at risk", transform=label_transform, ha="right", va="center")
-            for k, arm in enumerate(self.groups):
-                ypos = top - 0.075 * (k + 1)
-                ax.text(
-                    -0.02, ypos, arm, transform=label_transform, ha="right", va="center", color=colors[arm]
+                    y = 1 - y
+                ax.step(x, y, where="post", label=arm, gid=f"km:{arm}", color=color)
+                if ci:
+                    low = np.concatenate([[1.0], tab.lower.to_numpy()])
+                    high = np.concatenate([[1.0], tab.upper.to_numpy()])
+                    if flip:
+                        low, high = 1 - high, 1 - low
+                    ax.fill_between(x, low, high, step="post", color=color, alpha=0.15, lw=0)
+                cens = tab[tab["n.censor"] > 0]
+                yc = cens.survival.to_numpy()
+                ax.plot(
+                    cens.time.to_numpy(),
+                    1 - yc if flip else yc,
+                    linestyle="none",
+                    marker="|",
+                    markersize=5,
+                    markeredgewidth=0.8,
+                    color=color,
+                    gid=f"censor:{arm}",
                 )
-                for t in ticks:
-                    ax.text(
-                        t,
-                        ypos,
-                        f"{int(counts.loc[arm, t])}",
-                        transform=transform,
-                        ha="center",
-                        va="center",
-                        fontsize="small",
-                        gid=f"at_risk:{arm}:{t:g}",
-                    )
-            ax.figure.subplots_adjust(bottom=min(0.5, 0.2 + 0.06 * (len(self.groups) + 1)))
+            ticks = time_axis(ax, self.unit, time_unit, last)
+            ax.set_ylim(-0.02, 1.02)
+            percent_axis(ax.yaxis)
+            if ylabel is None:
+                ylabel = (
+                    "Proportion employed, % (1 - Kaplan-Meier)" if flip else "Proportion not yet employed, %"
+                )
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"Kaplan-Meier estimate: {column_label(self.outcome)}", loc="left")
+            ax.legend(loc="lower right" if flip else "upper right", frameon=False)
+            if at_risk:
+                counts = self.at_risk(ticks)
+                at_risk_table(
+                    ax,
+                    ticks,
+                    {arm: [int(counts.loc[arm, t]) for t in ticks] for arm in self.groups},
+                    palette,
+                )
         return ax
 
 

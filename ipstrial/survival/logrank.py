@@ -181,7 +181,9 @@ class LogrankResult(Result):
 
     @property
     def title(self) -> str:
-        return f"{_weights_label(*self.weights)} test: {self.outcome}, {self.contrast}"
+        from ipstrial.results import display_label
+
+        return f"{_weights_label(*self.weights)} test: {display_label(self.outcome)}, {self.contrast}"
 
     def rows(self) -> tuple[Row, ...]:
         method = f"{_weights_label(*self.weights)} test, chi-square with {self.df} df (as R survdiff)"
@@ -452,7 +454,9 @@ class LogrankPermutationResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Permutation log-rank test: {self.outcome}, {', '.join(self.contrasts)}"
+        from ipstrial.results import display_label
+
+        return f"Permutation log-rank test: {display_label(self.outcome)}, {', '.join(self.contrasts)}"
 
     def rows(self) -> tuple[Row, ...]:
         where = (

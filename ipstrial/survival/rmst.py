@@ -121,7 +121,9 @@ class RMSTResult(Result):
 
     @property
     def title(self) -> str:
-        return f"Restricted mean {self.outcome} up to {self.tau:g} {self.unit}"
+        from ipstrial.results import display_label
+
+        return f"Restricted mean {display_label(self.outcome)} up to {self.tau:g} {self.unit}"
 
     def rows(self) -> tuple[Row, ...]:
         base = {"tau": self.tau, "unit": self.unit, "cause": self.cause}
