@@ -278,3 +278,36 @@ def test_the_report_renders_offline_in_chromium_with_the_headline_and_every_figu
         if row.estimand in ("proportion", "risk_difference") and not row.variant:
             shown = describe(row)
             assert shown["estimate"] in page.text and shown["interval"] in page.text, (row.contrast, shown)
+
+
+def test_no_count_below_min_count_reaches_the_tables_of_a_small_trial(tmp_path):
+    """A 120-participant trial has subgroups, flows and risk sets below 5: every table of the run shows
+    <5 (or a complementary *), and min_count = 0 shows them and says so in the report."""
+    from ipstrial.synthetic import INKLUSION, simulate_trial
+
+    data = simulate_trial(INKLUSION, n=120, seed=1)
+    out = run_plan(PLAN, tmp_path / "small", data=data, data_note="small")
+    count_columns = re.compile(r"^(n|n_\w+|events\w*|IPS|IPSE|SAU|Total|Overall|Treatment n/N|SAU n/N)$")
+    small_seen = 0
+    for csv in sorted((out.out / "tables").glob("*.csv")):
+        if csv.stem == "business_case":
+            continue
+        table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        for column in table.columns:
+            if not count_columns.match(column):
+                continue
+            for cell in table[column]:
+                first = cell.split(" ")[0].split("/")[0]
+                if first.isdigit():
+                    assert not 0 < int(first) < 5, (csv.name, column, cell)
+                small_seen += cell.startswith("<5")
+    assert small_seen > 0, "the small trial must have suppressed cells"
+    assert "No table or figure shows a count of participants between 1 and 4" in out.report.read_text()
+
+    plan = load_plan(PLAN)
+    off = type(plan)(**{**plan.__dict__, "settings": {**plan.settings, "min_count": 0}})
+    shown = run_plan(off, tmp_path / "off", data=data, data_note="small")
+    text = shown.report.read_text()
+    assert "Counts are not suppressed" in text
+    consort = pd.read_csv(shown.out / "tables" / "consort.csv", dtype=str)
+    assert not consort.map(lambda v: str(v).startswith("<")).any().any()

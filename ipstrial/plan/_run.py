@@ -130,6 +130,8 @@ def _referenced_columns(plan: Plan) -> list[tuple[str, str]]:
         out += [(c, f"{where} {role}") for role, c in spec.columns.items() if c != derived]
         for key in ("covariates", "strata", "by", "categories"):
             out += [(c, f"{where} {key}") for c in spec.options.get(key, ())]
+        if "order" in spec.options:
+            out.append((spec.options["order"], f"{where} order"))
     return out
 
 
@@ -293,6 +295,20 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
         return _itt("rate_ratio")(trial, outcome, covariates=covariates or (), **policy, **alpha, **common)
     if kind == "subgroups":
         return _itt("subgroups")(trial, outcome, by=list(o["by"]), **policy, **alpha, **common)
+    if kind == "rerandomization":
+        from ipstrial import randomization
+
+        return randomization.rerandomization_test(
+            trial,
+            outcome,
+            design=o["design"],
+            order=o.get("order"),
+            n_resamples=s["n_resamples"],
+            seed=seed,
+            **policy,
+            **alpha,
+            **common,
+        )
     if kind == "multiple_imputation":
         return missing.multiple_imputation(
             trial,
@@ -370,6 +386,8 @@ def execute_plan(
     from ipstrial.plan._spec import KINDS
 
     for name, spec, treatment in loop:
+        if hasattr(loop, "set_postfix_str"):  # a progress bar: show the analysis running (a bootstrap...)
+            loop.set_postfix_str(f"{name} ({spec.kind})")
         seed = plan.seed_of(spec)
         try:
             results[name] = _call(trial, spec, plan, name, seed, treatment)

@@ -136,6 +136,14 @@ def _str_map(value: object) -> dict[str, str]:
     return dict(value)
 
 
+def _design(value: object) -> dict[str, Any]:
+    """A randomization design: a table with ``scheme`` and the scheme's parameters (checked when replayed)."""
+    if not isinstance(value, dict) or not isinstance(value.get("scheme"), str):
+        raise ValueError('a table with a scheme, e.g. { scheme = "stratified_blocks", factors = [...], '
+                         "block_sizes = [3, 6] }")
+    return dict(value)
+
+
 def _payers(value: object) -> dict[str, str]:
     payers = _str_map(value)
     wrong = [f"{k} = {v!r}" for k, v in payers.items() if v not in PAYERS]
@@ -283,6 +291,16 @@ KINDS: dict[str, Kind] = {
         },
         random=True,
         help="missing.multiple_imputation: chained equations, Rubin's rules",
+    ),
+    "rerandomization": Kind(
+        "randomization",
+        ("outcome",),
+        {
+            "design": Key(_design, True, "the randomization as it was done: scheme and its parameters"),
+            "order": Key(_text, False, "the column giving the order of enrolment (default: row order)"),
+        },
+        random=True,
+        help="randomization.rerandomization_test: replays the trial's own allocation scheme",
     ),
     "kaplan_meier": Kind(
         "survival", ("duration",), {"times": _TIMES}, help="survival.kaplan_meier: survival by arm, medians"

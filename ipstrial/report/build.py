@@ -38,6 +38,10 @@ REFERENCES: Mapping[str, tuple[str, ...]] = {
     "subgroups": (
         "Altman DG, Bland JM. Interaction revisited: the difference between two estimates. BMJ 2003;326:219.",
     ),
+    "rerandomization": (
+        "Rosenberger WF, Lachin JM. Randomization in Clinical Trials: Theory and Practice, 2nd ed. Wiley, "
+        "2016, chapter 6 (randomization-based inference).",
+    ),
     "means": (
         "Welch BL. The generalization of 'Student's' problem when several different population variances are "
         "involved. Biometrika 1947;34:28-35.",
@@ -129,7 +133,17 @@ def _result_html(result: Any, min_count: int) -> str:
         if isinstance(v, int | float)
     )
     if not small:
-        return result._repr_html_()
+        try:
+            from ipstrial.report.tables import publication_table
+
+            own = getattr(result, "notes", ())
+            notes = [str(n) for n in ((own,) if isinstance(own, str) else own) if n]
+            if result.inputs is not None:
+                notes += result.inputs.notes()
+            table = publication_table(result, notes=notes, id=f"table-{result.to_frame().analysis.iloc[0]}")
+        except ImportError:  # great_tables is optional (pip install 'ipstrial[report]')
+            return result._repr_html_()
+        return table.as_raw_html()
     shown = results_table([result])
     counts = frame.reindex(columns=shown.columns)
     suppressed, _ = suppress_small(shown, counts, min_count)
@@ -243,7 +257,7 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     section = page.section("itt", "Intention-to-treat analysis")
     for name in [n for n, s in run.specs.items() if s.role == "primary"]:
         _add_result(section, run, writer, name)
-    for name in named("proportions", "marginal_effect", "subgroups"):
+    for name in named("proportions", "marginal_effect", "rerandomization", "subgroups"):
         if run.specs[name].role != "primary":
             _add_result(section, run, writer, name)
     forest_inputs = [run.results[n] for n in named("proportions", "subgroups")]

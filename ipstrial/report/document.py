@@ -30,10 +30,10 @@ p.lead { color: #444; }
 nav ol { columns: 2; font-size: 0.95em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
 caption { text-align: left; font-weight: 600; padding: 0.3em 0; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
-td[style*="right"], th[style*="right"] { white-space: nowrap; }
-thead th { border-bottom: 2px solid #888; }
-tfoot td { color: #555; font-size: 0.9em; border-bottom: none; }
+table th, table td { padding: 0.25em 0.6em; border-bottom: 1px solid #e3e3e3; vertical-align: top; }
+table td[style*="right"], table th[style*="right"] { white-space: nowrap; }
+table thead th { border-bottom: 2px solid #888; }
+table tfoot td { color: #555; font-size: 0.9em; border-bottom: none; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.9em; }

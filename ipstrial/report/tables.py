@@ -158,6 +158,8 @@ def publication_table(
     *,
     labels: Labels | Mapping[str, object] | None = None,
     title: str | None = None,
+    notes: Iterable[str] = (),
+    id: str | None = None,
 ) -> GT:
     """A table for publication (``great_tables.GT``) of results: rows grouped by outcome label, the
     columns of :func:`results_table`, method notes as source notes.
@@ -171,6 +173,11 @@ def publication_table(
         Column -> label or ``(label, unit)``; default: the labels a plan set.
     title
         The table's title; default: the result's title when one result is given.
+    notes
+        More source notes after the method notes (e.g. what the analysis left out).
+    id
+        The HTML id of the table (great_tables draws a random one otherwise): a fixed id gives the same
+        HTML for the same table.
 
     Raises
     ------
@@ -195,10 +202,10 @@ def publication_table(
     if title is None and isinstance(results_or_frame, Result):
         with use_labels(as_labels(labels)):
             title = results_or_frame.title
-    notes = list(frame.attrs.get("notes") or [])
+    sources = [*(frame.attrs.get("notes") or []), *notes]
     frame.attrs = {}
     grouped = "Outcome" in frame.columns and frame["Outcome"].nunique() > 1
-    table = GT(frame, groupname_col="Outcome" if grouped else None)
+    table = GT(frame, groupname_col="Outcome" if grouped else None, id=id)
     if "Outcome" in frame.columns and not grouped:
         table = table.cols_hide("Outcome")
     if title:
@@ -208,6 +215,6 @@ def publication_table(
     ]
     if right:
         table = table.cols_align(align="right", columns=right)
-    for note in notes:
+    for note in sources:
         table = table.tab_source_note(note)
     return table
