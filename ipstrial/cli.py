@@ -280,6 +280,10 @@ def _cmd_plan_template(args: argparse.Namespace) -> int:
     from ipstrial.plan import plan_template
 
     _check_output(args.out)
+    if args.out not in (None, "-") and Path(args.out).exists() and not args.force:
+        raise _UserError(
+            f"--out '{args.out}' exists; give another file name, or add --force to overwrite it"
+        )
     text = plan_template(args.data, out=None if args.out in (None, "-") else args.out)
     if args.out is None or args.out == "-":
         sys.stdout.write(text)
@@ -291,11 +295,13 @@ def _cmd_plan_template(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """Run a plan into an output folder and print where the results and the report are."""
+    from ipstrial._columns import plural
     from ipstrial.plan import run_plan
 
     output = run_plan(args.plan, args.out, quiet=args.quiet)
     if not args.quiet:
-        print(f"{len(output.document['results'])} estimates from {len(output.results)} analyses")
+        analyses = plural(len(output.results), "analysis", "analyses")
+        print(f"{len(output.document['results'])} estimates from {analyses}")
     print(f"results: {output.files['results']}")
     print(f"report:  {output.files['report']}")
     return 0
@@ -409,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("data", metavar="DATA.csv", help="the participant-level CSV file")
     t.add_argument("--out", default=None, help="the plan file to write (default: standard output)")
+    t.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     t.set_defaults(func=_cmd_plan_template)
 
     p = sub.add_parser(

@@ -23,6 +23,7 @@ tolerances, applied as a sum as numpy's ``allclose`` does), both are missing, or
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import json
 import math
 import platform
@@ -170,7 +171,10 @@ def read_json(path: str | Path, what: str) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PlanError(f"{what} '{path}' not found; check the path") from None
+        hint = ""
+        if what == "expected file":
+            hint = " (write one from a run: ipstrial verify RESULTS --expected FILE --update)"
+        raise PlanError(f"{what} '{path}' not found; check the path{hint}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlanError(f"{what} '{path}' is not a JSON file ({exc})") from None
     if not isinstance(document, dict):
@@ -180,6 +184,13 @@ def read_json(path: str | Path, what: str) -> dict[str, Any]:
 
 def _key(row: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(row.get(k, "") or "") for k in _KEY)
+
+
+def _software(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """ipstrial, Python and dependency versions of a provenance record, flat (``{"numpy": "2.1.3", ...}``)."""
+    out = {"ipstrial": provenance.get("ipstrial"), "python": provenance.get("python")}
+    out.update(provenance.get("dependencies", {}) or {})
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def expected_from_results(
@@ -195,6 +206,7 @@ def expected_from_results(
         rows.append(entry)
     return {
         "plan": {"name": plan.get("name"), "sha256": plan.get("sha256")},
+        "software": _software(results.get("provenance", {})),
         "tolerances": {k: dict(v) for k, v in (tolerances or DEFAULT_TOLERANCES).items()},
         "values": rows,
     }
@@ -217,6 +229,9 @@ class Verification:
         How many numbers were compared.
     plan_changed
         True when the plan's SHA-256 differs from the one the expected file was written from.
+    software_changed
+        ``"numpy 2.1.3 -> 2.2.0"`` for each version that differs from the expected file's (a note: a number
+        that moved may come from a new release rather than from the data or the plan).
     """
 
     moved: tuple[dict[str, Any], ...]
@@ -224,6 +239,7 @@ class Verification:
     new: tuple[tuple[str, ...], ...]
     checked: int
     plan_changed: bool
+    software_changed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -244,6 +260,7 @@ class Verification:
         if self.moved:
             header = (
                 "analysis",
+                "outcome",
                 "contrast",
                 "estimand",
                 "variant",
@@ -256,6 +273,7 @@ class Verification:
             body = [
                 (
                     m["analysis"],
+                    m["outcome"],
                     m["contrast"],
                     m["estimand"],
                     m["variant"] or "",
@@ -281,6 +299,10 @@ class Verification:
             lines.append(
                 "note: the plan file changed since the expected values were written (its SHA-256 differs)"
             )
+        if self.software_changed:
+            lines.append(
+                "note: software versions differ from the expected file's: " + ", ".join(self.software_changed)
+            )
         return "\n".join(lines)
 
 
@@ -298,7 +320,16 @@ def _tolerance(tolerances: Mapping[str, Mapping[str, float]], estimand: str) -> 
 def _check_tolerances(tolerances: object, where: str) -> dict[str, dict[str, float]]:
     if not isinstance(tolerances, dict):
         raise PlanError(f"{where}: 'tolerances' must be an object of estimand -> {{abs, rel}}")
+    from ipstrial.results import ESTIMANDS
+
     for estimand, entry in tolerances.items():
+        if estimand != "default" and estimand not in ESTIMANDS:
+            close = difflib.get_close_matches(estimand, sorted(ESTIMANDS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise PlanError(
+                f"{where}: tolerance '{estimand}' is not an estimand{hint}; use 'default' or one of "
+                f"{', '.join(sorted(ESTIMANDS))}"
+            )
         if (
             not isinstance(entry, dict)
             or not set(entry) <= {"abs", "rel"}
@@ -336,14 +367,16 @@ def verify(results: str | Path | Mapping[str, Any], expected: str | Path | Mappi
     got_doc = results if isinstance(results, Mapping) else read_json(results, "results file")
     exp_doc = expected if isinstance(expected, Mapping) else read_json(expected, "expected file")
     where = "expected file" if isinstance(expected, Mapping) else f"expected file '{expected}'"
+    got_where = "results file" if isinstance(results, Mapping) else f"results file '{results}'"
     for doc, what, keys in (
-        (got_doc, "results file", ("results", "provenance")),
+        (got_doc, got_where, ("results", "provenance")),
         (exp_doc, where, ("plan", "values")),
     ):
         absent = [k for k in keys if k not in doc]
         if absent:
+            kind = "results file (results.json of `ipstrial run`)" if doc is got_doc else "expected file"
             raise PlanError(
-                f"{what} has no {', '.join(repr(k) for k in absent)}: it is not an ipstrial {what}"
+                f"{what} has no {', '.join(repr(k) for k in absent)}: it is not an ipstrial {kind}"
             )
     got_plan = got_doc["provenance"].get("plan", {})
     exp_plan = exp_doc["plan"] or {}
@@ -404,6 +437,11 @@ def verify(results: str | Path | Mapping[str, Any], expected: str | Path | Mappi
         new=tuple(k for k in got_rows if k not in exp_rows),
         checked=checked,
         plan_changed=bool(exp_plan.get("sha256")) and exp_plan.get("sha256") != got_plan.get("sha256"),
+        software_changed=tuple(
+            f"{name} {was} -> {now}"
+            for name, was in (exp_doc.get("software") or {}).items()
+            if (now := _software(got_doc["provenance"]).get(name)) is not None and now != was
+        ),
     )
 
 

@@ -197,3 +197,104 @@ def test_the_template_of_the_synthetic_data_is_a_plan_with_its_roles_guessed(tmp
 def test_the_template_refuses_a_missing_file(tmp_path):
     with pytest.raises(PlanError, match="not found"):
         plan_template(tmp_path / "none.csv")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            ("seed = 1", "seed = 1\nmin_count = -1"),
+            r"\[settings\]: 'min_count' must be a whole number of 0 or more",
+        ),
+        (
+            ('kind = "proportions"', 'kind = "proportion"'),
+            r"'proportion' is not known \(did you mean 'proportions'\?\)",
+        ),
+        (
+            ("seed = 1", 'seed = 1\n[costs]\nbusiness_case = "nowhere.toml"'),
+            r"\[costs\] business_case 'nowhere.toml' "
+            r"not found",
+        ),
+    ],
+)
+def test_more_bad_plans_name_the_place(edit, expected, tmp_path):
+    old, new = edit
+    (tmp_path / "plan.toml").write_text(MINIMAL.replace(old, new, 1))
+    with pytest.raises(PlanError, match=expected):
+        load_plan(tmp_path / "plan.toml")
+
+
+def _small_data(tmp_path):
+    frame = pd.read_csv(DATA, dtype={"participant_id": str})
+    frame[frame.arm != "IPSE"].to_csv(tmp_path / "data.csv", index=False)
+
+
+def test_a_label_of_a_column_not_in_the_data_is_an_error(tmp_path):
+    from ipstrial.plan import run_plan
+
+    _small_data(tmp_path)
+    (tmp_path / "plan.toml").write_text(MINIMAL + '\n[labels]\nemployed_81m = "In work"\n')
+    with pytest.raises(PlanError, match=r"'employed_81m' \(\[labels\]; did you mean 'employed_18m'\?\)"):
+        run_plan(tmp_path / "plan.toml", None)
+
+
+def test_an_arm_missing_from_the_plan_is_named_with_the_plan(tmp_path):
+    from ipstrial.plan import run_plan
+
+    frame = pd.read_csv(DATA, dtype={"participant_id": str})
+    frame.to_csv(tmp_path / "data.csv", index=False)  # IPSE is in the data, not in [trial] arms
+    (tmp_path / "plan.toml").write_text(MINIMAL)
+    with pytest.raises(PlanError, match=r"(?s)plan.toml: the data do not fit the plan's \[trial\]: .*IPSE"):
+        run_plan(tmp_path / "plan.toml", None)
+
+
+def test_a_plan_of_time_to_event_analyses_only_runs_into_a_report(tmp_path):
+    from ipstrial.plan import run_plan
+
+    _small_data(tmp_path)
+    text = MINIMAL.replace('binary = ["employed_18m"]', 'durations = { days_to_job = "event" }').replace(
+        'kind = "proportions"\noutcome = "employed_18m"', 'kind = "kaplan_meier"\nduration = "days_to_job"'
+    )
+    (tmp_path / "plan.toml").write_text(text)
+    out = run_plan(tmp_path / "plan.toml", tmp_path / "out")
+    assert "Participant flow" in out.report.read_text()
+    assert (tmp_path / "out" / "figures" / "itt_primary.png").is_file()
+
+
+def test_a_second_run_into_the_same_folder_leaves_no_file_of_the_first(tmp_path):
+    from ipstrial.plan import run_plan
+
+    _small_data(tmp_path)
+    (tmp_path / "plan.toml").write_text(MINIMAL)
+    out = tmp_path / "out"
+    (out / "tables").mkdir(parents=True)
+    (out / "tables" / "old_analysis.csv").write_text("stale")
+    (out / "figures").mkdir()
+    (out / "figures" / "old.png").write_bytes(b"stale")
+    (out / "notes.txt").write_text("mine")  # not an output of a run: kept
+    run_plan(tmp_path / "plan.toml", out)
+    assert not (out / "tables" / "old_analysis.csv").exists() and not (out / "figures" / "old.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "tables" / "itt_primary.csv").is_file()
+
+
+def test_the_template_refuses_to_overwrite_and_names_semicolons_and_cpr(tmp_path, capsys):
+    from ipstrial.cli import main
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text("# my edits\n")
+    assert main(["plan", "template", str(DATA), "--out", str(plan)]) == 2
+    assert "exists; give another file name, or add --force" in capsys.readouterr().err
+    assert plan.read_text() == "# my edits\n"
+    assert main(["plan", "template", str(DATA), "--out", str(plan), "--force"]) == 0
+    assert load_plan(plan).name == "my_trial"
+    semi = tmp_path / "semi.csv"
+    semi.write_text("pid;group;job\n1;A;0\n2;B;1\n")
+    with pytest.raises(PlanError, match="separated by semicolons or tabs"):
+        plan_template(semi)
+    frame = pd.read_csv(DATA).head(50)
+    frame["cpr"] = [f"{(i % 28) + 1:02d}0{(i % 9) + 1}85-{1000 + i}" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "cpr.csv", index=False)
+    text = plan_template(tmp_path / "cpr.csv")
+    assert re.search(r"^#   cpr\s.*LOOKS LIKE CPR NUMBERS", text, re.M)
+    assert '"cpr"' not in text.split("[trial]")[1]

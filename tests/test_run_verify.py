@@ -128,7 +128,7 @@ def test_the_report_is_self_contained(runs):
         "Participant flow",
         "Baseline characteristics",
         "Intention-to-treat analysis",
-        "Time to first employment or education",
+        "Time to first job or education",
         "Costs and cost-effectiveness",
         "Business case",
         "Methods",
@@ -311,3 +311,100 @@ def test_no_count_below_min_count_reaches_the_tables_of_a_small_trial(tmp_path):
     assert "Counts are not suppressed" in text
     consort = pd.read_csv(shown.out / "tables" / "consort.csv", dtype=str)
     assert not consort.map(lambda v: str(v).startswith("<")).any().any()
+
+
+SMALL_PLAN = """
+[plan]
+name = "small"
+title = "A small trial"
+
+[data]
+file = "small.csv"
+
+[trial]
+id = "participant_id"
+arm = "arm"
+arms = ["IPS", "SAU"]
+control = "SAU"
+binary = ["employed_18m"]
+hours = ["hours_18m"]
+
+[settings]
+seed = 1
+
+[[analysis]]
+name = "itt_employment"
+kind = "proportions"
+role = "primary"
+outcome = "employed_18m"
+
+[[analysis]]
+name = "itt_region"
+kind = "subgroups"
+outcome = "employed_18m"
+by = ["region"]
+
+[[analysis]]
+name = "itt_hours"
+kind = "means"
+outcome = "hours_18m"
+"""
+
+
+def test_small_cells_show_no_estimate_and_n_does_not_reveal_the_excluded(tmp_path):
+    """A subgroup level of 3 participants shows no estimate in its table row nor in the forest plot; an arm
+    with 4 participants excluded (outcome missing) shows n as *, since n = randomised - 4 would reveal it."""
+    frame = pd.read_csv(DATA, dtype={"participant_id": str})
+    frame = pd.concat([frame[frame.arm == "IPS"].head(40), frame[frame.arm == "SAU"].head(40)])
+    frame["region"] = "north"
+    south = frame.index[[0, 1, 45]]  # two IPS participants and one SAU participant
+    frame.loc[south, "region"] = "south"
+    frame["hours_18m"] = frame["hours_18m"].fillna(10.0)
+    frame.loc[frame.index[[2, 3, 4, 5]], "hours_18m"] = float("nan")  # 4 IPS participants
+    frame.to_csv(tmp_path / "small.csv", index=False)
+    (tmp_path / "plan.toml").write_text(SMALL_PLAN)
+    out = run_plan(tmp_path / "plan.toml", tmp_path / "out")
+    region = pd.read_csv(out.out / "tables" / "itt_region.csv", dtype=str, keep_default_na=False)
+    south_rows = region[region.Level == "south"]
+    assert len(south_rows) == 1 and south_rows.Estimate.iloc[0] == "not shown"
+    assert south_rows["95% CI"].iloc[0] == "" and south_rows.n.iloc[0] == "<5"
+    north = region[region.Level == "north"]
+    assert north.Estimate.iloc[0].endswith("pp")
+    hours = pd.read_csv(out.out / "tables" / "itt_hours.csv", dtype=str, keep_default_na=False)
+    assert set(hours.loc[hours.Contrast.str.contains("IPS"), "n"]) == {"*"}
+    assert set(hours.loc[hours.Contrast == "SAU", "n"]) == {"40"}
+    # the forest plot draws no estimate for the small level and says why
+    import matplotlib.pyplot as plt
+
+    from ipstrial.report.disclosure import use_min_count
+    from ipstrial.report.figures import forest_figure
+
+    with use_min_count(5):
+        fig = forest_figure([out.results["itt_employment"], out.results["itt_region"]])
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    plt.close(fig)
+    assert "not shown (<5)" in texts
+    assert not any(t.startswith(("2/", "1/")) or "/2" in t or "/1 " in t for t in texts)
+
+
+def test_verify_names_a_misspelt_tolerance_a_missing_file_and_changed_versions(runs, tmp_path):
+    a, _ = runs
+    expected = json.loads(EXPECTED.read_text())
+    expected["tolerances"]["risk_diference"] = {"abs": 0.1}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(expected))
+    with pytest.raises(
+        PlanError, match=r"tolerance 'risk_diference' is not an estimand \(did you mean 'risk_difference'"
+    ):
+        verify(a.out / "results.json", bad)
+    with pytest.raises(PlanError, match=r"not found; check the path \(write one from a run: ipstrial verify"):
+        verify(a.out / "results.json", tmp_path / "none.json")
+    with pytest.raises(PlanError, match=r"results file '.*expected.json' has no 'results', 'provenance'"):
+        verify(EXPECTED, EXPECTED)
+    older = json.loads(EXPECTED.read_text())
+    older["software"]["numpy"] = "1.0.0"
+    outcome = verify(a.out / "results.json", older)
+    from importlib.metadata import version
+
+    assert outcome.ok and outcome.software_changed == (f"numpy 1.0.0 -> {version('numpy')}",)
+    assert "software versions differ" in outcome.report()

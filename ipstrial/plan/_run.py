@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipstrial.errors import IpstrialError, PlanError
+from ipstrial.errors import IpstrialError, PlanError, TrialDataError
 from ipstrial.plan._spec import AnalysisSpec, Plan, sha256_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,6 +132,7 @@ def _referenced_columns(plan: Plan) -> list[tuple[str, str]]:
             out += [(c, f"{where} {key}") for c in spec.options.get(key, ())]
         if "order" in spec.options:
             out.append((spec.options["order"], f"{where} order"))
+    out += [(c, "[labels]") for c in plan.labels if c != derived]
     return out
 
 
@@ -243,13 +244,12 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
             from ipstrial.economics.costs import perspective_categories
 
             if "categories" not in plan.costs:
-                raise PlanError(
-                    f"{plan.where}: [[analysis]] '{spec.name}' needs categories, or [costs] categories"
-                )
+                raise PlanError("give the analysis categories = [...], or [costs] categories")
             categories = perspective_categories(
                 plan.costs["categories"], plan.costs.get("perspective", "societal")
             )
-        return economics.costs_by_category(trial, list(categories), **alpha, **common)
+        total = _derived_cost_name(plan) or "total"  # the categories of the perspective sum to its cost
+        return economics.costs_by_category(trial, list(categories), total=total, **alpha, **common)
     outcome = col["outcome"]
     policy = {"missing": _missing_for(trial, outcome)}
     if kind == "proportions":
@@ -357,13 +357,22 @@ def execute_plan(
         digest = hashlib.sha256(frame.to_csv(index=False, lineterminator="\n").encode("utf-8")).hexdigest()
     if not isinstance(frame, pd.DataFrame):
         raise PlanError("data must be a pandas DataFrame or the path of a CSV file")
-    flagged = check_no_cpr(frame, allow=plan.data["allow_cpr"])
+    try:
+        flagged = check_no_cpr(frame, allow=plan.data["allow_cpr"])
+    except TrialDataError as exc:
+        raise PlanError(
+            f"{plan.where}: the data refused: {exc}\n(if the column is not a CPR number, set [data] "
+            "allow_cpr = true in the plan)"
+        ) from exc
     check_columns(plan, frame.columns)
     named = {c for c, _ in _referenced_columns(plan)}
     dropped = [c for c in flagged if c not in named]
     if dropped:  # allowed, but not used: it never reaches an analysis, a table or the report
         frame = frame.drop(columns=dropped)
-    trial, derived = build_trial(plan, frame)
+    try:
+        trial, derived = build_trial(plan, frame)
+    except TrialDataError as exc:
+        raise PlanError(f"{plan.where}: the data do not fit the plan's [trial]: {exc}") from exc
     work: list[tuple[str, AnalysisSpec, Any]] = []
     for spec in plan.analyses:
         treatments = spec.treatment

@@ -57,6 +57,12 @@ def _int(value: object) -> int:
     return value
 
 
+def _non_negative(value: object) -> int:
+    if _int(value) < 0:
+        raise ValueError("a whole number of 0 or more (0 turns the rule off)")
+    return int(value)  # type: ignore[arg-type]
+
+
 def _count(value: object) -> int:
     if _int(value) < 1:
         raise ValueError("a whole number of 1 or more")
@@ -139,8 +145,10 @@ def _str_map(value: object) -> dict[str, str]:
 def _design(value: object) -> dict[str, Any]:
     """A randomization design: a table with ``scheme`` and the scheme's parameters (checked when replayed)."""
     if not isinstance(value, dict) or not isinstance(value.get("scheme"), str):
-        raise ValueError('a table with a scheme, e.g. { scheme = "stratified_blocks", factors = [...], '
-                         "block_sizes = [3, 6] }")
+        raise ValueError(
+            'a table with a scheme, e.g. { scheme = "stratified_blocks", factors = [...], '
+            "block_sizes = [3, 6] }"
+        )
     return dict(value)
 
 
@@ -212,7 +220,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "n_resamples": Key(_count, False, "bootstrap replicates (default 2000)"),
         "missing": Key(_choice(*MISSING_POLICIES), False, "the missing-outcome policy where one applies"),
         "min_count": Key(
-            _int, False, "smallest count shown in tables and figures (default 5; 0 turns it off)"
+            _non_negative, False, "smallest count shown in tables and figures (default 5; 0 turns it off)"
         ),
     },
     "costs": {
@@ -479,7 +487,9 @@ def _analysis(raw: object, index: int, where: str, names: set[str]) -> AnalysisS
         here += f" '{raw['name']}'"
     if kind_name not in KINDS:
         shown = "is missing" if kind_name is None else f"{kind_name!r} is not known"
-        raise PlanError(f"{here}: the key 'kind' {shown}; allowed kinds: {', '.join(KINDS)}")
+        close = difflib.get_close_matches(str(kind_name), list(KINDS), n=1) if kind_name is not None else []
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise PlanError(f"{here}: the key 'kind' {shown}{hint}; allowed kinds: {', '.join(KINDS)}")
     kind = KINDS[kind_name]  # type: ignore[index]
     allowed = dict(_ANALYSIS_COMMON)
     allowed |= {role: Key(_text, True, _ROLE_HELP[role]) for role in kind.roles}
@@ -571,6 +581,11 @@ def parse_plan(text: str, path: str | Path | None = None) -> Plan:
     costs = dict(sections["costs"])
     if "business_case" in costs:
         costs["business_case"] = (base / costs["business_case"]).resolve()
+        if path is not None and not costs["business_case"].is_file():
+            raise PlanError(
+                f"{where}: [costs] business_case '{sections['costs']['business_case']}' not found (paths are "
+                "relative to the plan's folder); check the path or remove the key"
+            )
     meta = sections["plan"]
     return Plan(
         name=meta["name"],

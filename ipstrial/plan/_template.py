@@ -56,6 +56,14 @@ def plan_template(data: str | Path, out: str | Path | None = None) -> str:
         ) from None
     if frame.shape[1] == 0:
         raise PlanError(f"'{data}' has no columns")
+    if frame.shape[1] == 1 and any(sep in str(frame.columns[0]) for sep in (";", "\t")):
+        raise PlanError(
+            f"'{data}' reads as one column {str(frame.columns[0])[:40]!r}...: it looks separated by "
+            "semicolons or tabs; save it as a comma-separated CSV (pandas: df.to_csv(path, index=False))"
+        )
+    from ipstrial.report.disclosure import cpr_columns
+
+    cpr = set(cpr_columns(frame))
     base = Path(out).resolve().parent if out is not None else Path.cwd()
     relative = os.path.relpath(path.resolve(), base)
     numeric = {c: pd.to_numeric(frame[c], errors="coerce") for c in frame.columns}
@@ -93,7 +101,7 @@ def plan_template(data: str | Path, out: str | Path | None = None) -> str:
         ]
         if candidates:
             durations[candidates[0]] = event
-    taken = {id_col, arm_col, *events, *durations}
+    taken = {id_col, arm_col, *events, *durations, *cpr}
     binaries = [c for c in frame.columns if c not in taken and binary(c)]
     costs = [c for c in frame.columns if lower[c].startswith("cost") and is_number[c]]
     covariates = [c for c in frame.columns if c not in taken and c not in costs and c not in binaries]
@@ -110,6 +118,7 @@ def plan_template(data: str | Path, out: str | Path | None = None) -> str:
         lines.append(
             f"#   {str(c).ljust(width)}  {kind:6}  missing {int(frame[c].isna().sum()):>5}  "
             f"distinct {frame[c].nunique():>5}"
+            + ("  LOOKS LIKE CPR NUMBERS: drop it from the data" if c in cpr else "")
         )
     lines += [
         "",

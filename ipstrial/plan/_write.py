@@ -93,9 +93,17 @@ def check_out_dir(out: str | Path) -> Path:
 
 
 def _labels(run: PlanRun) -> Labels:
+    """The plan's labels; a 0/1 outcome without a unit is a proportion (its mean reads as a percentage)."""
     from ipstrial.report.format import as_labels
 
-    return as_labels({c: (label, unit) if unit else label for c, (label, unit) in run.plan.labels.items()})
+    binary = set(run.trial.schema.binary)
+    entries: dict[str, object] = {}
+    for column, (label, unit) in run.plan.labels.items():
+        unit = unit or ("proportion" if column in binary else None)
+        entries[column] = (label, unit) if unit else label
+    for column in binary - set(entries):
+        entries[column] = (column, "proportion")
+    return as_labels(entries)
 
 
 def _small(value: Any, min_count: int) -> bool:
@@ -141,8 +149,11 @@ class _Writer:
         self.files: dict[str, Path] = {}
         self.figures: dict[str, bytes] = {}
         if out is not None:
-            (out / "tables").mkdir(exist_ok=True)
-            (out / "figures").mkdir(exist_ok=True)
+            for folder, suffixes in (("tables", (".csv", ".md")), ("figures", (".png", ".svg"))):
+                (out / folder).mkdir(exist_ok=True)
+                for old in (out / folder).iterdir():  # a previous run's outputs: never mixed with this run's
+                    if old.is_file() and old.suffix in suffixes:
+                        old.unlink()
 
     def table(self, name: str, frame: pd.DataFrame, index: bool = False) -> None:
         from ipstrial.report.tables import markdown_table

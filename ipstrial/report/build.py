@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ipstrial.report.document import Page, Section, frame_html
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from ipstrial.plan._run import PlanRun
     from ipstrial.plan._write import _Writer
 
@@ -118,52 +120,47 @@ REFERENCES: Mapping[str, tuple[str, ...]] = {
 """The references of each analysis kind, cited in the report's methods section."""
 
 
-def _result_html(result: Any, min_count: int) -> str:
-    """A result's table: its own HTML view, or, when one of its counts is below ``min_count``, the
-    formatted table with those counts suppressed."""
-    from ipstrial.plan._write import _COUNT_COLUMN, suppress_small
+def _context_notes(result: Any) -> list[str]:
+    """The notes of a result beside its methods: its own notes and what the analysis left out."""
+    own = getattr(result, "notes", ())
+    notes = [str(n) for n in ((own,) if isinstance(own, str) else own) if n]
+    if result.inputs is not None:
+        notes += list(result.inputs.notes())
+    return notes
+
+
+def result_table(result: Any, min_count: int) -> pd.DataFrame:
+    """A result's formatted table (:func:`ipstrial.report.tables.results_table`) with its small cells hidden
+    (:func:`ipstrial.report.disclosure.suppress_result_table`); notes in ``attrs["notes"]``."""
+    from ipstrial.report.disclosure import suppress_result_table
     from ipstrial.report.tables import results_table
 
-    frame = result.to_frame()
-    small = min_count and any(
-        0 < float(v) < min_count
-        for c in frame.columns
-        if _COUNT_COLUMN.match(str(c))
-        for v in frame[c].dropna()
-        if isinstance(v, int | float)
+    table, _ = suppress_result_table(
+        results_table([result]), result.to_frame(), result.inputs, min_count=min_count
     )
-    if not small:
-        try:
-            from ipstrial.report.tables import publication_table
+    table.attrs["notes"] = [*table.attrs.get("notes", []), *_context_notes(result)]
+    return table
 
-            own = getattr(result, "notes", ())
-            notes = [str(n) for n in ((own,) if isinstance(own, str) else own) if n]
-            if result.inputs is not None:
-                notes += result.inputs.notes()
-            table = publication_table(result, notes=notes, id=f"table-{result.to_frame().analysis.iloc[0]}")
-        except ImportError:  # great_tables is optional (pip install 'ipstrial[report]')
-            return result._repr_html_()
-        return table.as_raw_html()
-    shown = results_table([result])
-    counts = frame.reindex(columns=shown.columns)
-    suppressed, _ = suppress_small(shown, counts, min_count)
-    return frame_html(suppressed.set_index(suppressed.columns[0]), caption=result.title)
+
+def _result_html(result: Any, table: pd.DataFrame, name: str) -> str:
+    """The HTML of a result's table: a great_tables table (a fixed id), or, without great_tables, a plain
+    table with the same cells and notes."""
+    try:
+        from ipstrial.report.tables import publication_table
+
+        return publication_table(table, title=result.title, id=f"table-{name}").as_raw_html()
+    except ImportError:  # great_tables is optional (pip install 'ipstrial[report]')
+        shown = table.set_index(table.columns[0])
+        return frame_html(shown, caption=result.title, notes=table.attrs.get("notes", ()))
 
 
 def _add_result(section: Section, run: PlanRun, writer: _Writer, name: str, heading: bool = True) -> None:
-    from ipstrial.report.tables import results_table
-
     result = run.results[name]
     spec = run.specs.get(name)
-    min_count = run.plan.settings["min_count"]
-    if heading:
-        section.heading(spec.title if spec is not None and spec.title else result.title)
-    section.raw(_result_html(result, min_count))
-    table = results_table([result])
-    frame = result.to_frame()
-    from ipstrial.plan._write import suppress_small
-
-    table, _ = suppress_small(table, frame.reindex(columns=table.columns), min_count)
+    if heading and spec is not None and spec.title:
+        section.heading(spec.title)
+    table = result_table(result, run.plan.settings["min_count"])
+    section.raw(_result_html(result, table, name))
     writer.table(name, table)
 
 
@@ -232,15 +229,16 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
             c
             for spec in plan.analyses
             for role, c in spec.columns.items()
-            if role in ("outcome", "cost", "effect")
+            if role in ("outcome", "cost", "effect", "duration")
         )
     )
     durations = list(trial.schema.durations)
+    lost = durations and "follow_up" in settings  # lost to follow-up: censored before the follow-up time
     flow = consort_flow(
         trial,
-        outcomes,
-        duration=durations[0][0] if durations else None,
-        follow_up=settings.get("follow_up"),
+        outcomes or [trial.arm],
+        duration=durations[0][0] if lost else None,
+        follow_up=settings["follow_up"] if lost else None,
         min_count=min_count,
     )
     section.raw(flow._repr_html_())
@@ -249,9 +247,12 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     # -- Table 1
     section = page.section("baseline", "Baseline characteristics")
     baseline = list(plan.trial.get("baseline") or dict.fromkeys([*trial.strata, *trial.covariates]))
-    table1 = table_one(trial, baseline, labels=labels, min_count=min_count)
-    section.raw(table1._repr_html_())
-    writer.table("table1", table1.to_frame(), index=True)
+    if baseline:
+        table1 = table_one(trial, baseline, labels=labels, min_count=min_count)
+        section.raw(table1._repr_html_())
+        writer.table("table1", table1.to_frame(), index=True)
+    else:
+        section.text("The plan declares no baseline characteristics ([trial] baseline, strata, covariates).")
 
     # -- the primary analysis, then the other binary analyses
     section = page.section("itt", "Intention-to-treat analysis")
@@ -273,14 +274,15 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     # -- time to event
     survival_names = named("kaplan_meier", "logrank", "cox", "rmst", "cumulative_incidence", "fine_gray")
     if survival_names:
-        section = page.section("survival", "Time to first employment or education")
+        outcomes_t = dict.fromkeys(plan.label(run.specs[n].columns["duration"]) for n in survival_names)
+        section = page.section("survival", "; ".join(outcomes_t))
         # durations in days are drawn in months (0, 6, 12, 18, ...), as trial reports show them
         unit = "months" if settings["time_unit"] == "days" else None
         for name in survival_names:
             _add_result(section, run, writer, name)
             result = run.results[name]
             if kinds[name] in _SURVIVAL_PLOTS:
-                what = _SURVIVAL_PLOTS[kinds[name]]
+                what = f"{_SURVIVAL_PLOTS[kinds[name]]}: {plan.label(run.specs[name].columns['duration'])}"
                 _figure(
                     section,
                     writer,
@@ -292,7 +294,8 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     # -- hours and weeks
     count_names = named("means", "two_part", "rate_ratio", "multiple_imputation")
     if count_names:
-        section = page.section("hours", "Hours and weeks in work or education")
+        shown = dict.fromkeys(plan.label(run.specs[n].columns["outcome"]) for n in count_names)
+        section = page.section("hours", "; ".join(shown))
         for name in count_names:
             _add_result(section, run, writer, name)
 
@@ -354,11 +357,16 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     # -- methods
     section = page.section("methods", "Methods")
     entries = []
+    done: set[str] = set()
     for name, spec in run.specs.items():
-        methods = sorted({r.method for r in run.results[name].rows() if r.method})
+        if spec.name in done:  # one entry per planned analysis (a CEA of two treatments gives two results)
+            continue
+        done.add(spec.name)
+        names = [n for n, s_ in run.specs.items() if s_.name == spec.name]
+        methods = list(dict.fromkeys(r.method for n in names for r in run.results[n].rows() if r.method))
         text = f"{spec.title or name} [{spec.role}; {spec.kind}]: " + ("; ".join(methods) or spec.kind)
-        refs = " ".join(REFERENCES.get(spec.kind, ()))
-        entries.append(text + (f" References: {refs}" if refs else ""))
+        refs = [r for r in REFERENCES.get(spec.kind, ()) if spec.options.get("adjust") or "Holm" not in r]
+        entries.append(text + (f" References: {' '.join(refs)}" if refs else ""))
     entries.append("Baseline table: " + " ".join(REFERENCES["table_one"]))
     entries.append("Participant flow: " + " ".join(REFERENCES["consort"]))
     section.items(entries)
@@ -385,19 +393,26 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
         ]
     )
     section = page.section("disclosure", "Disclosure control")
-    if min_count:
+    if min_count > 1:
         section.text(
             f"No table or figure shows a count of participants between 1 and {min_count - 1}: such counts "
             "are "
             f"shown as <{min_count}, with complementary cells suppressed (*) where a small count could "
-            "otherwise be recovered by subtraction. The report contains no participant-level rows."
+            "otherwise be recovered by subtraction, and a row resting on fewer participants shows no "
+            "estimate. The report contains no participant-level rows."
         )
     else:
         section.text(NOT_SUPPRESSED_NOTE + " The report contains no participant-level rows.")
+    section.text(
+        "results.json (and an expected file written from it) is the machine record that CI compares: it "
+        "holds every estimate and count unsuppressed. Keep it where the data may be kept when the data are "
+        "personal.",
+        css="note",
+    )
     return page.render()
 
 
 _SURVIVAL_PLOTS = {
-    "kaplan_meier": "Kaplan-Meier curves of the time to a first job or education",
-    "cumulative_incidence": "Cumulative incidence of a first job or education (competing exits)",
+    "kaplan_meier": "Kaplan-Meier curves (competing events censored)",
+    "cumulative_incidence": "Cumulative incidence of the event (Aalen-Johansen, with competing risks)",
 }

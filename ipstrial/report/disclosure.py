@@ -22,7 +22,8 @@ import calendar
 import contextlib
 import math
 import numbers
-from collections.abc import Hashable, Iterator, Sequence
+import re
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ __all__ = [
     "cpr_columns",
     "looks_like_cpr",
     "suppress_counts",
+    "suppress_result_table",
     "suppression_note",
     "use_min_count",
 ]
@@ -60,7 +62,7 @@ HIDDEN = "hidden"
 COMPLEMENT_MARK = "*"
 
 NOT_SUPPRESSED_NOTE = (
-    "Counts are not suppressed (disclosure control turned off with min_count=None): small counts are shown."
+    "Counts are not suppressed (disclosure control turned off: min_count 0 or None): small counts are shown."
 )
 
 
@@ -386,3 +388,100 @@ def check_no_cpr(frame: pd.DataFrame, *, allow: bool = False) -> list[str]:
             ]
         )
     return flagged
+
+
+# -- result tables -----------------------------------------------------------------------------------------
+
+_COUNT_FIELD = re.compile(r"^(n|n_\w+|events\w*|excluded\w*|missing\w*|observed_\w+)$")
+SUPPRESSED_ESTIMATE = "not shown"
+
+
+def _row_counts(record: Mapping[str, object]) -> list[float]:
+    """The participant counts of one ARD row (``n`` and the count-like extras), with each count of events
+    paired with its complement (``n - events``: an arm with 2 non-events reveals as much as 2 events)."""
+    values = []
+    for key, value in record.items():
+        if _COUNT_FIELD.match(str(key)) and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            if math.isfinite(float(value)):
+                values.append(float(value))
+    n = record.get("n")
+    for key, total in (
+        ("events", n),
+        ("events_treatment", record.get("n_treatment")),
+        ("events_control", record.get("n_control")),
+    ):
+        events = record.get(key)
+        if isinstance(events, numbers.Real) and isinstance(total, numbers.Real):
+            if math.isfinite(float(events)) and math.isfinite(float(total)):
+                values.append(float(total) - float(events))
+    return values
+
+
+def suppress_result_table(
+    table: pd.DataFrame,
+    ard: pd.DataFrame,
+    inputs: object = None,
+    *,
+    min_count: int | None = DEFAULT_MIN_COUNT,
+) -> tuple[pd.DataFrame, int]:
+    """A result's formatted table (:func:`ipstrial.report.tables.results_table`) with its small cells hidden.
+
+    Rules, for each row (one ARD row; ``k`` = ``min_count``):
+
+    * a row with a count of participants from 1 to ``k - 1`` (``n``, a per-arm ``n_*``, a count of events or
+      of non-events) shows ``"<k"`` for its ``n`` when that is small, and no estimate, standard error or
+      interval (:data:`SUPPRESSED_ESTIMATE`): an estimate from so few participants is a count in disguise
+      (a proportion of 1/3, a risk difference of -50 pp from 1/2 vs 1/1);
+    * when the analysis excluded from 1 to ``k - 1`` participants of an arm (``inputs.excluded``), every
+      row of that arm shows ``"*"`` for its ``n``: the arm's size is published (CONSORT), so ``n`` would give
+      the excluded count away by subtraction.
+
+    Parameters
+    ----------
+    table
+        The formatted table, one line per row of ``ard``, in the same order.
+    ard
+        The result's analysis-results rows (:meth:`~ipstrial.results.Result.to_frame`).
+    inputs
+        The result's :class:`~ipstrial.results.InputSummary` (or None).
+    min_count
+        The threshold (:func:`check_min_count`); 0 or None: nothing is hidden.
+
+    Returns
+    -------
+    tuple
+        The table and the number of cells hidden.
+    """
+    k = check_min_count(min_count)
+    out = table.copy()
+    out.attrs = dict(table.attrs)
+    if not k:
+        return out, 0
+    excluded = getattr(inputs, "excluded", {}) or {}
+    revealing = {str(a) for a, x in excluded.items() if 0 < int(x) < k}
+    estimate_columns = [c for c in out.columns if c in ("Estimate", "SE") or str(c).endswith("CI")]
+    hidden = 0
+    for i, record in enumerate(ard.to_dict(orient="records")):
+        counts = _row_counts(record)
+        arms = str(record.get("contrast", "")).split(" vs ")
+        if "n" in out.columns and any(a in revealing for a in arms):
+            out.iloc[i, out.columns.get_loc("n")] = COMPLEMENT_MARK
+            hidden += 1
+        if any(0 < c < k for c in counts):
+            if "n" in out.columns and _is_small(record.get("n"), k):
+                out.iloc[i, out.columns.get_loc("n")] = f"<{k}"
+            for column in estimate_columns:
+                out.iloc[i, out.columns.get_loc(column)] = SUPPRESSED_ESTIMATE if column == "Estimate" else ""
+            hidden += 1
+    if hidden:
+        notes = list(out.attrs.get("notes") or [])
+        notes.append(
+            f"Disclosure control: rows resting on 1 to {k - 1} participants show no estimate and n as <{k}; "
+            f"n is * where it would reveal a small number excluded."
+        )
+        out.attrs["notes"] = notes
+    return out, hidden
+
+
+def _is_small(value: object, k: int) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 < float(value) < k

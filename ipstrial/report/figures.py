@@ -387,6 +387,33 @@ def _n_of_n(events: object, n: object) -> str:
     return f"{count_text(events)}/{count_text(n)}"
 
 
+def _small_cell(*pairs: tuple[object, object]) -> bool:
+    """Whether any ``(events, n)`` pair has 1 to k-1 events, non-events or participants (k: the figures'
+    disclosure threshold): such an estimate is not drawn, as its table row shows none."""
+    from ipstrial.report.disclosure import figure_min_count
+
+    k = figure_min_count()
+    for events, n in pairs:
+        try:
+            e, m = int(events), int(n)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            continue
+        if any(0 < v < k for v in (e, m - e, m)):
+            return True
+    return False
+
+
+def _disclosed(row: ForestRow, hide: bool) -> ForestRow:
+    """``row``, or, for a small cell (``hide``), the row without its estimate: the n/N texts read ``<5``
+    and the estimate column says why."""
+    from ipstrial.report.disclosure import SUPPRESSED_ESTIMATE, figure_min_count
+
+    if hide:
+        row.estimate = row.low = row.high = math.nan
+        row.text = f"{SUPPRESSED_ESTIMATE} (<{figure_min_count()})"
+    return row
+
+
 def estimate_text(estimate: float, low: float, high: float, estimand: str) -> str:
     """``"13.4 (6.5 to 20.3)"``: risk differences in percentage points, ratios with two decimals.
 
@@ -465,20 +492,24 @@ def _forest_rows(
                     if r.estimand == estimand and r.contrast.startswith(f"{treatment} vs ")
                 )
                 t, c = by_arm[treatment], by_arm[control]
+                hide = _small_cell((t.extras.get("events"), t.n), (c.extras.get("events"), c.n))
                 rows.append(
-                    ForestRow(
-                        _label(labels, row.contrast)
-                        if (several or len(result.treatments) > 1)
-                        else f"{_label(labels, result.outcome)}: {_label(labels, row.contrast)}",
-                        estimate=row.estimate,
-                        low=row.ci_low,
-                        high=row.ci_high,
-                        text=estimate_text(row.estimate, row.ci_low, row.ci_high, estimand),
-                        treatment_text=_n_of_n(t.extras.get("events"), t.n),
-                        control_text=_n_of_n(c.extras.get("events"), c.n),
-                        color=colors.get(treatment, "0.2"),
-                        weight=float((t.n or 0) + (c.n or 0)),
-                        gid=f"forest:{row.contrast}:",
+                    _disclosed(
+                        ForestRow(
+                            _label(labels, row.contrast)
+                            if (several or len(result.treatments) > 1)
+                            else f"{_label(labels, result.outcome)}: {_label(labels, row.contrast)}",
+                            estimate=row.estimate,
+                            low=row.ci_low,
+                            high=row.ci_high,
+                            text=estimate_text(row.estimate, row.ci_low, row.ci_high, estimand),
+                            treatment_text=_n_of_n(t.extras.get("events"), t.n),
+                            control_text=_n_of_n(c.extras.get("events"), c.n),
+                            color=colors.get(treatment, "0.2"),
+                            weight=float((t.n or 0) + (c.n or 0)),
+                            gid=f"forest:{row.contrast}:",
+                        ),
+                        hide,
                     )
                 )
         elif isinstance(result, SubgroupResult):
@@ -529,18 +560,25 @@ def _subgroup_rows(
                 x = r.extras
                 if x.get("subgroup") != factor:
                     continue
+                hide = _small_cell(
+                    (x.get("events_treatment"), x.get("n_treatment")),
+                    (x.get("events_control"), x.get("n_control")),
+                )
                 rows.append(
-                    ForestRow(
-                        f"    {_label(labels, str(x.get('level')))}",
-                        estimate=r.estimate,
-                        low=r.ci_low,
-                        high=r.ci_high,
-                        text=estimate_text(r.estimate, r.ci_low, r.ci_high, "risk_difference"),
-                        treatment_text=_n_of_n(x.get("events_treatment"), x.get("n_treatment")),
-                        control_text=_n_of_n(x.get("events_control"), x.get("n_control")),
-                        color=colors.get(str(treatment), "0.2"),
-                        weight=float(r.n or 0),
-                        gid=f"forest:{contrast}:{r.variant}",
+                    _disclosed(
+                        ForestRow(
+                            f"    {_label(labels, str(x.get('level')))}",
+                            estimate=r.estimate,
+                            low=r.ci_low,
+                            high=r.ci_high,
+                            text=estimate_text(r.estimate, r.ci_low, r.ci_high, "risk_difference"),
+                            treatment_text=_n_of_n(x.get("events_treatment"), x.get("n_treatment")),
+                            control_text=_n_of_n(x.get("events_control"), x.get("n_control")),
+                            color=colors.get(str(treatment), "0.2"),
+                            weight=float(r.n or 0),
+                            gid=f"forest:{contrast}:{r.variant}",
+                        ),
+                        hide,
                     )
                 )
     return rows
