@@ -194,3 +194,31 @@ def test_business_case_legend_off_the_bars():
         legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
         assert legend.y1 < ax.get_window_extent().y0  # below the axes
         assert text_overlaps(fig) == []
+
+
+def test_ratio_forest_draws_every_ratio_contrast_on_one_log_axis():
+    """Risk, hazard and rate ratios of three analyses: one line per contrast with the result's own interval,
+    in its arm's colour; no overlapping texts; a result without ratios is refused."""
+    from ipstrial import itt, survival
+    from ipstrial.report.figures import ratio_forest_figure, text_overlaps
+    from ipstrial.report.palette import arm_colors
+
+    data = pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv", dtype={"participant_id": str})
+    args = dict(arm="arm", treatment=["IPS", "IPSE"], control="SAU", id="participant_id")
+    binary = itt.compare_proportions(data, "employed_18m", **args)
+    hr = survival.cox(data, "days_to_job", "event", **args)
+    weeks = itt.rate_ratio(data, "weeks_employed_18m", **args)
+    colors = arm_colors(["IPS", "IPSE", "SAU"])
+    fig = ratio_forest_figure([binary, hr, weeks], colors=colors)
+    texts = {t.get_text() for t in fig.findobj(matplotlib.text.Text)}
+    for result, estimand in ((binary, "risk_ratio"), (hr, "hazard_ratio"), (weeks, "rate_ratio")):
+        for row in result.rows():
+            if row.estimand == estimand and not row.variant:
+                assert f"{row.estimate:.2f} ({row.ci_low:.2f} to {row.ci_high:.2f})" in texts
+    lines = [a for a in fig.axes[0].get_lines() if (a.get_gid() or "").startswith("forest:")]
+    assert len(lines) == 6
+    assert {matplotlib.colors.to_hex(a.get_color()) for a in lines} == {colors["IPS"], colors["IPSE"]}
+    assert text_overlaps(fig) == []
+    plt.close(fig)
+    with pytest.raises(ParameterError, match="no result has a row"):
+        ratio_forest_figure([itt.compare_means(data, "hours_18m", missing="complete-case", seed=1, **args)])

@@ -283,3 +283,10 @@ def test_publication_table_is_great_tables():
     assert "Main results" in html
     assert "-72,000 DKK" in html and "58.6%" in html and "&lt;0.001" in html
     assert "Total cost over 18 months" in html
+
+
+def test_a_unit_with_a_multiplier_is_bracketed():
+    from ipstrial.report.format import format_estimate
+
+    assert format_estimate(-2250.0, "delta_cost", "1,000 DKK") == "-2,250 (1,000 DKK)"
+    assert format_estimate(-72000.4, "delta_cost", "DKK") == "-72,000 DKK"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -267,3 +268,15 @@ def test_bad_arguments(frame, tmp_path):
     path = result.to_csv(tmp_path / "t1.csv")
     assert pd.read_csv(path).shape[0] == 2
     assert result.rows() == ()
+
+
+def test_a_variable_with_sd_below_1_keeps_two_significant_digits():
+    from ipstrial.report.table_one import table_one
+
+    frame = pd.read_csv(Path(__file__).resolve().parents[1] / "data" / "synthetic" / "inklusion.csv")
+    table = table_one(frame, ["eq5d_0", "age"], "arm", control="SAU").to_frame().set_index("variable")
+    sau = frame[frame.arm == "SAU"]
+    eq5d = table.loc[table.index.str.startswith("EQ") | table.index.str.startswith("eq5d_0")].iloc[0]
+    assert eq5d["SAU"] == f"{sau.eq5d_0.mean():.2f} ({sau.eq5d_0.std():.2f})"
+    age = table.loc[table.index.str.startswith("age")].iloc[0]
+    assert age["SAU"] == f"{sau.age.mean():.1f} ({sau.age.std():.1f})"

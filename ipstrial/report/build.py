@@ -271,6 +271,17 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
             "Risk differences of every contrast and subgroup, with their confidence intervals.",
         )
 
+    ratio_inputs = [run.results[n] for n in named("proportions", "cox", "rate_ratio", "fine_gray")]
+    if ratio_inputs:
+        _figure(
+            section,
+            writer,
+            "forest_ratios",
+            lambda: figs.ratio_forest_figure(ratio_inputs, colors=colors, labels=labels),
+            "Ratios of every contrast on one log scale: risk ratios, hazard ratios and rate ratios, with "
+            "their confidence intervals (above 1: higher with treatment).",
+        )
+
     # -- time to event
     survival_names = named("kaplan_meier", "logrank", "cox", "rmst", "cumulative_incidence", "fine_gray")
     if survival_names:
@@ -366,7 +377,7 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
         methods = list(dict.fromkeys(r.method for n in names for r in run.results[n].rows() if r.method))
         text = f"{spec.title or name} [{spec.role}; {spec.kind}]: " + ("; ".join(methods) or spec.kind)
         refs = [r for r in REFERENCES.get(spec.kind, ()) if spec.options.get("adjust") or "Holm" not in r]
-        entries.append(text + (f" References: {' '.join(refs)}" if refs else ""))
+        entries.append(text.rstrip(".") + (f". References: {' '.join(refs)}" if refs else ""))
     entries.append("Baseline table: " + " ".join(REFERENCES["table_one"]))
     entries.append("Participant flow: " + " ".join(REFERENCES["consort"]))
     section.items(entries)

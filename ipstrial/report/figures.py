@@ -909,3 +909,100 @@ def forest_for(
             title=title,
         )
     return ax
+
+
+RATIO_FOREST_ESTIMANDS: tuple[str, ...] = (
+    "risk_ratio",
+    "hazard_ratio",
+    "rate_ratio",
+    "subdistribution_hazard_ratio",
+)
+"""The ratios :func:`ratio_forest_figure` draws: for an outcome that treatment should raise (employment, its
+hazard, weeks in work), a ratio above 1 is in the treatment's favour."""
+
+
+def ratio_forest_figure(
+    results: Any,
+    *,
+    colors: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    favours: tuple[str, str] = ("lower with treatment", "higher with treatment"),
+) -> Figure:
+    """A forest plot of every treatment-vs-control ratio of several analyses on one log axis.
+
+    For each result, each row whose estimand is in :data:`RATIO_FOREST_ESTIMANDS`, whose contrast is
+    ``"<treatment> vs <control>"`` and that has no variant (the primary form of the estimate) becomes a line:
+    a heading per outcome and estimand, one line per contrast in its treatment arm's colour, the estimate
+    with its interval and the text "1.55 (1.23 to 1.96)"; the null line at 1 (Lewis & Clarke 2001, BMJ
+    322:1479). Ratios are drawn, not differences of different units, so that the axis is shared.
+
+    Parameters
+    ----------
+    results
+        Results of any analyses (rows of other estimands are left out).
+    colors
+        ``{arm: colour}``; default :func:`~ipstrial.report.palette.arm_colors` of the treatments found.
+    labels
+        Display texts of outcomes (default :func:`ipstrial.report.format.current_labels`).
+    favours
+        ``(left text, right text)`` under the axis.
+
+    Raises
+    ------
+    ParameterError
+        When no result has a ratio row.
+    """
+    from ipstrial.report.format import current_labels, estimand_label
+    from ipstrial.report.palette import arm_colors, figure_style
+
+    shown = current_labels()
+    items = [results] if not isinstance(results, list | tuple) else list(results)
+    rows: list[ForestRow] = []
+    arms: list[str] = []
+    conf = 0.95
+    for result in items:
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for row in result.rows():
+            if row.estimand in RATIO_FOREST_ESTIMANDS and " vs " in row.contrast and not row.variant:
+                groups.setdefault((row.outcome, row.estimand), []).append(row)
+                arms.extend(a for a in row.contrast.split(" vs ") if a not in arms)
+        for (outcome, estimand), group in groups.items():
+            name = labels.get(outcome, outcome) if labels else shown.label(outcome)
+            rows.append(ForestRow(f"{name}: {estimand_label(estimand).lower()}", heading=True))
+            for row in group:
+                conf = row.conf_level
+                rows.append(
+                    ForestRow(
+                        f"    {row.contrast}",
+                        estimate=row.estimate,
+                        low=row.ci_low,
+                        high=row.ci_high,
+                        text=estimate_text(row.estimate, row.ci_low, row.ci_high, estimand),
+                        color="0.2",
+                        weight=float(row.n or 0),
+                        gid=f"forest:{row.analysis}:{row.contrast}",
+                    )
+                )
+                rows[-1].treatment_text = f"{row.n}" if row.n is not None else ""
+                rows[-1].color = row.contrast.split(" vs ")[0]  # resolved to a colour below
+    if not any(not r.heading for r in rows):
+        raise ParameterError(f"no result has a row of {', '.join(RATIO_FOREST_ESTIMANDS)} to draw")
+    palette = dict(colors) if colors is not None else arm_colors(arms)
+    for r in rows:
+        if not r.heading:
+            r.color = palette.get(r.color, "0.2")
+    from ipstrial.report.disclosure import count_text
+
+    for r in rows:
+        if r.treatment_text:
+            r.treatment_text = count_text(r.treatment_text)
+    with figure_style():
+        ax = forest_axes(
+            rows,
+            estimand="hazard_ratio",
+            conf_level=conf,
+            headers=("", "n", "", f"Ratio ({100 * conf:.10g}% CI)"),
+            favours=favours,
+        )
+        ax.set_xlabel(f"Ratio ({100 * conf:.10g}% CI, log scale)")
+    return ax.figure  # type: ignore[return-value]

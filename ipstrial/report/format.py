@@ -332,6 +332,8 @@ def _suffix(kind: str, unit: str | None, estimand: str) -> str:
         return " pp"
     if unit is None or unit in PROPORTION_UNITS or estimand in _UNITLESS:
         return ""
+    if unit[:1].isdigit():  # a unit with a multiplier: "-2,250 (1,000 DKK)", not "-2,250 1,000 DKK"
+        return f" ({unit})"
     return f" {unit}"
 
 

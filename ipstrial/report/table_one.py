@@ -139,11 +139,23 @@ class TableOne(Result):
 
     # -- the table -------------------------------------------------------------------------------------
 
-    def _cell(self, rec: Mapping[str, Any], kind: str) -> str:
+    def _decimals(self, cells: pd.DataFrame) -> int:
+        """Decimals of a continuous variable: ``digits``, or more when its overall SD is below 1, so that
+        the SD keeps two significant digits (an EQ-5D index of SD 0.2 reads 0.64 (0.21), not 0.6 (0.2))."""
+        sd = cells.loc[OVERALL].get("sd") if OVERALL in cells.index else None
+        try:
+            sd = float(sd)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return self.digits
+        if not math.isfinite(sd) or sd <= 0 or sd >= 1:
+            return self.digits
+        return max(self.digits, 1 - math.floor(math.log10(sd)))
+
+    def _cell(self, rec: Mapping[str, Any], kind: str, decimals: int | None = None) -> str:
         status = rec["status"]
         if status in (disclosure.SMALL, disclosure.COMPLEMENT):
             return disclosure.count_cell("", status, self.min_count)
-        d = self.digits
+        d = self.digits if decimals is None else decimals
         if rec["level"] == "" and kind in ("continuous", "nonnormal"):
             if status == "few":
                 return f"(n<{self.min_count})"
@@ -188,8 +200,9 @@ class TableOne(Result):
             for i, level in enumerate(pd.unique(sub.level)):
                 cells = sub[sub.level == level].set_index("column")
                 line = {"variable": self._heading(v) if i == 0 else "", "level": str(level)}
+                decimals = self._decimals(cells) if kind in ("continuous", "nonnormal") else None
                 for c in columns:
-                    line[c] = self._cell(cells.loc[c].to_dict(), kind)
+                    line[c] = self._cell(cells.loc[c].to_dict(), kind, decimals)
                 for c in smd_cols:
                     line[c] = smd_cells.get(c, "") if i == 0 else ""
                 lines.append(line)
@@ -359,7 +372,8 @@ def table_one(
         ``0 < n < min_count`` are shown as ``"<5"`` and the cells that would reveal them as ``"*"``. ``None``
         or 0 turn suppression off; the table then says so in a note.
     digits
-        Decimals of means, SDs, medians and quartiles (percentages have one).
+        Decimals of means, SDs, medians and quartiles (percentages have one); a variable whose overall SD is
+        below 1 gets more, so that its SD keeps two significant digits.
     analysis
         The ARD analysis name of the SMD rows.
 

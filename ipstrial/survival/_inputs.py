@@ -117,7 +117,10 @@ def arm_codes(sd: SurvivalData) -> np.ndarray:
 
 
 def competing_censored_note(sd: SurvivalData, where: str, meaning: str) -> str:
-    """The note of an estimator that censors competing events: their codes, how many, what that means."""
+    """The note of an estimator that censors competing events: their codes, how many, what that means
+    (empty when no participant has a competing event: there is nothing to warn about)."""
+    if int(sd.competing.sum()) == 0:
+        return ""
     others = [c for c in sd.event_codes if c not in (0, sd.cause)]
     codes = ", ".join(str(c) for c in others) or "none declared"
     return (
