@@ -266,7 +266,10 @@ def _demo_headline(output, truth) -> str:  # noqa: ANN001 - a RunOutput and the 
                     "contrast": row["contrast"],
                     "estimate": shown["estimate"],
                     "95% CI": shown["interval"] if row["ci_low"] == row["ci_low"] else "",
-                    "truth": "" if true is None else format_estimate(true, estimand, unit or row.get("unit")),
+                    # the truth with the decimals of the estimate beside it (those of its interval)
+                    "truth": ""
+                    if true is None
+                    else describe(row | {"estimate": true, "unit": unit or row.get("unit")})["estimate"],
                     "analysis": row["analysis"],
                 }
             )
@@ -281,9 +284,7 @@ def _cmd_plan_template(args: argparse.Namespace) -> int:
 
     _check_output(args.out)
     if args.out not in (None, "-") and Path(args.out).exists() and not args.force:
-        raise _UserError(
-            f"--out '{args.out}' exists; give another file name, or add --force to overwrite it"
-        )
+        raise _UserError(f"--out '{args.out}' exists; give another file name, or add --force to overwrite it")
     text = plan_template(args.data, out=None if args.out in (None, "-") else args.out)
     if args.out is None or args.out == "-":
         sys.stdout.write(text)

@@ -516,9 +516,15 @@ def describe(row: Any, labels: Labels | None = None) -> dict[str, str]:
         unit = extras["unit"]
     elif unit is None and isinstance(row, Mapping) and isinstance(row.get("unit"), str):
         unit = row["unit"]
+    # one number of decimals for the estimate and its limits where the rule goes by size (as in tables)
+    digits = (
+        _shared_decimals(get("estimate"), get("ci_low"), get("ci_high"))
+        if _kind(estimand, unit) == ("general")
+        else None
+    )
     return {
-        "estimate": format_estimate(get("estimate"), estimand, unit, quadrant=quadrant),
-        "interval": format_interval(get("ci_low"), get("ci_high"), estimand, unit, quadrant=quadrant),
+        "estimate": format_estimate(get("estimate"), estimand, unit, digits, quadrant=quadrant),
+        "interval": format_interval(get("ci_low"), get("ci_high"), estimand, unit, digits, quadrant=quadrant),
         "p": format_p(get("p_value")),
     }
 
