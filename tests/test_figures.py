@@ -18,7 +18,8 @@ from ipstrial import itt, survival  # noqa: E402
 from ipstrial._checks import ParameterError  # noqa: E402
 from ipstrial.budget import BusinessCase  # noqa: E402
 from ipstrial.economics import cost_effectiveness  # noqa: E402
-from ipstrial.report.figures import forest_figure, text_overlaps  # noqa: E402
+from ipstrial.report.figures import text_overlaps  # noqa: E402
+from ipstrial.report.forest import forest_figure  # noqa: E402
 from ipstrial.report.palette import arm_colors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,7 +201,8 @@ def test_ratio_forest_draws_every_ratio_contrast_on_one_log_axis():
     """Risk, hazard and rate ratios of three analyses: one line per contrast with the result's own interval,
     in its arm's colour; no overlapping texts; a result without ratios is refused."""
     from ipstrial import itt, survival
-    from ipstrial.report.figures import ratio_forest_figure, text_overlaps
+    from ipstrial.report.figures import text_overlaps
+    from ipstrial.report.forest import ratio_forest_figure
     from ipstrial.report.palette import arm_colors
 
     data = pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv", dtype={"participant_id": str})

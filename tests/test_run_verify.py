@@ -377,7 +377,7 @@ def test_small_cells_show_no_estimate_and_n_does_not_reveal_the_excluded(tmp_pat
     import matplotlib.pyplot as plt
 
     from ipstrial.report.disclosure import use_min_count
-    from ipstrial.report.figures import forest_figure
+    from ipstrial.report.forest import forest_figure
 
     with use_min_count(5):
         fig = forest_figure([out.results["itt_employment"], out.results["itt_region"]])

@@ -215,11 +215,11 @@ class BinaryComparison(Result):
         """Forest plot of the contrasts with the control: estimate, interval, n/N per arm, "favours" labels.
 
         ``estimand`` is ``"risk_difference"`` (percentage points, null line at 0), ``"risk_ratio"`` or
-        ``"odds_ratio"`` (log axis, null line at 1); drawn by :func:`ipstrial.report.figures.forest_figure`
+        ``"odds_ratio"`` (log axis, null line at 1); drawn by :func:`ipstrial.report.forest.forest_figure`
         (events/participants from the per-arm rows' extras). ``colors`` maps arms to colours (default
         :func:`ipstrial.report.palette.arm_colors` of the analysed arms).
         """
-        from ipstrial.report.figures import forest_for
+        from ipstrial.report.forest import forest_for
 
         return forest_for([self], estimand=estimand, colors=colors, ax=ax)
 

@@ -181,8 +181,9 @@ class SubgroupResult(Result):
         """Forest plot of one contrast (the first by default): a heading per subgroup column with its
         interaction p-value, a line per level with n/N per arm and "estimate (low to high)" in percentage
         points, the null line, the overall effect dashed and "favours" labels
-        (:func:`ipstrial.report.figures.forest_figure` draws every contrast with the overall results)."""
-        from ipstrial.report.figures import _subgroup_rows, column_label, forest_axes
+        (:func:`ipstrial.report.forest.forest_figure` draws every contrast with the overall results)."""
+        from ipstrial.report.figures import column_label
+        from ipstrial.report.forest import _subgroup_rows, forest_axes
         from ipstrial.report.palette import figure_style, resolve_colors
 
         contrast = contrast or self.contrasts[0]

@@ -204,7 +204,7 @@ def _headline(run: PlanRun) -> str:
 
 def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> str:
     """The HTML of a plan's report (see the module docstring for its sections)."""
-    from ipstrial.report import figures as figs
+    from ipstrial.report import forest as figs
     from ipstrial.report.consort import consort_flow
     from ipstrial.report.disclosure import NOT_SUPPRESSED_NOTE
     from ipstrial.report.palette import arm_colors

@@ -570,7 +570,8 @@ class CoxResult(ArmModelResult):
         arm (:attr:`events`), a line at 1 and "favours" labels (a hazard ratio above 1: the event, a first
         job, comes sooner with the treatment).
         """
-        from ipstrial.report.figures import ForestRow, column_label, estimate_text, forest_axes
+        from ipstrial.report.figures import column_label
+        from ipstrial.report.forest import ForestRow, estimate_text, forest_axes
         from ipstrial.report.palette import figure_style, resolve_colors
 
         counts = self.events.set_index("arm")
