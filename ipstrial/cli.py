@@ -1,4 +1,5 @@
-"""The ``ipstrial`` command: ``--version``, ``simulate``, ``truth``, ``demo`` and ``budget``.
+"""The ``ipstrial`` command: ``--version``, ``simulate``, ``truth``, ``demo``, ``plan``, ``run``, ``verify``,
+``power`` and ``budget``.
 
 Every command has ``--help``. Output goes to standard output unless ``--out`` names a file.
 
@@ -331,6 +332,23 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if outcome.ok else 1
 
 
+def _cmd_power(args: argparse.Namespace) -> int:
+    """Print a sample-size or power calculation (``--json`` for machines)."""
+    import json
+
+    from ipstrial import power
+
+    common = {"n": args.n, "power": args.power, "alpha": args.alpha, "comparisons": args.comparisons}
+    if args.design == "proportions":
+        result = power.two_proportions(args.p_control, args.p_treatment, method=args.method, **common)
+    else:
+        result = power.logrank(
+            args.hazard_ratio, event_probability=args.event_probability, method=args.method, **common
+        )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return 0
+
+
 def _cmd_budget(args: argparse.Namespace) -> int:
     """Print a budget TOML file's table (business case or projection), or its JSON with ``--json``."""
     import json
@@ -442,6 +460,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--update", action="store_true", help="write the expected file from the results instead")
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser(
+        "power",
+        help="sample size, power or detectable effect: two proportions or the log-rank test",
+        description="Solve for whichever of --n (per arm), --power and the effect is left out.",
+    )
+    power_sub = p.add_subparsers(dest="design", metavar="DESIGN", required=True)
+    for name, help_text in (
+        ("proportions", "two proportions (normal, normal-cc, arcsine)"),
+        ("logrank", "the log-rank test of a hazard ratio (Schoenfeld, Freedman)"),
+    ):
+        q = power_sub.add_parser(name, help=help_text, description=help_text)
+        if name == "proportions":
+            q.add_argument(
+                "--p-control", type=float, required=True, help="proportion with the outcome, control"
+            )
+            q.add_argument(
+                "--p-treatment", type=float, default=None, help="the same, treatment (solved if left out)"
+            )
+            q.add_argument("--method", default="normal", choices=("normal", "normal-cc", "arcsine"))
+        else:
+            q.add_argument(
+                "--hazard-ratio", type=float, default=None, help="treatment / control (solved if left out)"
+            )
+            q.add_argument(
+                "--event-probability",
+                type=float,
+                required=True,
+                help="probability of an event during follow-up, averaged over the arms",
+            )
+            q.add_argument("--method", default="schoenfeld", choices=("schoenfeld", "freedman"))
+        q.add_argument("--n", type=int, default=None, help="participants per arm (solved if left out)")
+        q.add_argument("--power", type=float, default=None, help="the power, e.g. 0.8 (solved if left out)")
+        q.add_argument(
+            "--alpha", type=float, default=0.05, help="two-sided level of the family (default 0.05)"
+        )
+        q.add_argument(
+            "--comparisons",
+            type=int,
+            default=1,
+            help="treatment arms each compared with the control, each at alpha / comparisons",
+        )
+        q.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        q.set_defaults(func=_cmd_power)
 
     p = sub.add_parser(
         "budget",
