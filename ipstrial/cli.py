@@ -341,6 +341,8 @@ def _cmd_power(args: argparse.Namespace) -> int:
     common = {"n": args.n, "power": args.power, "alpha": args.alpha, "comparisons": args.comparisons}
     if args.design == "proportions":
         result = power.two_proportions(args.p_control, args.p_treatment, method=args.method, **common)
+    elif args.design == "rmst":
+        result = power.rmst_difference(args.median_control, args.hazard_ratio, tau=args.tau, **common)
     else:
         result = power.logrank(
             args.hazard_ratio, event_probability=args.event_probability, method=args.method, **common
@@ -470,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("proportions", "two proportions (normal, normal-cc, arcsine)"),
         ("logrank", "the log-rank test of a hazard ratio (Schoenfeld, Freedman)"),
+        ("rmst", "the RMST difference to tau (exponential times, everyone followed to tau)"),
     ):
         q = power_sub.add_parser(name, help=help_text, description=help_text)
         if name == "proportions":
@@ -480,6 +483,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--p-treatment", type=float, default=None, help="the same, treatment (solved if left out)"
             )
             q.add_argument("--method", default="normal", choices=("normal", "normal-cc", "arcsine"))
+        elif name == "rmst":
+            q.add_argument(
+                "--hazard-ratio", type=float, default=None, help="treatment / control (solved if left out)"
+            )
+            q.add_argument("--median-control", type=float, required=True, help="median time, control arm")
+            q.add_argument(
+                "--tau", type=float, required=True, help="the restriction time (unit of the median)"
+            )
         else:
             q.add_argument(
                 "--hazard-ratio", type=float, default=None, help="treatment / control (solved if left out)"

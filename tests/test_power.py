@@ -183,3 +183,56 @@ def test_the_power_command_prints_the_solution_and_json(capsys):
     assert main(["power", "proportions", "--p-control", "0.465", "--power", "0.8"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "give exactly two of n, power and p_treatment" in err[0]
+
+
+def test_rmst_moments_equal_numerical_integration_and_a_simulated_trial():
+    """The restricted mean and variance of an exponential against quadrature (E min(T,τ) = ∫_0^τ S, E min² =
+    ∫_0^τ 2t S), and the power formula against 4,000 simulated trials analysed by the Wald test."""
+    from scipy import integrate
+
+    from ipstrial.power import _exponential_restricted_moments, rmst_difference
+
+    rate, tau = math.log(2) / 400, 548
+    mean, var = _exponential_restricted_moments(rate, tau)
+    m1 = integrate.quad(lambda t: math.exp(-rate * t), 0, tau, epsabs=1e-12)[0]
+    m2 = integrate.quad(lambda t: 2 * t * math.exp(-rate * t), 0, tau, epsabs=1e-12)[0]
+    assert mean == pytest.approx(m1, rel=1e-10) and var == pytest.approx(m2 - m1**2, rel=1e-10)
+
+    design = rmst_difference(400, 1.4, tau=548, power=0.8)
+    n = design.n_per_arm
+    rng = np.random.default_rng(20261201)
+    reps = 4000
+    t0 = np.minimum(rng.exponential(400 / math.log(2), size=(reps, n)), tau)
+    t1 = np.minimum(rng.exponential(400 / math.log(2) / 1.4, size=(reps, n)), tau)
+    z = (t1.mean(1) - t0.mean(1)) / np.sqrt(t1.var(1, ddof=1) / n + t0.var(1, ddof=1) / n)
+    rejected = float(np.mean(np.abs(z) > stats.norm.ppf(0.975)))
+    mcse = math.sqrt(0.8 * 0.2 / reps)
+    assert abs(rejected - design.power_at_n) < 4 * mcse
+    assert rmst_difference(400, 1.4, tau=548, n=n).power == pytest.approx(design.power_at_n, rel=1e-15)
+    detectable = rmst_difference(400, tau=548, n=n, power=0.8).effect["hazard_ratio"]
+    assert 1 < detectable <= 1.4
+
+
+def test_the_rmst_command(capsys):
+    from ipstrial.cli import main
+    from ipstrial.power import rmst_difference
+
+    assert (
+        main(
+            [
+                "power",
+                "rmst",
+                "--median-control",
+                "400",
+                "--hazard-ratio",
+                "1.4",
+                "--tau",
+                "548",
+                "--power",
+                "0.8",
+            ]
+        )
+        == 0
+    )
+    n = rmst_difference(400, 1.4, tau=548, power=0.8).n_per_arm
+    assert f"n per arm {n} " in capsys.readouterr().out
