@@ -1,0 +1,128 @@
+"""The Monte Carlo validation engine (ipstrial.validation): streams by replicate, the same table on any
+number of processes, the records equal direct calls, failures counted, the command's CSV."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ipstrial import itt
+from ipstrial.cli import main
+from ipstrial.errors import ParameterError
+from ipstrial.synthetic import INKLUSION, simulate_trial
+from ipstrial.validation import COLUMNS, ESTIMATORS, run_study
+
+FAST = ["rd_wald", "rd_newcombe", "rmst_difference", "delta_cost"]
+
+
+@pytest.fixture(scope="module")
+def study():
+    return run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=2)
+
+
+def test_the_same_table_serially_and_on_two_processes(study):
+    parallel = run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=4, workers=2)
+    assert study.to_csv() == parallel.to_csv()
+    pd.testing.assert_frame_equal(study.records, parallel.records)
+
+
+def test_each_replicate_draws_from_its_own_spawned_stream(study):
+    """Replicate 4 is the trial of SeedSequence(11).spawn(6)[4], analysed by the public function."""
+    stream = np.random.SeedSequence(11).spawn(6)[4]
+    data = simulate_trial(INKLUSION, seed=np.random.default_rng(stream))
+    direct = itt.compare_proportions(
+        data, "employed_18m", "arm", ["IPS", "IPSE"], "SAU", method="newcombe", id="participant_id"
+    ).interval("risk_difference", "IPS vs SAU")
+    row = study.records[
+        (study.records.rep == 4)
+        & (study.records.estimator == "rd_newcombe")
+        & (study.records.contrast == "IPS vs SAU")
+    ].iloc[0]
+    assert (row.estimate, row.ci_low, row.ci_high) == (direct.estimate, direct.low, direct.high)
+
+
+def test_the_table_summarises_the_records(study):
+    t = study.table.set_index(["estimator", "contrast"])
+    assert list(study.table.columns) == list(COLUMNS)
+    rec = study.records[(study.records.estimator == "delta_cost") & (study.records.contrast == "IPS vs SAU")]
+    row = t.loc[("delta_cost", "IPS vs SAU")]
+    assert row.truth == -72000.0 and row.reps == 6 and row.failed == 0
+    assert row.bias == pytest.approx(rec.estimate.mean() + 72000.0, rel=1e-12)
+    assert row.empirical_se == pytest.approx(rec.estimate.std(ddof=1), rel=1e-12)
+    covered = ((rec.ci_low <= -72000) & (rec.ci_high >= -72000)).mean()
+    assert row.coverage == covered and row.coverage_mcse == pytest.approx(
+        np.sqrt(covered * (1 - covered) / 6)
+    )
+    assert row.rejection_rate == (rec.p_value < 0.05).mean()
+
+
+def test_a_failing_estimator_is_counted_with_its_reason(monkeypatch):
+    from ipstrial.validation import _estimators
+
+    calls = {"n": 0}
+    original = ESTIMATORS["rd_wald"]
+
+    def flaky(data):
+        calls["n"] += 1
+        if calls["n"] % 2 == 0:
+            raise ValueError("no events in an arm")
+        return original.run(data)
+
+    monkeypatch.setitem(
+        _estimators.ESTIMATORS, "rd_wald", type(original)(**{**original.__dict__, "run": flaky})
+    )
+    study = run_study("inklusion", reps=4, seed=3, estimators=["rd_wald"])
+    row = study.table.iloc[0]
+    assert row.reps == 2 and row.failed == 2
+    assert study.failures == {("rd_wald", "ValueError: no events in an arm"): 2}
+
+
+def test_ratios_are_summarised_on_the_log_scale():
+    study = run_study("inklusion", reps=3, seed=5, estimators=["weeks_rate_ratio"])
+    rec = study.records[study.records.contrast == "IPS vs SAU"]
+    row = study.table[study.table.contrast == "IPS vs SAU"].iloc[0]
+    assert row.bias == pytest.approx(np.log(rec.estimate).mean() - np.log(row.truth), rel=1e-12)
+    assert row.mean_se == pytest.approx(rec.se.mean(), rel=1e-12) and row.mean_se < 0.5  # a log-scale SE
+
+
+def test_the_null_scenario_has_null_truths():
+    study = run_study("null", reps=2, seed=1, estimators=["rd_newcombe", "cox_hazard_ratio"])
+    truths = dict(zip(study.table.estimator, study.table.truth, strict=True))
+    assert abs(truths["rd_newcombe"]) < 1e-12 and truths["cox_hazard_ratio"] == 1.0
+
+
+def test_the_validate_command_writes_the_csv(tmp_path, capsys):
+    out = tmp_path / "study.csv"
+    assert (
+        main(
+            [
+                "validate",
+                "--scenario",
+                "small",
+                "--reps",
+                "3",
+                "--seed",
+                "2",
+                "--estimators",
+                "rd_wald,rd_newcombe",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = pd.read_csv(out)
+    assert list(table.columns) == list(COLUMNS) and set(table.scenario) == {"small"}
+    assert "wrote" in capsys.readouterr().out
+    assert main(["validate", "--reps", "2", "--estimators", "rd_wald", "--seed", "2"]) == 0
+    assert list(pd.read_csv(io.StringIO(capsys.readouterr().out)).columns) == list(COLUMNS)
+
+
+def test_bad_arguments():
+    with pytest.raises(ParameterError, match="unknown estimators"):
+        run_study("inklusion", reps=2, estimators=["rd_exact"])
+    with pytest.raises(ParameterError, match="scenario must be one of inklusion, null, small"):
+        run_study("nonph", reps=2)
