@@ -126,3 +126,20 @@ def test_bad_arguments():
         run_study("inklusion", reps=2, estimators=["rd_exact"])
     with pytest.raises(ParameterError, match="scenario must be one of inklusion, null, small"):
         run_study("nonph", reps=2)
+
+
+def test_an_estimate_without_a_test_has_no_rejection_rate():
+    study = run_study("inklusion", reps=2, seed=1, estimators=["cumulative_incidence"])
+    assert study.table.rejection_rate.isna().all() and study.table.coverage.notna().all()
+
+
+def test_the_committed_study_has_every_scenario_and_its_command():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "reports"
+    text = (root / "validation.md").read_text()
+    for scenario in ("inklusion", "null", "small"):
+        table = pd.read_csv(root / "validation" / f"{scenario}.csv")
+        assert list(table.columns) == list(COLUMNS) and set(table.estimator) == set(ESTIMATORS)
+        assert (table.reps + table.failed >= 999).all()
+        assert f"ipstrial validate --scenario {scenario} --reps 1000 --seed 2026" in text

@@ -131,7 +131,9 @@ def _batch(args: tuple[str, int | None, int, list[int], int, list[str]]) -> list
                         "rep": rep,
                         "estimator": key,
                         "contrast": "",
-                        "error": type(exc).__name__ + ": " + str(exc).split("\n")[0][:120],
+                        # the kind of failure, without its details (which level, how many), so that
+                        # failures of one kind are counted together
+                        "error": type(exc).__name__ + ": " + str(exc).split("\n")[0].split(":")[0][:120],
                     }
                 )
                 continue
@@ -180,6 +182,7 @@ def _summarise(records: pd.DataFrame, truth: pd.Series, name: str, reps: int, al
             covered = (part.ci_low.to_numpy() <= theta) & (theta <= part.ci_high.to_numpy())
             coverage = float(covered.mean()) if math.isfinite(theta) else math.nan
             r = len(part)
+            p = part.p_value.to_numpy(dtype=float)  # a per-arm estimate has no test: NaN
             rows.append(
                 {
                     "scenario": name,
@@ -195,7 +198,7 @@ def _summarise(records: pd.DataFrame, truth: pd.Series, name: str, reps: int, al
                     "coverage_mcse": math.sqrt(coverage * (1 - coverage) / r)
                     if math.isfinite(coverage)
                     else math.nan,
-                    "rejection_rate": float((part.p_value.to_numpy(dtype=float) < alpha).mean()),
+                    "rejection_rate": float((p < alpha).mean()) if np.isfinite(p).any() else math.nan,
                     "reps": r,
                     "failed": int(failed.get(key, 0)),
                 }
