@@ -247,28 +247,75 @@ def two_proportions(
                 lambda p: _power_proportions(p0, p, n_exact, level, method) - target, p0 + 1e-12, 1 - 1e-12
             )
             achieved = target
-    n_per_arm = math.ceil(n_exact - 1e-9)
     assert p1 is not None
     references = {
         "normal": "Fleiss, Levin & Paik 2003, eq. 4.14 (R power.prop.test)",
         "normal-cc": "Fleiss, Tytun & Ury 1980, Biometrics 36:343 (continuity-corrected)",
         "arcsine": "Cohen 1988, ch. 6, arcsine h (R pwr.2p.test)",
     }
+    return _calculation(
+        "two proportions",
+        method,
+        solved,
+        n_exact,
+        achieved,
+        lambda m: _power_proportions(p0, p1, m, level, method),
+        alpha,
+        comparisons,
+        {"p_control": p0, "p_treatment": p1},
+        references[method],
+    )
+
+
+def _calculation(
+    design: str,
+    method: str,
+    solved: str,
+    n_exact: float,
+    power: float,
+    power_at: Any,
+    alpha: float,
+    comparisons: int,
+    effect: dict[str, float],
+    reference: str,
+    events_exact: float | None = None,
+) -> PowerCalculation:
+    """The :class:`PowerCalculation` of a solution: ``n`` rounded up (``power_at(n)`` its power), the arms."""
+    n_per_arm = math.ceil(n_exact - 1e-9)  # 1e-9: a solution of 217.0000000001 is 217 participants
     return PowerCalculation(
-        design="two proportions",
+        design=design,
         method=method,
         solved=solved,
         n_exact=n_exact,
         n_per_arm=n_per_arm,
         n_total=n_per_arm * (comparisons + 1),
-        power=achieved,
-        power_at_n=_power_proportions(p0, p1, n_per_arm, level, method),
+        power=power,
+        power_at_n=power_at(n_per_arm),
         alpha=alpha,
         comparisons=comparisons,
         arms=comparisons + 1,
-        effect={"p_control": p0, "p_treatment": p1},
-        reference=references[method],
+        effect=effect,
+        events_exact=events_exact,
+        events=None if events_exact is None else math.ceil(events_exact - 1e-9),
+        reference=reference,
     )
+
+
+def _hazard_ratio_solution(
+    hr: float | None, n: object, target: float | None, z_a: float, delta: Any
+) -> tuple[float, float, float]:
+    """``(n_exact, power, hazard ratio)`` for a test whose power with ``n`` per arm is ``Φ(√n δ(HR) - z_a)``
+    (``delta`` the standardised effect per √participant): ``n = ((z_a + z_b) / δ(HR))²``; the power at
+    ``n``; or the hazard ratio above 1 that reaches ``target`` (solved)."""
+    if n is None:
+        assert hr is not None and target is not None
+        return ((z_a + _N.inv_cdf(target)) / delta(hr)) ** 2, target, hr
+    n_exact = float(check_count(n, "n", minimum=2))
+    if hr is None:
+        assert target is not None
+        hr = _solve(lambda h: _N.cdf(math.sqrt(n_exact) * delta(h) - z_a) - target, 1 + 1e-9, 1e6)
+        return n_exact, target, hr
+    return n_exact, _N.cdf(math.sqrt(n_exact) * delta(hr) - z_a), hr
 
 
 def _logrank_events_factor(hr: float, method: str) -> float:
@@ -335,46 +382,26 @@ def logrank(
     level = alpha / comparisons
     z_a = _N.inv_cdf(1 - level / 2)
 
-    def power_of(h: float, n_arm: float) -> float:
-        return _N.cdf(math.sqrt(2 * n_arm * p_event / _logrank_events_factor(h, method)) - z_a)
+    def delta(h: float) -> float:  # power = Φ(√(2 n p / c) - z_a), c = d / (z_a + z_b)²
+        return math.sqrt(2 * p_event / _logrank_events_factor(h, method))
 
-    if solved == "n":
-        assert hr is not None and target is not None
-        events_exact = (z_a + _N.inv_cdf(target)) ** 2 * _logrank_events_factor(hr, method)
-        n_exact = events_exact / (2 * p_event)
-        achieved = target
-    else:
-        n_exact = float(check_count(n, "n", minimum=2))
-        if solved == "power":
-            assert hr is not None
-            achieved = power_of(hr, n_exact)
-        else:
-            assert target is not None
-            hr = _solve(lambda h: power_of(h, n_exact) - target, 1 + 1e-9, 1e6)
-            achieved = target
-        events_exact = 2 * n_exact * p_event
-    assert hr is not None
-    n_per_arm = math.ceil(n_exact - 1e-9)
+    n_exact, achieved, hr = _hazard_ratio_solution(hr, n, target, z_a, delta)
     reference = {
         "schoenfeld": "Schoenfeld 1983, Biometrics 39:499",
         "freedman": "Freedman 1982, Stat Med 1:121",
     }[method]
-    return PowerCalculation(
-        design="log-rank",
-        method=method,
-        solved=solved,
-        n_exact=n_exact,
-        n_per_arm=n_per_arm,
-        n_total=n_per_arm * (comparisons + 1),
-        power=achieved,
-        power_at_n=power_of(hr, n_per_arm),
-        alpha=alpha,
-        comparisons=comparisons,
-        arms=comparisons + 1,
-        effect={"hazard_ratio": hr},
-        events_exact=events_exact,
-        events=math.ceil(events_exact - 1e-9),
-        reference=reference,
+    return _calculation(
+        "log-rank",
+        method,
+        solved,
+        n_exact,
+        achieved,
+        lambda m: _N.cdf(math.sqrt(m) * delta(hr) - z_a),
+        alpha,
+        comparisons,
+        {"hazard_ratio": hr},
+        reference,
+        events_exact=2 * n_exact * p_event,
     )
 
 
@@ -433,44 +460,21 @@ def rmst_difference(
     rate0 = math.log(2) / median
     mu0, v0 = _exponential_restricted_moments(rate0, tau)
 
-    def power_of(h: float, n_arm: float) -> float:
+    def delta(h: float) -> float:  # |Δ| / √(v_0 + v_1)
         mu1, v1 = _exponential_restricted_moments(h * rate0, tau)
-        return _N.cdf(abs(mu1 - mu0) * math.sqrt(n_arm) / math.sqrt(v0 + v1) - z_a)
+        return abs(mu1 - mu0) / math.sqrt(v0 + v1)
 
-    if solved == "n":
-        assert hr is not None and target is not None
-        mu1, v1 = _exponential_restricted_moments(hr * rate0, tau)
-        n_exact = (z_a + _N.inv_cdf(target)) ** 2 * (v0 + v1) / (mu1 - mu0) ** 2
-        achieved = target
-    else:
-        n_exact = float(check_count(n, "n", minimum=2))
-        if solved == "power":
-            assert hr is not None
-            achieved = power_of(hr, n_exact)
-        else:
-            assert target is not None
-            hr = _solve(lambda h: power_of(h, n_exact) - target, 1 + 1e-9, 1e6)
-            achieved = target
-    assert hr is not None
+    n_exact, achieved, hr = _hazard_ratio_solution(hr, n, target, z_a, delta)
     mu1, _ = _exponential_restricted_moments(hr * rate0, tau)
-    n_per_arm = math.ceil(n_exact - 1e-9)
-    return PowerCalculation(
-        design="RMST difference",
-        method="exponential, followed to tau",
-        solved=solved,
-        n_exact=n_exact,
-        n_per_arm=n_per_arm,
-        n_total=n_per_arm * (comparisons + 1),
-        power=achieved,
-        power_at_n=power_of(hr, n_per_arm),
-        alpha=alpha,
-        comparisons=comparisons,
-        arms=comparisons + 1,
-        effect={
-            "hazard_ratio": hr,
-            "rmst_control": mu0,
-            "rmst_treatment": mu1,
-            "rmst_difference": mu1 - mu0,
-        },
-        reference="Royston & Parmar 2013, BMC Med Res Methodol 13:152 (RMST); censored-exponential moments",
+    return _calculation(
+        "RMST difference",
+        "exponential, followed to tau",
+        solved,
+        n_exact,
+        achieved,
+        lambda m: _N.cdf(math.sqrt(m) * delta(hr) - z_a),
+        alpha,
+        comparisons,
+        {"hazard_ratio": hr, "rmst_control": mu0, "rmst_treatment": mu1, "rmst_difference": mu1 - mu0},
+        "Royston & Parmar 2013, BMC Med Res Methodol 13:152 (RMST); censored-exponential moments",
     )

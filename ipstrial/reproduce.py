@@ -27,7 +27,7 @@ import difflib
 import json
 import math
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -443,8 +443,3 @@ def verify(results: str | Path | Mapping[str, Any], expected: str | Path | Mappi
             if (now := _software(got_doc["provenance"]).get(name)) is not None and now != was
         ),
     )
-
-
-def keys_of(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
-    """The keys of result rows (for tests and messages)."""
-    return [_key(r) for r in rows]

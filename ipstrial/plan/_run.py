@@ -179,25 +179,20 @@ def build_trial(plan: Plan, frame: pd.DataFrame) -> tuple[Trial, dict[str, str]]
     return Trial(frame, **roles, allow_cpr=plan.data["allow_cpr"]), derived
 
 
-def _missing_for(trial: Trial, *columns: str) -> str | None:
-    """The plan's missing-data policy when one of ``columns`` has missing values, else None."""
+def _missing_for(plan: Plan, trial: Trial, *columns: str) -> str | None:
+    """The plan's missing-data policy (``[settings] missing``) when one of ``columns`` has missing values,
+    else None (the estimators refuse a policy that has nothing to do)."""
     frame = trial.data
-    return "complete-case" if any(frame[c].isna().any() for c in columns) else None
+    return plan.settings["missing"] if any(frame[c].isna().any() for c in columns) else None
 
 
 def _slug(label: object) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(label).lower()).strip("_") or "arm"
 
 
-def _itt(name: str) -> Callable[..., Any]:
-    from ipstrial import itt
-
-    return getattr(itt, name)
-
-
 def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int, treatment: Any) -> Result:
     """One estimator call for one plan entry (the dispatch of :data:`KINDS` onto the public API)."""
-    from ipstrial import economics, missing, survival
+    from ipstrial import economics, itt, missing, survival
 
     s, o, col = plan.settings, dict(spec.options), spec.columns
     common: dict[str, Any] = {"treatment": treatment, "analysis": analysis}
@@ -234,7 +229,7 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
             n_resamples=s["n_resamples"],
             seed=seed,
             covariates=covariates,
-            missing=_missing_for(trial, col["cost"], col["effect"]),
+            missing=_missing_for(plan, trial, col["cost"], col["effect"]),
             **alpha,
             **common,
         )
@@ -251,9 +246,9 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
         total = _derived_cost_name(plan) or "total"  # the categories of the perspective sum to its cost
         return economics.costs_by_category(trial, list(categories), total=total, **alpha, **common)
     outcome = col["outcome"]
-    policy = {"missing": _missing_for(trial, outcome)}
+    policy = {"missing": _missing_for(plan, trial, outcome)}
     if kind == "proportions":
-        return _itt("compare_proportions")(
+        return itt.compare_proportions(
             trial,
             outcome,
             method=o.get("method", "newcombe"),
@@ -263,7 +258,7 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
             **common,
         )
     if kind == "marginal_effect":
-        return _itt("marginal_effect")(
+        return itt.marginal_effect(
             trial,
             outcome,
             covariates=covariates or default_covariates,
@@ -277,11 +272,11 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
             **common,
         )
     if kind == "means":
-        return _itt("compare_means")(
+        return itt.compare_means(
             trial, outcome, n_resamples=s["n_resamples"], seed=seed, **policy, **alpha, **common
         )
     if kind == "two_part":
-        return _itt("two_part")(
+        return itt.two_part(
             trial,
             outcome,
             covariates=covariates or (),
@@ -292,9 +287,9 @@ def _call(trial: Trial, spec: AnalysisSpec, plan: Plan, analysis: str, seed: int
             **common,
         )
     if kind == "rate_ratio":
-        return _itt("rate_ratio")(trial, outcome, covariates=covariates or (), **policy, **alpha, **common)
+        return itt.rate_ratio(trial, outcome, covariates=covariates or (), **policy, **alpha, **common)
     if kind == "subgroups":
-        return _itt("subgroups")(trial, outcome, by=list(o["by"]), **policy, **alpha, **common)
+        return itt.subgroups(trial, outcome, by=list(o["by"]), **policy, **alpha, **common)
     if kind == "rerandomization":
         from ipstrial import randomization
 

@@ -14,7 +14,7 @@ import hashlib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -643,8 +643,3 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def kind_summary() -> Sequence[tuple[str, str]]:
-    """``(kind, what it runs)`` for every kind, for the template and the documentation."""
-    return [(name, kind.help) for name, kind in KINDS.items()]

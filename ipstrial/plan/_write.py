@@ -15,7 +15,6 @@ a table, a figure or the report (:mod:`ipstrial.report.disclosure`); participant
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["RunOutput", "check_out_dir", "write_outputs"]
 
-_COUNT_COLUMN = re.compile(r"^(n|n_\w+|events\w*|excluded\w*|missing\w*|observed_\w+)$")
 _SURVIVAL = ("kaplan_meier", "cumulative_incidence")
 
 
@@ -104,41 +102,6 @@ def _labels(run: PlanRun) -> Labels:
     for column in binary - set(entries):
         entries[column] = (column, "proportion")
     return as_labels(entries)
-
-
-def _small(value: Any, min_count: int) -> bool:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return 0 < number < min_count
-
-
-def suppress_small(frame: pd.DataFrame, counts: pd.DataFrame, min_count: int) -> tuple[pd.DataFrame, int]:
-    """``frame`` (formatted text) with each cell whose count in ``counts`` (same shape) is below ``min_count``
-    shown as ``"<min_count"``; returns the frame and how many cells were suppressed."""
-    if not min_count:
-        return frame, 0
-    out = frame.copy()
-    hidden = 0
-    for column in counts.columns:
-        if column not in out.columns:
-            continue
-        for i, value in enumerate(counts[column]):
-            if _small(value, min_count):
-                out.iloc[i, out.columns.get_loc(column)] = f"<{min_count}"
-                hidden += 1
-    return out, hidden
-
-
-def _small_counts(result: Any, min_count: int) -> int:
-    """How many count cells of a result's rows are below ``min_count``."""
-    if not min_count:
-        return 0
-    frame = result.to_frame()
-    return sum(
-        int(sum(_small(v, min_count) for v in frame[c])) for c in frame.columns if _COUNT_COLUMN.match(str(c))
-    )
 
 
 class _Writer:

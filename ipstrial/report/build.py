@@ -236,7 +236,7 @@ def build_report(run: PlanRun, writer: _Writer, document: Mapping[str, Any]) -> 
     lost = durations and "follow_up" in settings  # lost to follow-up: censored before the follow-up time
     flow = consort_flow(
         trial,
-        outcomes or [trial.arm],
+        outcomes,
         duration=durations[0][0] if lost else None,
         follow_up=settings["follow_up"] if lost else None,
         min_count=min_count,

@@ -108,17 +108,12 @@ class ConsortFlow(Result):
         return "\n".join([*lines, *(fmt(r) for r in body), "", *self._notes()])
 
     def to_markdown(self) -> str:
-        """The flow as a Markdown pipe table with its notes."""
-        frame = self.to_frame()
+        """The flow as a Markdown pipe table (:func:`~ipstrial.report.tables.markdown_table`), with notes."""
+        from ipstrial.report.tables import markdown_table
 
-        def esc(text: object) -> str:
-            return str(text).replace("|", "\\|")
-
-        lines = [f"**{self.title}**", "", "| stage | " + " | ".join(map(esc, frame.columns)) + " |"]
-        lines.append("|:---|" + "|".join(["---:"] * len(frame.columns)) + "|")
-        for stage, row in zip(frame.index, frame.to_numpy(), strict=True):
-            lines.append(f"| {esc(stage)} | " + " | ".join(map(esc, row)) + " |")
-        return "\n".join([*lines, "", *map(esc, self._notes())]) + "\n"
+        frame = self.to_frame().reset_index()
+        frame.attrs["notes"] = list(self._notes())
+        return f"**{self.title}**\n\n" + markdown_table(frame)
 
     def _repr_html_(self) -> str:
         """An HTML table (title as caption, notes in the footer); all text escaped."""
@@ -250,7 +245,7 @@ def consort_flow(
 
     shown = current_labels()  # the columns' labels (a plan's [labels]; the column names by default)
     threshold = disclosure.check_min_count(min_count)
-    names = column_names(outcomes, "outcomes", allow_empty=False)
+    names = column_names(outcomes, "outcomes")  # none: the flow to allocation (and loss to follow-up)
     if (duration is None) != (follow_up is None):
         raise ParameterError(
             "give duration= and follow_up= together (e.g. duration='days_to_job', follow_up=548) to count "

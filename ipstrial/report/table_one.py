@@ -247,20 +247,13 @@ class TableOne(Result):
         return [*notes, *self.notes]
 
     def to_markdown(self) -> str:
-        """The table as a Markdown pipe table with its title and notes."""
-        frame = self.to_frame()
-        headers = ["" if c in ("variable", "level") else c for c in frame.columns]
+        """The table as a Markdown pipe table (:func:`ipstrial.report.tables.markdown_table`) with its title
+        and notes."""
+        from ipstrial.report.tables import markdown_table
 
-        def esc(text: str) -> str:
-            return str(text).replace("|", "\\|")
-
-        lines = [f"**{esc(self.title)}**", "", "| " + " | ".join(esc(h) for h in headers) + " |"]
-        lines.append("|" + "|".join([":---", ":---"] + ["---:"] * (len(headers) - 2)) + "|")
-        for row in frame.itertuples(index=False):
-            lines.append("| " + " | ".join(esc(c) for c in row) + " |")
-        lines.append("")
-        lines += [esc(n) for n in self._notes()]
-        return "\n".join(lines) + "\n"
+        frame = self.to_frame().rename(columns={"variable": "", "level": " "})
+        frame.attrs["notes"] = list(self._notes())
+        return f"**{self.title}**\n\n" + markdown_table(frame)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write :meth:`to_frame` as CSV (UTF-8) to ``path``; returns the path."""

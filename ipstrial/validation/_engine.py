@@ -106,17 +106,19 @@ class Study:
         return self.table.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
-def _batch(args: tuple[str, int | None, int, list[int], int, list[str]]) -> list[dict[str, Any]]:
+def _batch(args: tuple[str, int | None, int, list[int], list[str]]) -> list[dict[str, Any]]:
     """Run the estimators on the replicates ``reps`` (one batch, in one process)."""
     from ipstrial.synthetic import simulate_trial
     from ipstrial.validation._estimators import ESTIMATORS
 
-    name, n, seed, reps, total, estimators = args
+    name, n, seed, reps, estimators = args
     scenario, _ = scenario_of(name)
-    streams = np.random.SeedSequence(seed).spawn(total)
+    root = np.random.SeedSequence(seed)
     out: list[dict[str, Any]] = []
     for rep in reps:
-        data = simulate_trial(scenario, n=n, seed=np.random.default_rng(streams[rep]))
+        # the child SeedSequence(seed).spawn(R)[rep] for any R > rep, made alone: its spawn key is (rep,)
+        stream = np.random.SeedSequence(root.entropy, spawn_key=(rep,), pool_size=root.pool_size)
+        data = simulate_trial(scenario, n=n, seed=np.random.default_rng(stream))
         for key in estimators:
             est = ESTIMATORS[key]
             try:
@@ -256,7 +258,7 @@ def run_study(
     if unknown:
         raise ParameterError(f"unknown estimators {unknown}; choose from {', '.join(ESTIMATORS)}")
     tasks = [
-        (scenario, n, int(seed), list(range(start, min(start + batch_size, reps))), reps, names)
+        (scenario, n, int(seed), list(range(start, min(start + batch_size, reps))), names)
         for start in range(0, reps, batch_size)
     ]
     if workers == 1:
