@@ -29,7 +29,7 @@ import math
 import numbers
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -587,6 +587,9 @@ class Result:
     """
 
     inputs: InputSummary | None = dataclasses.field(default=None, kw_only=True)
+    title_template: ClassVar[str | None] = None
+    """A subclass's wording of :attr:`title`, with ``{outcome}`` (its label) and ``{contrasts}`` (the rows'
+    contrasts), e.g. ``"Mean difference in {outcome}: {contrasts}"``; None: the estimand of the first row."""
 
     @property
     def title(self) -> str:
@@ -605,6 +608,8 @@ class Result:
         compared = [row for row in rows if " vs " in row.contrast]
         main = (compared or list(rows))[0]
         contrasts = ", ".join(dict.fromkeys(row.contrast for row in (compared or rows)))
+        if self.title_template is not None:
+            return self.title_template.format(outcome=display_label(main.outcome), contrasts=contrasts)
         about = f" in {display_label(main.outcome)}" if main.outcome else ""
         return f"{estimand_label(main.estimand)}{about}: {contrasts}"
 

@@ -111,11 +111,7 @@ class BinaryComparison(Result):
     analysis: str = "itt_binary"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Risk difference in {display_label(self.outcome)}: " + ", ".join(self.contrasts)
+    title_template = "Risk difference in {outcome}: {contrasts}"
 
     def interval(self, estimand: str, contrast: str | None = None) -> iv.Interval:
         """The interval of one estimand for one contrast (the first when ``contrast`` is None)."""

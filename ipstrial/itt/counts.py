@@ -80,11 +80,7 @@ class RateRatio(Result):
     analysis: str = "itt_rate_ratio"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Rate ratio of {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
+    title_template = "Rate ratio of {outcome}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"

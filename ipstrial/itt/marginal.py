@@ -182,13 +182,7 @@ class MarginalEffectResult(Result):
     analysis: str = "itt_marginal_effect"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import contrast_label, display_label
-
-        return f"Covariate-adjusted marginal effects on {display_label(self.outcome)}: " + ", ".join(
-            contrast_label(t, self.control) for t in self.treatments
-        )
+    title_template = "Covariate-adjusted marginal effects on {outcome}: {contrasts}"
 
     @property
     def se(self) -> np.ndarray:

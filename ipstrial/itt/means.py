@@ -70,11 +70,7 @@ class MeanComparison(Result):
     analysis: str = "itt_continuous"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Mean difference in {display_label(self.outcome)}: " + ", ".join(self.welch.contrast)
+    title_template = "Mean difference in {outcome}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         out = []
@@ -253,11 +249,7 @@ class AdjustedMeanDifference(Result):
     analysis: str = "itt_adjusted_mean"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Adjusted mean difference in {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
+    title_template = "Adjusted mean difference in {outcome}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"

@@ -44,11 +44,7 @@ class HodgesLehmann(Result):
     analysis: str = "itt_hodges_lehmann"
     notes: tuple[str, ...] = field(default=())
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Hodges-Lehmann shift in {display_label(self.outcome)}: " + ", ".join(self.table.contrast)
+    title_template = "Hodges-Lehmann shift in {outcome}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         method = (

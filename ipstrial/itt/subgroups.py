@@ -115,11 +115,7 @@ class SubgroupResult(Result):
         """The contrast labels, in the order of the treatments."""
         return tuple(contrast_label(t, self.control) for t in self.treatments)
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Risk difference in {display_label(self.outcome)} by subgroup: " + ", ".join(self.contrasts)
+    title_template = "Risk difference in {outcome} by subgroup: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         out = []

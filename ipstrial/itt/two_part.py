@@ -99,11 +99,7 @@ class TwoPart(Result):
     analysis: str = "itt_two_part"
     notes: tuple[str, ...] = ()
 
-    @property
-    def title(self) -> str:
-        from ipstrial.results import display_label
-
-        return f"Two-part model of {display_label(self.outcome)}: " + ", ".join(self.differences.contrast)
+    title_template = "Two-part model of {outcome}: {contrasts}"
 
     def rows(self) -> tuple[Row, ...]:
         covs = ", ".join(self.covariates) if self.covariates else "none"
