@@ -224,3 +224,20 @@ def test_ratio_forest_draws_every_ratio_contrast_on_one_log_axis():
     plt.close(fig)
     with pytest.raises(ParameterError, match="no result has a row"):
         ratio_forest_figure([itt.compare_means(data, "hours_18m", missing="complete-case", seed=1, **args)])
+
+
+def test_costs_by_category_plot_has_the_trial_colours_and_no_overlapping_labels():
+    from ipstrial.economics import costs_by_category
+
+    data = pd.read_csv(ROOT / "data" / "synthetic" / "inklusion.csv", dtype={"participant_id": str})
+    categories = ["cost_ips", "cost_jobcentre", "cost_social"]
+    result = costs_by_category(data, categories, "arm", ["IPS", "IPSE"], "SAU", id="participant_id")
+    colors = arm_colors(["IPS", "IPSE", "SAU"])
+    ax = result.plot(colors=colors)
+    fig = ax.figure
+    drawn = {matplotlib.colors.to_hex(c.lines[0].get_color()) for c in ax.containers}
+    assert drawn == {colors["IPS"], colors["IPSE"]}
+    assert text_overlaps(fig) == []
+    fig.canvas.draw()
+    assert any("," in t.get_text() for t in ax.get_xticklabels())  # amounts with thousands separators
+    plt.close(fig)
