@@ -7,7 +7,8 @@ coverage of the 95 % interval with its Monte Carlo SE, the rejection rate and th
 replicate index, so the table is the same serially and on any number of local processes.
 """
 
-from ipstrial.validation._engine import COLUMNS, SCENARIOS, Study, run_study
+from ipstrial.validation._engine import COLUMNS, Study, run_study
 from ipstrial.validation._estimators import ESTIMATORS, StudyEstimator
+from ipstrial.validation._scenarios import SCENARIOS
 
 __all__ = ["COLUMNS", "ESTIMATORS", "SCENARIOS", "Study", "StudyEstimator", "run_study"]

@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ipstrial._checks import ParameterError, check_alpha, check_count
+from ipstrial.validation._scenarios import scenario_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ipstrial.synthetic import Scenario
-
-__all__ = ["COLUMNS", "RATIOS", "SCENARIOS", "Study", "run_study", "scenario_of"]
+__all__ = ["COLUMNS", "RATIOS", "Study", "run_study"]
 
 RATIOS: frozenset[str] = frozenset({"hazard_ratio", "rate_ratio", "risk_ratio", "odds_ratio"})
 """Estimands whose bias and standard errors are reported on the log scale (their intervals' scale)."""
@@ -54,24 +53,6 @@ COLUMNS: tuple[str, ...] = (
     "failed",
 )
 """The columns of a study's table (and of ``ipstrial validate --out``)."""
-
-SCENARIOS: dict[str, str] = {
-    "inklusion": "the Projekt Inklusion-like default (720 participants)",
-    "null": "no effect of any arm (type I error near alpha)",
-    "small": "the default with 60 participants (where the Wald interval fails)",
-}
-"""The built-in scenarios of ``ipstrial validate --scenario``."""
-
-
-def scenario_of(name: str) -> tuple[Scenario, int | None]:
-    """The scenario and the trial size of a built-in scenario name."""
-    from ipstrial.synthetic import INKLUSION
-
-    if name not in SCENARIOS:
-        raise ParameterError(f"scenario must be one of {', '.join(SCENARIOS)}, got {name!r}")
-    if name == "null":
-        return INKLUSION.null(), None
-    return INKLUSION, 60 if name == "small" else None
 
 
 @dataclass(frozen=True)
