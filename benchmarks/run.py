@@ -22,6 +22,8 @@ MODULES = (
     "bench_cea_memory",
     "bench_rerandomization",
     "bench_scheme_properties",
+    "bench_validation",
+    "bench_power",
 )
 
 

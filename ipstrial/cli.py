@@ -24,7 +24,8 @@ from typing import NoReturn
 
 from ipstrial._version import __version__
 
-_SCENARIOS = ("inklusion", "inklusion-null")
+_ALIASES = {"inklusion-null": "null"}
+"""Earlier names of built-in scenarios, still accepted."""
 _SEED_MAX = 2**63 - 1  # a seed must fit a signed 64-bit integer (numpy, CSV readers, the provenance)
 _DEMO_MIN_N = 100  # the demo's analyses need participants with outcomes and events in every arm
 
@@ -147,9 +148,9 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _scenario(name: str):  # noqa: ANN202 - returns a Scenario; imported lazily to keep --help fast
-    from ipstrial.synthetic import INKLUSION
+    from ipstrial.validation._scenarios import builtin_scenario
 
-    return INKLUSION if name == "inklusion" else INKLUSION.null()
+    return builtin_scenario(_ALIASES.get(name, name))
 
 
 def write_csv(frame, out: str | None) -> None:  # noqa: ANN001 - a pandas DataFrame
@@ -338,6 +339,23 @@ def _cmd_power(args: argparse.Namespace) -> int:
 
     from ipstrial import power
 
+    if args.design == "simulate":
+        result = power.simulated_power(
+            args.scenario,
+            estimator=args.estimator,
+            contrast=args.contrast,
+            n=args.n_total,
+            power=args.power,
+            reps=args.reps,
+            seed=args.seed,
+            alpha=args.alpha,
+            comparisons=args.comparisons,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            quiet=args.quiet,
+        )
+        print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+        return 0
     common = {"n": args.n, "power": args.power, "alpha": args.alpha, "comparisons": args.comparisons}
     if args.design == "proportions":
         result = power.two_proportions(args.p_control, args.p_treatment, method=args.method, **common)
@@ -351,22 +369,103 @@ def _cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ScenarioNames:
+    """The built-in scenario names (:data:`ipstrial.validation.SCENARIOS`) as the choices of ``--scenario``.
+
+    Read on first use (a value to check, a help text to print), so that building the parser for ``--help`` or
+    ``--version`` does not import numpy and pandas.
+    """
+
+    def _names(self) -> tuple[str, ...]:
+        from ipstrial.validation._scenarios import SCENARIOS
+
+        return tuple(SCENARIOS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names() or name in _ALIASES
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of str
+        return iter(self._names())
+
+
+def _whole_type(flag: str, example: str):  # noqa: ANN202 - an argparse type: str -> int
+    """argparse type of a count such as ``--reps``: a whole number (its range is checked by the API)."""
+
+    def parse(text: str) -> int:
+        value = text.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number; e.g. {flag} {example}")
+        return int(value)
+
+    return parse
+
+
+def _cores() -> int:
+    """The cores this process may run on (the default of ``--workers``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1  # pragma: no cover - platforms without sched_getaffinity
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     """Run a validation study and print (or write) its table."""
-    from ipstrial.validation import run_study
+    import importlib.util
 
     _check_output(args.out)
+    _check_output(args.plot)
+    if args.force and args.out_dir is None:
+        raise _UserError("--force deletes the study in --out-dir; give --out-dir DIR, or leave --force out")
+    if args.scheduler is not None:
+        if args.workers is not None:
+            raise _UserError(
+                "--workers counts local processes, but --scheduler runs the study on the Dask cluster's "
+                "workers; give one of them"
+            )
+        if importlib.util.find_spec("distributed") is None:
+            raise _UserError(
+                "--scheduler needs dask.distributed, which is not installed: pip install 'ipstrial[dask]'; "
+                "or leave --scheduler out to run on local processes"
+            )
+    from ipstrial.validation import run_study
+
     estimators = (
         None if args.estimators is None else [e.strip() for e in args.estimators.split(",") if e.strip()]
     )
-    study = run_study(
-        args.scenario, reps=args.reps, seed=args.seed, estimators=estimators, workers=args.workers
-    )
+    try:
+        study = run_study(
+            args.scenario,
+            n=args.n,
+            reps=args.reps,
+            seed=args.seed,
+            estimators=estimators,
+            workers=1 if args.scheduler is not None else (args.workers or _cores()),
+            batch_size=args.batch_size,
+            scheduler=args.scheduler,
+            out_dir=args.out_dir,
+            overwrite=args.force,
+            fast=not args.reference,
+            quiet=args.quiet,
+        )
+    except KeyboardInterrupt:
+        kept = (
+            f"the finished batches are in {args.out_dir}: run the same command to resume"
+            if args.out_dir is not None
+            else "nothing was kept; give --out-dir DIR to keep finished batches and resume"
+        )
+        print(f"ipstrial validate: interrupted; {kept}", file=sys.stderr)
+        return 130
+    if study.resumed and not args.quiet:
+        print(
+            f"resumed: {study.resumed} of {study.reps} replicates read from {args.out_dir}", file=sys.stderr
+        )
     if args.out is None or args.out == "-":
         sys.stdout.write(study.to_csv() or "")
     else:
         study.to_csv(args.out)
         print(f"wrote {args.out}: {len(study.table)} rows, {study.reps} replicates (seed {study.seed})")
+    if args.plot is not None:
+        study.plot(args.plot)
+        print(f"wrote {args.plot}: coverage, SE ratio and rejection rate by estimator", file=sys.stderr)
     for (estimator, reason), count in sorted(study.failures.items()):
         print(f"failed: {estimator}: {count} replicates: {reason}", file=sys.stderr)
     return 0
@@ -398,9 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser, seed: bool = True, min_n: int = 1) -> None:
         p.add_argument(
             "--scenario",
-            choices=_SCENARIOS,
+            choices=_ScenarioNames(),
             default="inklusion",
-            help="generating scenario (default: inklusion; inklusion-null has no arm effects)",
+            metavar="NAME",
+            help="a built-in scenario: inklusion (default), null (no arm effects), small (60), nonph, mar; "
+            "see ipstrial validate --help",
         )
         if seed:
             p.add_argument(
@@ -486,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "power",
-        help="sample size, power or detectable effect: two proportions or the log-rank test",
+        help="sample size, power or detectable effect: closed forms, or by simulation",
         description="Solve for whichever of --n (per arm), --power and the effect is left out.",
     )
     power_sub = p.add_subparsers(dest="design", metavar="DESIGN", required=True)
@@ -536,20 +637,97 @@ def build_parser() -> argparse.ArgumentParser:
         )
         q.add_argument("--json", action="store_true", help="print machine-readable JSON")
         q.set_defaults(func=_cmd_power)
+    q = power_sub.add_parser(
+        "simulate",
+        help="power or sample size by simulating the real analysis on synthetic trials",
+        description="Simulate replicate trials of a scenario through one study estimator and count the "
+        "trials whose test rejects: the power at --n-total, or the smallest trial size reaching --power "
+        "(every size with the same seed). Failed analyses count as not rejecting.",
+    )
+    q.add_argument(
+        "--scenario",
+        default="inklusion",
+        choices=_ScenarioNames(),
+        metavar="NAME",
+        help="a built-in scenario (see ipstrial validate --help; default inklusion)",
+    )
+    q.add_argument("--estimator", default="rd_newcombe", help="the study estimator whose test counts")
+    q.add_argument("--contrast", default="IPS vs SAU", help="its contrast (default 'IPS vs SAU')")
+    q.add_argument("--n-total", type=int, default=None, help="participants per trial (solved if left out)")
+    q.add_argument("--power", type=float, default=None, help="the target power (give it to solve for n)")
+    q.add_argument("--reps", type=int, default=1000, help="replicate trials per size (default 1000)")
+    q.add_argument("--seed", type=int, default=1, help="the seed of every size (default 1)")
+    q.add_argument("--alpha", type=float, default=0.05, help="two-sided level of the family (default 0.05)")
+    q.add_argument("--comparisons", type=int, default=1, help="tests sharing alpha (each at alpha / k)")
+    q.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    q.add_argument("--scheduler", default=None, help="a Dask scheduler address, tcp://HOST:PORT")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    q.set_defaults(func=_cmd_power)
 
     p = sub.add_parser(
         "validate",
         help="a Monte Carlo study of the estimators: bias, SEs, coverage, rejection rate",
         description="Run the estimators on replicate synthetic trials with known truths and print, per "
         "estimator and contrast: truth, bias, empirical SE, mean SE, coverage (and its Monte Carlo SE), "
-        "rejection rate, replicates and failures. The same seed gives the same table whatever --workers.",
+        "rejection rate, replicates and failures. Replicates run in batches on local processes (--workers) "
+        "or on a Dask cluster (--scheduler); the same seed gives the same table, to the last bit, whatever "
+        "the backend and the number of workers. With --out-dir each finished batch is written to the folder "
+        "and a rerun of the same command resumes an interrupted study.",
     )
-    p.add_argument("--scenario", default="inklusion", choices=("inklusion", "null", "small"))
-    p.add_argument("--reps", type=_n_type, default=1000, help="replicate trials (default 1000)")
+    p.add_argument(
+        "--scenario",
+        default="inklusion",
+        choices=_ScenarioNames(),
+        metavar="NAME",
+        help="a built-in scenario: %(choices)s (default %(default)s)",
+    )
+    p.add_argument(
+        "--n", type=_n_type, default=None, help="participants per replicate trial (default: the scenario's)"
+    )
+    p.add_argument(
+        "--reps",
+        type=_whole_type("--reps", "1000"),
+        default=1000,
+        help="replicate trials, 2 to 10,000,000 (default 1000)",
+    )
     p.add_argument("--seed", type=_seed_type, default=1, help="the study's seed (default 1)")
-    p.add_argument("--workers", type=_n_type, default=1, help="local processes (default 1)")
+    p.add_argument(
+        "--workers",
+        type=_whole_type("--workers", "2"),
+        default=None,
+        help="local processes (default: all cores; not with --scheduler)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler (pip install 'ipstrial[dask]'; 5 s to connect)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_whole_type("--batch-size", "25"),
+        default=25,
+        help="replicates per task sent to a worker (default 25)",
+    )
     p.add_argument("--estimators", default=None, help="comma-separated estimator names (default all)")
     p.add_argument("--out", default=None, help="CSV file for the table (default: standard output)")
+    p.add_argument(
+        "--plot",
+        default=None,
+        help="also draw the figure (coverage, SE ratio, rejection rate) to this PNG/SVG",
+    )
+    p.add_argument(
+        "--out-dir",
+        default=None,
+        metavar="DIR",
+        help="study folder: finished batches are kept there, and the same command resumes from them",
+    )
+    p.add_argument("--force", action="store_true", help="delete the study in --out-dir and start over")
+    p.add_argument(
+        "--reference", action="store_true", help="public estimators only: no vectorised kernels (fast path)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser(

@@ -23,7 +23,7 @@ Allocation: stratified permuted blocks of size 3 or 6 (1:1:1) within site x prev
 through :func:`ipstrial.randomization.stratified_blocks`.
 
 Time to first employment or education (three independent latent times given ``x``):
-    job        cause-specific Weibull hazard  h1(t) = λ_a k t^(k-1) exp(η1(x))
+    job        cause-specific Weibull hazard  h1(t) = λ_a k_a t^(k_a-1) exp(η1(x))
     competing  exit (disability pension, death): exponential, h2 = μ2 exp(η2(x))
     loss       to follow-up (emigration): exponential, rate c, independent of x and arm
     administrative censoring at ``follow_up_days`` (913 = 30 months of register follow-up).
@@ -31,14 +31,19 @@ Time to first employment or education (three independent latent times given ``x`
 ``λ_a`` of each arm is solved so that the marginal probability of an observed first job within
 548 days equals ``p_employed_18m[a]``, and ``employed_18m = 1`` exactly when ``event == 1`` and
 ``days_to_job <= 548``. Participants lost to follow-up before a job count as not employed, as a
-register outcome counts them.
+register outcome counts them. The shape ``k_a = job_shape`` is the same in every arm by default, so the
+hazards are proportional: the hazard ratio of arm ``a`` given ``x`` is ``λ_a / λ_control`` at every
+time. With one shape per arm (:meth:`Scenario.nonph`) it is ``(λ_a k_a)/(λ_c k_c) t^(k_a - k_c)``, which
+changes over follow-up (non-proportional hazards).
 
 Weeks and hours: an employed participant has ``m = floor((548 - days_to_job)/7) + 1`` weeks
 from the first job to day 548; ``weeks_employed_18m = 1 + Binomial(m - 1, q)``, with
 ``logit q = logit(week_share[a]) + η_w(x)``; zero when not employed. ``hours_18m = weeks x w``
 with ``w ~ Gamma(shape, mean hours_per_week[a] exp(η_h(x)))`` hours a week, rounded to 0.1 h.
 Interview non-response makes ``hours_18m`` missing at random given covariates and arm:
-``logit P(missing) = logit(hours_missing[a]) + η_m(x)``.
+``logit P(missing) = logit(hours_missing[a]) + η_m(x) + η_m,a(x)``, with ``η_m,a`` the arm's own
+terms ``missing_arm_effects`` (none by default; :meth:`Scenario.mar` makes the non-response strongly
+selective and different by arm).
 
 Costs over 18 months (DKK), for each category ``c`` (IPS service, jobcentre, social services,
 psychiatric inpatient, outpatient, emergency): ``cost = M[c, a] x v(x, y) / E_a[v] x B / π_c x G``
@@ -77,6 +82,7 @@ __all__ = [
     "COST_CATEGORIES",
     "DAYS_18M",
     "INKLUSION",
+    "REFERENCE_WTP",
     "Scenario",
     "simulate_trial",
 ]
@@ -86,6 +92,12 @@ DAYS_18M = 548
 
 WEEKS_18M = 78
 """Whole weeks in 18 months, the benefit period of ``transfers_18m``."""
+
+REFERENCE_WTP = 200_000.0
+"""The willingness to pay (DKK per QALY) of the net monetary benefit truth (``inmb`` in the truth
+table): a reference value, not an official Danish threshold (Denmark has none); it lies within NICE's
+£20,000-30,000 per QALY (NICE, *Guide to the methods of technology appraisal*, 2013, sec. 6.3) at
+8-9 DKK per pound."""
 
 COST_CATEGORIES = (
     "cost_ips",
@@ -104,6 +116,19 @@ Effects = tuple[tuple[str, float], ...]
 _PLAIN_TERMS = ("age_per_10y", "female", "employed_prev5y", "substance_use")
 _LEVEL_TERMS = {"site": "sites", "diagnosis": "diagnoses", "education": "educations"}
 
+NONPH_SHAPE = 1.4
+"""The treatment arms' Weibull shape of the time to first job in :meth:`Scenario.nonph` (the control
+keeps 0.8)."""
+
+MAR_TREATMENT_RATE, MAR_CONTROL_RATE = 0.10, 0.35
+"""Interview non-response at reference in :meth:`Scenario.mar`: treatment arms, control arm."""
+
+MAR_TREATMENT_EFFECTS: Effects = (("employed_prev5y", 1.0), ("substance_use", -0.5))
+"""The log-odds terms of interview non-response in the treatment arms of :meth:`Scenario.mar`."""
+
+MAR_CONTROL_EFFECTS: Effects = (("employed_prev5y", -2.0), ("substance_use", 1.5), ("education:higher", -1.0))
+"""The log-odds terms of interview non-response in the control arm of :meth:`Scenario.mar`."""
+
 
 def _pairs(value: Mapping | tuple) -> tuple:
     """Normalise a mapping or sequence of pairs into a tuple of pairs (hashable)."""
@@ -117,6 +142,11 @@ class Scenario:
 
     Per-arm tuples follow the order of ``arms``. Probabilities ``at reference`` refer to a
     participant with all indicator terms 0 and age equal to ``age_mean``.
+
+    ``job_shape`` is the Weibull shape of the time to first job: one number for every arm (proportional
+    hazards), or one per arm (non-proportional hazards; a tuple of equal values is stored as the one
+    number). ``missing_arm_effects`` maps an arm to extra covariate terms of its interview non-response
+    (arms not named have none).
     """
 
     name: str = "inklusion"
@@ -141,7 +171,7 @@ class Scenario:
     p_substance_use: float = 0.25
     # time to first employment or education
     p_employed_18m: tuple[float, ...] = (0.599, 0.591, 0.465)
-    job_shape: float = 0.8
+    job_shape: float | tuple[float, ...] = 0.8
     job_effects: Effects = (
         ("age_per_10y", -0.20),
         ("female", 0.05),
@@ -176,6 +206,7 @@ class Scenario:
     hours_shape: float = 4.0
     hours_missing: tuple[float, ...] = (0.11, 0.11, 0.15)
     missing_effects: Effects = (("age_per_10y", -0.15), ("substance_use", 0.50), ("site:Odense", 0.30))
+    missing_arm_effects: tuple[tuple[str, Effects], ...] = ()
     # costs over 18 months, DKK (2017 prices assumed)
     cost_means: tuple[tuple[str, tuple[float, ...]], ...] = (
         ("cost_ips", (28_000.0, 38_000.0, 0.0)),
@@ -247,6 +278,17 @@ class Scenario:
         ):
             object.__setattr__(self, name, _pairs(getattr(self, name)))
         object.__setattr__(self, "cost_effects", tuple((c, _pairs(e)) for c, e in self.cost_effects))
+        object.__setattr__(
+            self, "missing_arm_effects", tuple((a, _pairs(e)) for a, e in _pairs(self.missing_arm_effects))
+        )
+        shape = self.job_shape
+        if isinstance(shape, list | tuple | np.ndarray):
+            shape = tuple(float(v) for v in shape)
+            if shape and all(v == shape[0] for v in shape):
+                shape = shape[0]  # one shape for every arm: the proportional-hazards model
+        elif isinstance(shape, int | float | np.number) and not isinstance(shape, bool):
+            shape = float(shape)
+        object.__setattr__(self, "job_shape", shape)
         for name in (
             "arms",
             "ratio",
@@ -276,6 +318,18 @@ class Scenario:
         ):
             if len(getattr(self, name)) != k:
                 problems.append(f"{name} has {len(getattr(self, name))} entries for {k} arms")
+        shapes = self.job_shape if isinstance(self.job_shape, tuple) else (self.job_shape,)
+        if isinstance(self.job_shape, tuple) and len(shapes) != k:
+            problems.append(
+                f"job_shape has {len(shapes)} entries for {k} arms (give one number or one per arm)"
+            )
+        if not all(isinstance(v, float) and np.isfinite(v) and v > 0 for v in shapes):
+            problems.append(f"job_shape must be a positive number or one per arm, got {self.job_shape!r}")
+        for arm, _ in self.missing_arm_effects:
+            if arm not in self.arms:
+                problems.append(
+                    f"missing_arm_effects names {arm!r}, which is not one of the arms {list(self.arms)}"
+                )
         for name, probs in (
             ("site_probs", self.site_probs),
             ("diagnosis_probs", self.diagnosis_probs),
@@ -293,14 +347,18 @@ class Scenario:
         for category, means in self.cost_means:
             if len(means) != k:
                 problems.append(f"cost_means[{category}] has {len(means)} entries for {k} arms")
-        effect_sets = [
-            self.job_effects,
-            self.competing_effects,
-            self.week_effects,
-            self.hours_effects,
-            self.missing_effects,
-            self.utility_effects,
-        ] + [e for _, e in self.cost_effects]
+        effect_sets = (
+            [
+                self.job_effects,
+                self.competing_effects,
+                self.week_effects,
+                self.hours_effects,
+                self.missing_effects,
+                self.utility_effects,
+            ]
+            + [e for _, e in self.cost_effects]
+            + [e for _, e in self.missing_arm_effects]
+        )
         for effects in effect_sets:
             for term, _ in effects:
                 if not self._known_term(term):
@@ -323,9 +381,16 @@ class Scenario:
         """The arms other than the control, in order."""
         return tuple(a for a in self.arms if a != self.control)
 
+    @property
+    def job_shapes(self) -> tuple[float, ...]:
+        """The Weibull shape ``k_a`` of the time to first job of each arm, in the order of ``arms``."""
+        k = self.job_shape
+        return k if isinstance(k, tuple) else (k,) * len(self.arms)
+
     def null(self) -> Scenario:
         """The same trial with no arm effects: every arm gets the control arm's parameters."""
         c = self.arms.index(self.control)
+        control_missing = dict(self.missing_arm_effects).get(self.control, ())
         per_arm = {
             name: tuple(getattr(self, name)[c] for _ in self.arms)
             for name in (
@@ -341,8 +406,65 @@ class Scenario:
             self,
             name=f"{self.name}-null",
             cost_means=costs,
+            job_shape=self.job_shapes[c],
+            missing_arm_effects=tuple((a, control_missing) for a in self.arms) if control_missing else (),
             description=f"{self.description}, no arm effects",
             **per_arm,
+        )
+
+    def nonph(self, shape: float = NONPH_SHAPE) -> Scenario:
+        """The same trial with non-proportional hazards: every treatment arm's job time has Weibull shape
+        ``shape``, the control keeps its own.
+
+        Each arm's scale ``λ_a`` is solved as before, so every 18-month proportion ``p_employed_18m``
+        is unchanged; what changes is when the jobs come. With ``shape`` above the control's 0.8 the
+        conditional hazard ratio ``(λ_a k_a)/(λ_c k_c) t^(k_a - k_c)`` rises over follow-up: the
+        treatment arms' hazard starts below the control's (job search and placement take months) and
+        ends above it. The hazards cross on the same day for every covariate pattern, day
+        ``((λ_c k_c)/(λ_a k_a))^(1/(k_a - k_c))``: in :data:`INKLUSION` with the default 1.4, day 100
+        for IPS and 104 for IPSE vs SAU, the IPS hazard ratio 0.49 on day 30 and 2.8 on day 548. The
+        restricted mean time to the first job by day 548 is then only 12 days shorter with IPS (58 with
+        proportional hazards), the 18-month proportions unchanged. A Cox model's hazard ratio is an
+        average over follow-up with no single true value, while the restricted mean time to the first
+        job is still exact; the truth table has no ``hazard_ratio`` row for a contrast whose shapes
+        differ.
+        """
+        shapes = tuple(
+            k if a == self.control else float(shape) for a, k in zip(self.arms, self.job_shapes, strict=True)
+        )
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}-nonph",
+            job_shape=shapes,
+            description=f"{self.description}, non-proportional hazards (treatment arms' job shape {shape:g})",
+        )
+
+    def mar(self) -> Scenario:
+        """The same trial with ``hours_18m`` missing at random given covariates and arm: strongly
+        selective, and differently so in each arm.
+
+        In the control arm non-response is frequent (``hours_missing`` 0.35 at reference) and falls on
+        the participants with the poorest prognosis, those without previous employment, with substance
+        use and without higher education (:data:`MAR_CONTROL_EFFECTS`); in the treatment arms it is rare
+        (0.10) and falls rather on the previously employed (:data:`MAR_TREATMENT_EFFECTS`: those who
+        return to work quickly leave the service and are harder to reach). The control arm's
+        respondents are then better off than the arm and the treatment arms' respondents worse off, so
+        the complete-case mean difference of ``hours_18m`` is biased downwards (about -28 hours of a true
+        +132 for IPS vs SAU in :data:`INKLUSION`), while multiple imputation by arm on these covariates is
+        unbiased. Everything else, the truths included (they refer to the complete data), is that of the
+        scenario it came from.
+        """
+        rates = tuple(MAR_CONTROL_RATE if a == self.control else MAR_TREATMENT_RATE for a in self.arms)
+        effects = tuple(
+            (a, MAR_CONTROL_EFFECTS if a == self.control else MAR_TREATMENT_EFFECTS) for a in self.arms
+        )
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}-mar",
+            hours_missing=rates,
+            missing_effects=(),
+            missing_arm_effects=effects,
+            description=f"{self.description}, hours missing at random (selective, different by arm)",
         )
 
     def schema(self) -> TrialSchema:
@@ -483,19 +605,31 @@ def covariate_grid(scenario: Scenario) -> tuple[dict[str, np.ndarray], np.ndarra
     return grid, weights.ravel()
 
 
-def job_by(scenario: Scenario, lam: float, r1: np.ndarray, r2: np.ndarray, c: float, t: float) -> np.ndarray:
+def job_by(
+    scenario: Scenario,
+    lam: float,
+    r1: np.ndarray,
+    r2: np.ndarray,
+    c: float,
+    t: float,
+    *,
+    shape: float | None = None,
+) -> np.ndarray:
     """``P(first job observed by day t | x) = ∫_0^t h1(u) exp(-H1(u) - H2(u) - c u) du``.
 
     On the cumulative-hazard scale ``v = H1(u) = λ r1 u^k`` the integral is
     ``∫_0^{H1(t)} exp(-v - (r2 + c) (v / (λ r1))^(1/k)) dv``; the upper limit is capped at 40
     (the tail beyond is below 1e-17) and the range split into panels at 0.1 %, 2 % and 20 %
-    with a 24-node Gauss-Legendre rule in each. The error is below 1e-12 over hazard scales
-    1e-6 to 100 (tests compare with adaptive quadrature).
+    with a 24-node Gauss-Legendre rule in each. For ``k > 1`` the term ``v^(1/k)`` has an unbounded
+    derivative at 0, so three more panels grade the range towards 0 (at 1e-6, 1e-5 and 1e-4 of it).
+    The error is below 1e-12 over hazard scales 1e-6 to 100 and shapes 0.5 to 3 (tests compare with
+    adaptive quadrature). ``shape`` is the arm's Weibull shape ``k`` (default: the scenario's one shape;
+    required when the arms have their own).
     """
-    k = scenario.job_shape
+    k = _shape(scenario, shape)
     a = lam * r1
     upper = np.minimum(a * float(t) ** k, 40.0)
-    nodes, w = _PANEL_RULE
+    nodes, w = _PANEL_RULE if k <= 1.0 else _GRADED_RULE
     # (v / a)^(1/k) = (upper / a)^(1/k) * node^(1/k): no elementwise power on the full matrix
     time_scale = (upper / a) ** (1.0 / k)
     exponent = (
@@ -504,15 +638,40 @@ def job_by(scenario: Scenario, lam: float, r1: np.ndarray, r2: np.ndarray, c: fl
     return np.exp(-exponent) @ w * upper
 
 
-def _panel_rule() -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights on [0, 1]: 24-point Gauss-Legendre in each of four panels."""
+def _shape(scenario: Scenario, shape: float | None) -> float:
+    """The Weibull shape to use: ``shape`` if given, else the scenario's one shape."""
+    if shape is not None:
+        return float(shape)
+    if isinstance(scenario.job_shape, tuple):
+        raise ValueError(
+            f"scenario {scenario.name!r} has one job shape per arm {scenario.job_shape}; "
+            "pass the arm's shape="
+        )
+    return scenario.job_shape
+
+
+def missing_predictor(scenario: Scenario, cov: Mapping[str, np.ndarray], arm: np.ndarray) -> np.ndarray:
+    """``η_m(x) + η_m,a(x)``: the covariate part of the log odds of interview non-response.
+
+    ``arm`` holds arm indices (into ``scenario.arms``), one per row of ``cov`` or a single one.
+    """
+    eta = linear_predictor(scenario, scenario.missing_effects, cov)
+    for label, effects in scenario.missing_arm_effects:
+        mine = np.asarray(arm) == scenario.arms.index(label)
+        eta = eta + np.where(mine, linear_predictor(scenario, effects, cov), 0.0)
+    return eta
+
+
+def _panel_rule(edges: tuple[float, ...] = (0.0, 0.001, 0.02, 0.2, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [0, 1]: 24-point Gauss-Legendre in each panel between ``edges``."""
     x, w = np.polynomial.legendre.leggauss(24)
-    edges = np.array([0.0, 0.001, 0.02, 0.2, 1.0])
-    lo, hi = edges[:-1, None], edges[1:, None]
+    edges_ = np.asarray(edges)
+    lo, hi = edges_[:-1, None], edges_[1:, None]
     return (lo + (x + 1.0) * (hi - lo) / 2.0).ravel(), (w * (hi - lo) / 2.0).ravel()
 
 
 _PANEL_RULE = _panel_rule()
+_GRADED_RULE = _panel_rule((0.0, 1e-6, 1e-5, 1e-4, 0.001, 0.02, 0.2, 1.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -528,7 +687,11 @@ class Calibration:
 
 @functools.lru_cache(maxsize=16)
 def calibrate(scenario: Scenario) -> Calibration:
-    """Solve ``λ_a`` so that ``Σ_x P(x) P(job by 548 | x, a) = p_employed_18m[a]`` exactly."""
+    """Solve ``λ_a`` so that ``Σ_x P(x) P(job by 548 | x, a) = p_employed_18m[a]`` exactly.
+
+    Each arm with its own Weibull shape ``k_a`` (:attr:`Scenario.job_shapes`), by Brent's method on
+    ``log λ_a`` (scipy.optimize.brentq, to 1e-13) with :func:`job_by`.
+    """
     from scipy import optimize
 
     grid, weights = covariate_grid(scenario)
@@ -537,14 +700,14 @@ def calibrate(scenario: Scenario) -> Calibration:
     r2 = mu2 * np.exp(linear_predictor(scenario, scenario.competing_effects, grid))
     lam = np.empty(len(scenario.arms))
     employed = np.empty((len(scenario.arms), len(weights)))
-    for i, target in enumerate(scenario.p_employed_18m):
+    for i, (target, k) in enumerate(zip(scenario.p_employed_18m, scenario.job_shapes, strict=True)):
 
-        def gap(log_lam: float, target: float = target) -> float:
-            return float(weights @ job_by(scenario, np.exp(log_lam), r1, r2, c, DAYS_18M)) - target
+        def gap(log_lam: float, target: float = target, k: float = k) -> float:
+            return float(weights @ job_by(scenario, np.exp(log_lam), r1, r2, c, DAYS_18M, shape=k)) - target
 
         log_lam = optimize.brentq(gap, -30.0, 5.0, xtol=1e-13, maxiter=500)
         lam[i] = np.exp(log_lam)
-        employed[i] = job_by(scenario, lam[i], r1, r2, c, DAYS_18M)
+        employed[i] = job_by(scenario, lam[i], r1, r2, c, DAYS_18M, shape=k)
     cost_norm = {}
     for category, effects in scenario.cost_effects:
         v = np.exp(linear_predictor(scenario, effects, grid))
@@ -649,8 +812,13 @@ def simulate_trial(
     arm_label = allocation.arms
     arm = pd.Index(scenario.arms).get_indexer(arm_label)
 
-    # time to first employment or education, competing exit, loss to follow-up
-    k = scenario.job_shape
+    # time to first employment or education, competing exit, loss to follow-up; with one shape for every
+    # arm the power stays a scalar one (the proportional-hazards default keeps its bits)
+    k = (
+        scenario.job_shape
+        if not isinstance(scenario.job_shape, tuple)
+        else np.asarray(scenario.job_shapes)[arm]
+    )
     mu2, c = _rates(scenario)
     r1 = cal.lam[arm] * np.exp(linear_predictor(scenario, scenario.job_effects, cov))
     r2 = mu2 * np.exp(linear_predictor(scenario, scenario.competing_effects, cov))
@@ -674,7 +842,7 @@ def simulate_trial(
     per_week = rng["hours"].gamma(scenario.hours_shape, per_week_mean / scenario.hours_shape)
     hours = np.round(weeks * per_week, 1)
     logit_m = np.log(np.asarray(scenario.hours_missing) / (1 - np.asarray(scenario.hours_missing)))[arm]
-    p_missing = _expit(logit_m + linear_predictor(scenario, scenario.missing_effects, cov))
+    p_missing = _expit(logit_m + missing_predictor(scenario, cov, arm))
     missing = rng["missing"].random(n) < p_missing
     if not complete:
         hours = np.where(missing, np.nan, hours)

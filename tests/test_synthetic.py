@@ -91,10 +91,16 @@ def test_time_truths_agree_with_direct_integration():
     k = INKLUSION.job_shape
     w = cal.weights
     lam = cal.lam[0]
-    tt = time_truths(INKLUSION, lam, r1, r2, w, c, TAU)
-    # the recorded-job curve at day 548 equals the panel rule of job_by, cell by cell
+    # moments = the indicator of each picked cell: the recorded-job probability of that cell
+    indicators = np.zeros((len(pick), len(w)))
+    indicators[np.arange(len(pick)), pick] = 1.0
+    tt = time_truths(INKLUSION, lam, r1, r2, w, c, TAU, moments=indicators, record_days=[100, TAU])
+    # the recorded-job curve at day 548 equals the panel rule of job_by, cell by cell, and at day 100 too
     np.testing.assert_allclose(
-        tt.observed[pick, TAU - 1], syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU), atol=1e-9
+        tt.recorded[:, 1], syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        tt.recorded[:, 0], syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, 100), atol=1e-9
     )
     # Aalen-Johansen limit: no losses to follow-up
     assert tt.incidence == pytest.approx(w @ syn.job_by(INKLUSION, lam, r1, r2, 0.0, TAU), abs=1e-9)
@@ -299,6 +305,7 @@ def test_a_large_sample_recovers_every_truth():
     horizon = INKLUSION.follow_up_days
     data = data.assign(
         qaly_18m=0.75 * (data.eq5d_0 + data.eq5d_18m),
+        net_benefit=syn.REFERENCE_WTP * 0.75 * (data.eq5d_0 + data.eq5d_18m) - data.cost_total,
         hours_18m_missing=observed_hours.isna() * 1.0,
         female=(data.sex == "female") * 1.0,
     )
@@ -312,7 +319,9 @@ def test_a_large_sample_recovers_every_truth():
     estimates[("age", "mean", "all")] = mean_se(data.age)
     estimates[("sex", "proportion", "all")] = mean_se(data.female)
     means = {}
-    for outcome in set(truth.outcome) - {"age", "sex", "days_to_job"}:
+    # per-participant net benefit λ QALY - cost: its difference of arm means estimates the INMB truth
+    by_arm = (set(truth.outcome) - {"age", "sex", "days_to_job", "cost_total, qaly_18m"}) | {"net_benefit"}
+    for outcome in sorted(by_arm):
         source = "female" if outcome == "sex" else outcome
         for a in arms:
             means[outcome, a] = mean_se(groups[a][source])
@@ -336,6 +345,8 @@ def test_a_large_sample_recovers_every_truth():
                 estimates[(outcome, "delta_cost", label)] = diff
             elif outcome == "qaly_18m":
                 estimates[(outcome, "delta_effect", label)] = diff
+            elif outcome == "net_benefit":
+                estimates[("cost_total, qaly_18m", "inmb", label)] = diff
             elif outcome != "hours_18m_missing" and outcome != "eq5d_0":
                 estimates[(outcome, "mean_difference", label)] = diff
             if outcome == "weeks_employed_18m":

@@ -13,18 +13,19 @@ from ipstrial import itt
 from ipstrial.cli import main
 from ipstrial.errors import ParameterError
 from ipstrial.synthetic import INKLUSION, simulate_trial
-from ipstrial.validation import COLUMNS, ESTIMATORS, run_study
+from ipstrial.validation import COLUMNS, ESTIMATORS, SCENARIOS, run_study
 
 FAST = ["rd_wald", "rd_newcombe", "rmst_difference", "delta_cost"]
 
 
 @pytest.fixture(scope="module")
 def study():
-    return run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=2)
+    # the reference path: its records are compared with the public estimators' bits
+    return run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=2, fast=False)
 
 
 def test_the_same_table_serially_and_on_two_processes(study):
-    parallel = run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=4, workers=2)
+    parallel = run_study("inklusion", reps=6, seed=11, estimators=FAST, batch_size=4, workers=2, fast=False)
     assert study.to_csv() == parallel.to_csv()
     pd.testing.assert_frame_equal(study.records, parallel.records)
 
@@ -65,16 +66,16 @@ def test_a_failing_estimator_is_counted_with_its_reason(monkeypatch):
     calls = {"n": 0}
     original = ESTIMATORS["rd_wald"]
 
-    def flaky(data):
+    def flaky(data, design):
         calls["n"] += 1
         if calls["n"] % 2 == 0:
             raise ValueError("no events in an arm")
-        return original.run(data)
+        return original.run(data, design)
 
     monkeypatch.setitem(
         _estimators.ESTIMATORS, "rd_wald", type(original)(**{**original.__dict__, "run": flaky})
     )
-    study = run_study("inklusion", reps=4, seed=3, estimators=["rd_wald"])
+    study = run_study("inklusion", reps=4, seed=3, estimators=["rd_wald"], fast=False)  # the public path
     row = study.table.iloc[0]
     assert row.reps == 2 and row.failed == 2
     assert study.failures == {("rd_wald", "ValueError: no events in an arm"): 2}
@@ -124,8 +125,59 @@ def test_the_validate_command_writes_the_csv(tmp_path, capsys):
 def test_bad_arguments():
     with pytest.raises(ParameterError, match="unknown estimators"):
         run_study("inklusion", reps=2, estimators=["rd_exact"])
-    with pytest.raises(ParameterError, match="scenario must be one of inklusion, null, small"):
-        run_study("nonph", reps=2)
+    with pytest.raises(ParameterError, match="scenario must be one of") as raised:
+        run_study("no-such-scenario", reps=2)
+    assert all(name in str(raised.value) for name in SCENARIOS)  # the error lists every known name
+    with pytest.raises(ParameterError, match="scenario must be a built-in scenario name .* or an ipstrial"):
+        run_study(42, reps=2)
+
+
+@pytest.mark.parametrize("reps", [-1, 0, 1, 10**7 + 1, 2.5, "10", None, True])
+def test_reps_between_2_and_the_stated_maximum(reps):
+    with pytest.raises(ParameterError, match="reps must be a whole number between 2 and 10000000") as raised:
+        run_study("inklusion", reps=reps, estimators=["rd_wald"])
+    assert "the empirical SE is their standard deviation" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("batch_size", 0, "batch_size must be a whole number at least 1"),
+        ("batch_size", 1.5, "batch_size must be a whole number"),
+        ("workers", 0, "workers must be a whole number between 1 and 512"),
+        ("n", 2, "n must be a whole number at least 3, got 2; n is the participants"),
+        ("fast", "yes", "fast must be True or False"),
+        ("connect_timeout", 0, "connect_timeout must be a finite number above 0"),
+        ("seed", -1, "seed must be a whole number >= 0"),
+        ("estimators", [], "unknown estimators"),
+        ("estimators", ["rd_wald", "rd_wald"], r"estimators names \['rd_wald'\] more than once"),
+    ],
+)
+def test_bad_engine_arguments(argument, value, message):
+    args = {"reps": 2, "estimators": ["rd_wald"], argument: value}
+    with pytest.raises(ParameterError, match=message):
+        run_study("inklusion", **args)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--reps", "1"], "reps must be a whole number between 2 and 10000000"),
+        (["--reps", "ten"], "'ten' is not a whole number; e.g. --reps 1000"),
+        (["--scenario", "nope"], "invalid choice: 'nope' (choose from 'inklusion', 'null', "),
+        (["--batch-size", "0"], "batch_size must be a whole number at least 1"),
+        (["--estimators", "rd_exact"], "unknown estimators ['rd_exact']"),
+    ],
+)
+def test_the_command_turns_bad_input_into_one_line(arguments, message, capsys):
+    try:
+        status = main(["validate", *arguments])
+    except SystemExit as exc:  # argparse refuses a value before the command runs
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ipstrial validate: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_an_estimate_without_a_test_has_no_rejection_rate():
@@ -138,8 +190,8 @@ def test_the_committed_study_has_every_scenario_and_its_command():
 
     root = Path(__file__).resolve().parents[1] / "reports"
     text = (root / "validation.md").read_text()
-    for scenario in ("inklusion", "null", "small"):
-        table = pd.read_csv(root / "validation" / f"{scenario}.csv")
+    for scenario in SCENARIOS:  # keep_default_na=False: the scenario "null" is a name, not a missing value
+        table = pd.read_csv(root / "validation" / f"{scenario}.csv", keep_default_na=False, na_values=[""])
         assert list(table.columns) == list(COLUMNS) and set(table.estimator) == set(ESTIMATORS)
         assert (table.reps + table.failed >= 999).all()
         assert f"ipstrial validate --scenario {scenario} --reps 1000 --seed 2026" in text

@@ -14,8 +14,8 @@ Each calculation solves for whichever of the sample size, the power or the detec
   everyone followed to ``tau`` (register follow-up).
 
 Every function returns a :class:`PowerCalculation` with the solved quantity filled in, ``n`` per arm rounded
-up to whole participants. Power by simulation through the real analysis is planned in the validation
-engine (issue 11); these are the closed forms it will be checked against.
+up to whole participants. Power by simulation through the real analysis is
+:func:`ipstrial.power.simulated_power`; these closed forms are what it is checked against.
 """
 
 from __future__ import annotations
