@@ -84,36 +84,37 @@ def _n_type(text: str) -> int:
     return int(value)
 
 
-def _check_output(out: str | None) -> None:
-    """Refuse, before any computation, an ``--out`` file that cannot be written (``-`` is standard output)."""
+def _check_output(out: str | None, flag: str = "--out") -> None:
+    """Refuse, before any computation, an ``--out`` (or ``flag``) file that cannot be written (``-``: standard
+    output)."""
     if out is None or out == "-":
         return
     if not out.strip():
-        raise _UserError("--out is empty; give a file name, e.g. --out trial.csv, or - for standard output")
+        raise _UserError(f"{flag} is empty; give a file name, e.g. --out trial.csv, or - for standard output")
     path = Path(out)
     if path.is_dir():
         raise _UserError(
-            f"--out '{out}' is a directory, not a file; give a file name in it, "
-            f"e.g. --out '{path / 'out.csv'}'"
+            f"{flag} '{out}' is a directory, not a file; give a file name in it, "
+            f"e.g. {flag} '{path / 'out.csv'}'"
         )
     parent = path.parent
     if not parent.exists():
         raise _UserError(
-            f"the directory '{parent}' of --out '{out}' does not exist; create it first "
+            f"the directory '{parent}' of {flag} '{out}' does not exist; create it first "
             f"(mkdir -p '{parent}') or choose another path"
         )
     if not parent.is_dir():
         raise _UserError(
-            f"'{parent}' in --out '{out}' is not a directory; choose a path inside an existing directory"
+            f"'{parent}' in {flag} '{out}' is not a directory; choose a path inside an existing directory"
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise _UserError(
-            f"cannot write to the directory '{parent}' of --out '{out}' (permission denied); "
+            f"cannot write to the directory '{parent}' of {flag} '{out}' (permission denied); "
             "choose a directory you can write to"
         )
     if path.exists() and not os.access(path, os.W_OK):
         raise _UserError(
-            f"--out '{out}' exists and is not writable (permission denied); "
+            f"{flag} '{out}' exists and is not writable (permission denied); "
             "make it writable or choose another file name"
         )
 
@@ -340,6 +341,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
     from ipstrial import power
 
     if args.design == "simulate":
+        workers = _backend(args)
         result = power.simulated_power(
             args.scenario,
             estimator=args.estimator,
@@ -350,7 +352,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
             seed=args.seed,
             alpha=args.alpha,
             comparisons=args.comparisons,
-            workers=args.workers,
+            workers=workers,
             scheduler=args.scheduler,
             quiet=args.quiet,
         )
@@ -407,30 +409,102 @@ def _cores() -> int:
     return os.cpu_count() or 1  # pragma: no cover - platforms without sched_getaffinity
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    """Run a validation study and print (or write) its table."""
+_PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+class _EstimatorNames:
+    """The study estimator names (:data:`ipstrial.validation.ESTIMATORS`), read when a help text shows them
+    (``%(names)s``), so that building the parser does not import numpy and pandas."""
+
+    def __str__(self) -> str:
+        from ipstrial.validation._estimators import ESTIMATORS
+
+        return ", ".join(ESTIMATORS)
+
+
+def _check_plot(plot: str | None) -> None:
+    """Refuse, before the study runs, a ``--plot`` file of another format or that cannot be written."""
+    if plot is None:
+        return
+    if Path(plot.strip()).suffix.lower() not in _PLOT_SUFFIXES or plot.strip() == "-":
+        raise _UserError(
+            f"--plot {_shown(plot)} must be a file name ending in .png, .svg or .pdf (the figure's format), "
+            "e.g. --plot study.png"
+        )
+    _check_output(plot, "--plot")
+
+
+def _estimator_list(text: str | None) -> list[str] | None:
+    """The names of ``--estimators`` (None: all), at least one."""
+    if text is None:
+        return None
+    names = [e.strip() for e in text.split(",") if e.strip()]
+    if not names:
+        raise _UserError(
+            f"--estimators {_shown(text)} names no estimator; give at least one estimator name, "
+            f"comma-separated; choose from {_EstimatorNames()}"
+        )
+    return names
+
+
+def _backend(args: argparse.Namespace) -> int:
+    """The local processes of ``--workers`` / ``--scheduler`` (1 on a cluster), both flags checked first."""
     import importlib.util
 
+    if args.workers is not None and args.workers < 1:
+        raise _UserError(
+            f"--workers {args.workers}: give at least 1 local process, or leave --workers out to use all "
+            f"{_cores()} cores"
+        )
+    if args.scheduler is None:
+        return _cores() if args.workers is None else args.workers
+    from ipstrial.errors import ParameterError
+    from ipstrial.validation._backends import check_address
+
+    try:
+        check_address(args.scheduler)
+    except ParameterError as exc:  # "scheduler must be ...": name the flag
+        raise _UserError(f"--{exc}") from None
+    if args.workers is not None:
+        raise _UserError(
+            "--workers counts local processes, but --scheduler runs the work on the Dask cluster's "
+            "workers; give one of them"
+        )
+    if importlib.util.find_spec("distributed") is None:
+        raise _UserError(
+            "--scheduler needs dask.distributed, which is not installed: pip install 'ipstrial[dask]'; "
+            "or leave --scheduler out to run on local processes"
+        )
+    return 1
+
+
+def _backend_options(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and ``--scheduler``: where replicate trials run (validate, power simulate)."""
+    p.add_argument(
+        "--workers",
+        type=_whole_type("--workers", "2"),
+        default=None,
+        help="local processes (default: all cores; not with --scheduler)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler (pip install 'ipstrial[dask]'; 5 s to connect)",
+    )
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Run a validation study and print (or write) its table."""
+
     _check_output(args.out)
-    _check_output(args.plot)
+    _check_plot(args.plot)
+    estimators = _estimator_list(args.estimators)
+    workers = _backend(args)
     if args.force and args.out_dir is None:
         raise _UserError("--force deletes the study in --out-dir; give --out-dir DIR, or leave --force out")
-    if args.scheduler is not None:
-        if args.workers is not None:
-            raise _UserError(
-                "--workers counts local processes, but --scheduler runs the study on the Dask cluster's "
-                "workers; give one of them"
-            )
-        if importlib.util.find_spec("distributed") is None:
-            raise _UserError(
-                "--scheduler needs dask.distributed, which is not installed: pip install 'ipstrial[dask]'; "
-                "or leave --scheduler out to run on local processes"
-            )
     from ipstrial.validation import run_study
 
-    estimators = (
-        None if args.estimators is None else [e.strip() for e in args.estimators.split(",") if e.strip()]
-    )
     try:
         study = run_study(
             args.scenario,
@@ -438,7 +512,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             reps=args.reps,
             seed=args.seed,
             estimators=estimators,
-            workers=1 if args.scheduler is not None else (args.workers or _cores()),
+            workers=workers,
             batch_size=args.batch_size,
             scheduler=args.scheduler,
             out_dir=args.out_dir,
@@ -465,7 +539,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {len(study.table)} rows, {study.reps} replicates (seed {study.seed})")
     if args.plot is not None:
         study.plot(args.plot)
-        print(f"wrote {args.plot}: coverage, SE ratio and rejection rate by estimator", file=sys.stderr)
+        # on standard output like "wrote OUT", unless the table is there (a CSV to pipe stays clean)
+        wrote = sys.stderr if args.out is None or args.out == "-" else sys.stdout
+        print(f"wrote {args.plot}: coverage, SE ratio and rejection rate by estimator", file=wrote)
     for (estimator, reason), count in sorted(study.failures.items()):
         print(f"failed: {estimator}: {count} replicates: {reason}", file=sys.stderr)
     return 0
@@ -653,14 +729,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--estimator", default="rd_newcombe", help="the study estimator whose test counts")
     q.add_argument("--contrast", default="IPS vs SAU", help="its contrast (default 'IPS vs SAU')")
-    q.add_argument("--n-total", type=int, default=None, help="participants per trial (solved if left out)")
+    q.add_argument(
+        "--n-total",
+        type=_whole_type("--n-total", "651"),
+        default=None,
+        help="participants per trial (solved if left out)",
+    )
     q.add_argument("--power", type=float, default=None, help="the target power (give it to solve for n)")
-    q.add_argument("--reps", type=int, default=1000, help="replicate trials per size (default 1000)")
-    q.add_argument("--seed", type=int, default=1, help="the seed of every size (default 1)")
+    q.add_argument(
+        "--reps",
+        type=_whole_type("--reps", "1000"),
+        default=1000,
+        help="replicate trials per size (default 1000)",
+    )
+    q.add_argument("--seed", type=_seed_type, default=1, help="the seed of every size (default 1)")
     q.add_argument("--alpha", type=float, default=0.05, help="two-sided level of the family (default 0.05)")
-    q.add_argument("--comparisons", type=int, default=1, help="tests sharing alpha (each at alpha / k)")
-    q.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
-    q.add_argument("--scheduler", default=None, help="a Dask scheduler address, tcp://HOST:PORT")
+    q.add_argument(
+        "--comparisons",
+        type=_whole_type("--comparisons", "2"),
+        default=1,
+        help="tests sharing alpha (each at alpha / k)",
+    )
+    _backend_options(q)
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.add_argument("--json", action="store_true", help="print machine-readable JSON")
     q.set_defaults(func=_cmd_power)
@@ -692,30 +782,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="replicate trials, 2 to 10,000,000 (default 1000)",
     )
     p.add_argument("--seed", type=_seed_type, default=1, help="the study's seed (default 1)")
-    p.add_argument(
-        "--workers",
-        type=_whole_type("--workers", "2"),
-        default=None,
-        help="local processes (default: all cores; not with --scheduler)",
-    )
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="tcp://HOST:PORT",
-        help="run on the Dask cluster of this scheduler (pip install 'ipstrial[dask]'; 5 s to connect)",
-    )
+    _backend_options(p)
     p.add_argument(
         "--batch-size",
         type=_whole_type("--batch-size", "25"),
         default=25,
         help="replicates per task sent to a worker (default 25)",
     )
-    p.add_argument("--estimators", default=None, help="comma-separated estimator names (default all)")
+    p.add_argument(
+        "--estimators",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated estimator names, default all: %(names)s",
+    ).names = _EstimatorNames()
     p.add_argument("--out", default=None, help="CSV file for the table (default: standard output)")
     p.add_argument(
         "--plot",
         default=None,
-        help="also draw the figure (coverage, SE ratio, rejection rate) to this PNG/SVG",
+        metavar="FILE",
+        help="also draw the figure (coverage, SE ratio, rejection rate) to this .png, .svg or .pdf file",
     )
     p.add_argument(
         "--out-dir",

@@ -579,3 +579,29 @@ def test_biased_coin_p_outside_the_open_half_to_one(p):
 def test_biased_coin_p_at_the_edges():
     assert len(biased_coin(30, ("IPS", "SAU"), p=1, seed=1)) == 30
     assert len(biased_coin(30, ("IPS", "SAU"), p=0.5000001, seed=1)) == 30
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2012])
+def test_the_generators_fast_stratified_arms_are_the_allocation_lists(seed):
+    # stratified_arm_indices (what simulate_trial uses) must allocate exactly as stratified_blocks: the same
+    # strata order (sorted levels), the same streams, for text and integer factors, several block sizes
+    import numpy as np
+    import pandas as pd
+
+    from ipstrial.randomization import stratified_blocks
+    from ipstrial.randomization.blocks import stratified_arm_indices
+
+    rng = np.random.default_rng(seed)
+    site = rng.choice(np.array(["Odense", "Aarhus", "Copenhagen"], dtype=object), 500)
+    prior = rng.integers(0, 2, 500)
+    sex = rng.choice(np.array(["male", "female"], dtype=object), 500)
+    arms = ["IPS", "IPSE", "SAU"]
+    for factors, sizes, ratio in (
+        ([site, prior], (3, 6), None),
+        ([sex], (4,), (1, 1, 2)),
+        ([prior, site, sex], (3,), None),
+    ):
+        strata = pd.DataFrame({f"f{i}": f for i, f in enumerate(factors)})
+        listed = stratified_blocks(strata, arms, sizes, ratio=ratio, seed=seed + 7).arms
+        fast = np.asarray(arms, dtype=object)[stratified_arm_indices(factors, 3, sizes, ratio, seed + 7)]
+        assert list(fast) == list(listed)

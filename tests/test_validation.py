@@ -145,11 +145,12 @@ def test_reps_between_2_and_the_stated_maximum(reps):
         ("batch_size", 0, "batch_size must be a whole number at least 1"),
         ("batch_size", 1.5, "batch_size must be a whole number"),
         ("workers", 0, "workers must be a whole number between 1 and 512"),
+        ("workers", -1, "workers must be a whole number between 1 and 512"),
         ("n", 2, "n must be a whole number at least 3, got 2; n is the participants"),
         ("fast", "yes", "fast must be True or False"),
         ("connect_timeout", 0, "connect_timeout must be a finite number above 0"),
         ("seed", -1, "seed must be a whole number >= 0"),
-        ("estimators", [], "unknown estimators"),
+        ("estimators", [], "estimators is empty; give at least one estimator name, or None for all; choose"),
         ("estimators", ["rd_wald", "rd_wald"], r"estimators names \['rd_wald'\] more than once"),
     ],
 )
@@ -167,9 +168,26 @@ def test_bad_engine_arguments(argument, value, message):
         (["--scenario", "nope"], "invalid choice: 'nope' (choose from 'inklusion', 'null', "),
         (["--batch-size", "0"], "batch_size must be a whole number at least 1"),
         (["--estimators", "rd_exact"], "unknown estimators ['rd_exact']"),
+        (
+            ["--estimators", " , "],
+            "names no estimator; give at least one estimator name, comma-separated; choose",
+        ),
+        (["--workers", "0"], "--workers 0: give at least 1 local process, or leave --workers out to use all"),
+        (["--workers", "-2"], "--workers -2: give at least 1 local process"),
+        (["--plot", "study.csv"], "--plot 'study.csv' must be a file name ending in .png, .svg or .pdf"),
+        (["--plot", "-"], "--plot '-' must be a file name ending in .png, .svg or .pdf"),
+        (["--plot", "no-such-folder/study.png"], "the directory 'no-such-folder' of --plot"),
+        (["--scheduler", "localhost:8786"], "--scheduler must be an address such as 'tcp://HOST:PORT'"),
     ],
 )
-def test_the_command_turns_bad_input_into_one_line(arguments, message, capsys):
+def test_the_command_turns_bad_input_into_one_line(arguments, message, capsys, monkeypatch):
+    import ipstrial.validation
+
+    def never(*args, **kwargs):  # each of these is refused before any replicate runs
+        raise AssertionError("the study ran")
+
+    if "rd_exact" not in arguments and "--reps" not in arguments and "--batch-size" not in arguments:
+        monkeypatch.setattr(ipstrial.validation, "run_study", never)
     try:
         status = main(["validate", *arguments])
     except SystemExit as exc:  # argparse refuses a value before the command runs
@@ -193,5 +211,26 @@ def test_the_committed_study_has_every_scenario_and_its_command():
     for scenario in SCENARIOS:  # keep_default_na=False: the scenario "null" is a name, not a missing value
         table = pd.read_csv(root / "validation" / f"{scenario}.csv", keep_default_na=False, na_values=[""])
         assert list(table.columns) == list(COLUMNS) and set(table.estimator) == set(ESTIMATORS)
-        assert (table.reps + table.failed >= 999).all()
+        assert (table.reps + table.failed == 1000).all()  # every replicate summarised or counted failed
         assert f"ipstrial validate --scenario {scenario} --reps 1000 --seed 2026" in text
+
+
+def test_the_help_lists_the_estimators(capsys):
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+    assert all(name in shown for name in ESTIMATORS)
+
+
+def test_the_plot_is_written_and_announced_with_the_table(tmp_path, capsys):
+    out, plot = tmp_path / "study.csv", tmp_path / "study.svg"
+    args = ["validate", "--reps", "2", "--estimators", "delta_cost", "--quiet", "--workers", "1"]
+    assert main([*args, "--out", str(out), "--plot", str(plot)]) == 0
+    shown = capsys.readouterr()
+    assert f"wrote {plot}" in shown.out and f"wrote {out}" in shown.out and shown.err == ""
+    assert plot.read_text().startswith("<?xml")
+    # with the table on standard output, the line goes to standard error: the CSV stays clean
+    assert main([*args, "--plot", str(plot)]) == 0
+    shown = capsys.readouterr()
+    assert "wrote" not in shown.out and f"wrote {plot}" in shown.err
+    assert list(pd.read_csv(io.StringIO(shown.out)).columns) == list(COLUMNS)

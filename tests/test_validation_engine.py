@@ -181,3 +181,93 @@ def test_the_study_figure_has_a_row_per_table_row_and_no_overlapping_text(tmp_pa
     assert len(points) == len(labels) and sum(map(math.isnan, points)) == 1
     assert text_overlaps(fig) == []
     assert (tmp_path / "study.png").stat().st_size > 10_000
+
+
+class _KernelOf:
+    """Gives, for trial j of each batch, the records ``make(j)`` (a list of dicts)."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def __call__(self, frames):
+        return [self.make(j) for j in range(len(frames))]
+
+
+def _record(contrast, estimate, se, low, high, p):
+    return {
+        "contrast": contrast,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p,
+    }
+
+
+def test_a_record_without_a_finite_estimate_or_interval_is_a_failure_not_a_miss(monkeypatch):
+    from ipstrial.validation._engine import NO_FINITE_ESTIMATE
+
+    # the first trial of each batch: an infinite upper limit (and a far-off SE) for IPS vs SAU; every other
+    # record covers the truth (about 0.1) with the interval [-1, 2] and has SE 0.5
+    def make(j):
+        bad = j == 0
+        return [
+            _record("IPS vs SAU", 0.125, 9.0 if bad else 0.5, -1.0, math.inf if bad else 2.0, 0.5),
+            _record("IPSE vs SAU", 0.125, 0.5, -1.0, 2.0, 0.5),
+        ]
+
+    monkeypatch.setattr(_kernels, "KERNELS", {"rd_wald": _KernelOf(make)})
+    study = run_study("inklusion", estimators=["rd_wald"], reps=6, seed=2, batch_size=3, quiet=True)
+    table = study.table.set_index("contrast")
+    # replicates 0 and 3 failed for IPS vs SAU only: out of every summary, counted in failed and failures
+    assert table.loc["IPS vs SAU", ["reps", "failed"]].tolist() == [4, 2]
+    assert table.loc["IPSE vs SAU", ["reps", "failed"]].tolist() == [6, 0]
+    assert table.loc["IPS vs SAU", "coverage"] == 1.0  # not 4/6: the failures are not "not covered"
+    assert table.loc["IPS vs SAU", "mean_se"] == 0.5  # the SE 9 of the failed records is not averaged
+    assert table.loc["IPS vs SAU", "bias"] == pytest.approx(
+        0.125 - table.loc["IPS vs SAU", "truth"], abs=1e-15
+    )
+    assert study.failures == {("rd_wald", NO_FINITE_ESTIMATE): 2}
+    failed = study.records[study.records.error != ""]
+    assert failed[["rep", "contrast", "error"]].values.tolist() == [
+        [0, "IPS vs SAU", NO_FINITE_ESTIMATE],
+        [3, "IPS vs SAU", NO_FINITE_ESTIMATE],
+    ]
+
+
+def test_a_test_without_a_truth_needs_only_a_finite_p_value_and_has_no_se(monkeypatch):
+    from ipstrial.validation._engine import NO_FINITE_P_VALUE
+
+    # the log-rank test: its "estimate" is the chi-square statistic, with no interval (NaN) and no SE;
+    # trial 0 of each batch has no p-value, trial 1 does not reject, the others reject
+    def make(j):
+        p = math.nan if j == 0 else 0.5 if j == 1 else 0.01
+        return [_record("IPS vs SAU", 2.0 + j, math.nan, math.nan, math.nan, p)]
+
+    monkeypatch.setattr(_kernels, "KERNELS", {"logrank": _KernelOf(make)})
+    study = run_study("inklusion", estimators=["logrank"], reps=8, seed=2, batch_size=4, quiet=True)
+    row = study.table.iloc[0]
+    assert (row.reps, row.failed) == (6, 2) and row.rejection_rate == 4 / 6
+    # the SD of a test statistic is no empirical SE: NaN, like its bias, mean SE and coverage
+    assert all(math.isnan(row[c]) for c in ("bias", "empirical_se", "mean_se", "coverage", "coverage_mcse"))
+    assert study.failures == {("logrank", NO_FINITE_P_VALUE): 2}
+
+
+def test_the_study_shows_a_summary_not_its_frames(monkeypatch):
+    from ipstrial.validation._engine import NO_FINITE_ESTIMATE
+
+    def make(j):  # the first trial of each batch has no estimate; the others take the public estimator
+        return [_record("IPS vs SAU", math.nan, 0.5, -1.0, 2.0, 0.5)] if j == 0 else None
+
+    monkeypatch.setattr(_kernels, "KERNELS", {"rd_wald": _KernelOf(make)})
+    study = run_study("inklusion", estimators=["rd_wald"], reps=4, seed=1, batch_size=2, quiet=True)
+    shown = repr(study)
+    assert "scenario='inklusion'" in shown and "reps=4" in shown
+    assert "estimator" not in shown and "ci_low" not in shown  # no frame in the repr
+    text = study.summary()
+    assert (
+        text.splitlines()[0] == "Validation study of scenario 'inklusion': 4 replicates, seed 1, alpha 0.05"
+    )
+    assert f"{len(study.table)} rows" in text
+    assert f"rd_wald: 2: {NO_FINITE_ESTIMATE}" in text  # replicates 0 and 2
+    assert "failures: none" in run_study("inklusion", estimators=["delta_cost"], reps=2, quiet=True).summary()

@@ -9,16 +9,25 @@ analysis fails counts as not rejecting (the power of the analysis as it would be
 * Given ``n``: the power at ``n`` participants, its Monte Carlo SE ``sqrt(P (1 - P) / R)`` and the
   Clopper-Pearson 95 % interval of the rejection count (Morris, White & Crowther, Stat Med 2019;38:2074,
   table 6).
-* Given ``power``: the smallest trial size, in whole allocation cycles (``sum(scenario.ratio)`` participants),
-  whose estimated power reaches the target. Every size is simulated with the same seed (common random
-  numbers: the replicate streams do not depend on the size), so the estimated power curve is smooth in ``n``
-  and a bisection between a size below the target and one above it finds the crossing (Burton et al., Stat
-  Med 2006;25:4279, on planning simulation studies). Every size tried is kept in :attr:`SimulatedPower.curve`.
+* Given ``power``: the trial size at which the simulated power curve reaches the target. The trials of
+  different sizes are not nested (a trial of 603 is not a trial of 600 with three more participants), so the
+  powers at neighbouring sizes are estimated almost independently and the estimated curve wobbles by its
+  Monte Carlo error: bisecting it to one allocation cycle would be spurious precision. Instead, after
+  bracketing the target (sizes doubling from 8 allocation cycles), the power is simulated at
+  :data:`GRID` sizes across the bracket and the binomial probit model ``P(reject | n) = Φ(a + b √n)`` is
+  fitted to all rejection counts of the bracket by maximum likelihood (Fisher scoring). The model is the form
+  of the z-test's power, ``Φ((δ √n - z σ0) / σ1)``, exact for it and close for the other tests of a
+  difference. The answer is ``n* = ((Φ⁻¹(target) - a) / b)²`` rounded up to whole allocation cycles
+  (``sum(scenario.ratio)`` participants), with a delta-method 95 % interval for ``n*`` from the fit's
+  information matrix; the power at the answer is then simulated and reported (Burton et al., Stat Med
+  2006;25:4279; Landau & Stahl, Stat Methods Med Res 2013;22:324, on simulation-based sample size). Every
+  size tried, with its fitted power, is kept in :attr:`SimulatedPower.curve`.
 * Given ``n`` and ``power`` with ``scenario`` a function ``effect -> Scenario``: the smallest effect in
-  ``effect_range`` whose power reaches the target, by the same bisection on the effect.
+  ``effect_range`` whose power reaches the target, by bisection on the effect. Here the trials share their
+  random numbers (same size, same seed: only the effect changes, and each trial's outcomes move with it), so
+  the estimated power changes smoothly with the effect and bisection is sound.
 
-The estimated ``n`` is itself a Monte Carlo estimate: its uncertainty is that of the power at the sizes near
-the crossing, which the curve shows with its MCSE.
+Each design point uses the same seed.
 """
 
 from __future__ import annotations
@@ -40,6 +49,11 @@ __all__ = ["SimulatedPower", "simulated_power"]
 _MAX_TOTAL = 200_000
 """The largest trial size a search for ``n`` tries (participants)."""
 
+GRID = 5
+"""Sizes simulated inside the bracket of the target power, besides its two ends, for the probit fit."""
+
+_ENGINE_KEYS = frozenset({"workers", "scheduler", "client", "connect_timeout", "batch_size", "fast", "quiet"})
+
 
 @dataclass(frozen=True)
 class SimulatedPower:
@@ -57,6 +71,9 @@ class SimulatedPower:
         The share of replicates rejecting, its Monte Carlo SE and Clopper-Pearson 95 % interval.
     target
         The power asked for (None when solving for the power).
+    n_ci_low, n_ci_high
+        When solving for ``n``: the delta-method 95 % interval of the trial size at which the fitted power
+        curve reaches the target (participants, before rounding up): the Monte Carlo uncertainty of ``n``.
     effect
         The effect solved for (None unless ``solved == "effect"``).
     reps, failed, seed
@@ -64,7 +81,8 @@ class SimulatedPower:
     alpha, comparisons
         The family's two-sided level and the comparisons sharing it (each test at ``alpha / comparisons``).
     curve
-        Every design point simulated: ``n_total``, ``effect``, ``power``, ``mcse``, ``failed``.
+        Every design point simulated: ``n_total``, ``effect``, ``power``, ``mcse``, ``failed``, and when
+        solving for ``n`` the ``fitted`` power of the probit curve (NaN outside the bracket it was fitted to).
     """
 
     scenario: str
@@ -79,6 +97,8 @@ class SimulatedPower:
     ci_high: float
     target: float | None
     effect: float | None
+    n_ci_low: float | None
+    n_ci_high: float | None
     reps: int
     failed: int
     seed: int
@@ -107,6 +127,15 @@ class SimulatedPower:
         }[self.solved]
         lines = [
             f"{head}: {self.estimator}, {self.contrast}, scenario {self.scenario}, {level}",
+            *(
+                [
+                    f"  fitted power curve Phi(a + b sqrt(n)) reaches {self.target:g} at n = "
+                    f"{self.n_ci_low:.0f} to {self.n_ci_high:.0f} (95 % CI), rounded up to whole allocation "
+                    "cycles:"
+                ]
+                if self.solved == "n" and self.n_ci_low is not None
+                else []
+            ),
             f"  {size}"
             + (f", effect {self.effect:.4g}" if self.effect is not None else "")
             + f": power {self.power:.3f} (MCSE {self.mcse:.3f}; 95 % CI {self.ci_low:.3f} to "
@@ -137,15 +166,74 @@ def _rejections(
 
     study = run_study(scenario, n=n, reps=reps, seed=seed, estimators=[estimator], **engine)
     records = study.records
-    rows = records[(records.error == "") & (records.contrast == contrast)]
-    if rows.empty and (records.error == "").any():
-        known = sorted(set(records.loc[records.error == "", "contrast"]))
+    known = sorted(set(records.contrast) - {""})
+    if known and contrast not in known:
         raise ParameterError(f"estimator {estimator!r} has no contrast {contrast!r}; it has {known}")
-    if rows.p_value.isna().all() and len(rows):
+    rows = records[(records.error == "") & (records.contrast == contrast)]
+    if len(rows) and rows.p_value.isna().all():
         raise ParameterError(f"estimator {estimator!r} gives no p-value for {contrast!r}: it has no test")
     rejected = int((rows.p_value < level).sum())
-    failed = int(records.loc[records.error != "", "rep"].nunique())
+    # failed for this contrast: the call raised (no contrast) or its record had no finite result
+    failed = int(records.loc[(records.error != "") & records.contrast.isin(["", contrast]), "rep"].nunique())
     return rejected, failed
+
+
+def probit_power_curve(
+    sizes: Any, rejections: Any, reps: int, target: float
+) -> tuple[float, float, float, tuple[float, float]]:
+    """Fit ``P(reject | n) = Φ(a + b √n)`` to rejection counts and solve it for the target power.
+
+    Binomial maximum likelihood by Fisher scoring: with ``η = a + b √n``, ``p = Φ(η)``, the score is
+    ``Σ (y - R p) φ(η) / (p (1 - p)) (1, √n)`` and the information ``Σ R φ(η)² / (p (1 - p)) (1, √n)(1, √n)ᵀ``
+    (McCullagh & Nelder 1989, sec. 4.4). The size reaching ``target`` is ``n* = ((Φ⁻¹(target) - a) / b)²``,
+    with the delta-method variance ``∇n*ᵀ I⁻¹ ∇n*``, ``∇n* = -2 (z - a) / b² (1, (z - a) / b)``.
+
+    Parameters
+    ----------
+    sizes, rejections
+        The trial sizes simulated and the replicates (of ``reps``) rejecting at each.
+    reps
+        Replicates per size.
+    target
+        The power to reach.
+
+    Returns
+    -------
+    tuple
+        ``(a, b, n*, (low, high))``: the fit, the size and its 95 % interval.
+    """
+    import numpy as np
+    from scipy.special import ndtr, ndtri
+
+    x = np.sqrt(np.asarray(sizes, dtype=float))
+    y = np.asarray(rejections, dtype=float)
+    design = np.column_stack([np.ones_like(x), x])
+    share = np.clip((y + 0.5) / (reps + 1.0), 1e-6, 1 - 1e-6)  # the start: least squares on the probits
+    beta = np.linalg.lstsq(design, ndtri(share), rcond=None)[0]
+    info = np.eye(2)
+    for _ in range(100):
+        eta = design @ beta
+        p = np.clip(ndtr(eta), 1e-12, 1 - 1e-12)
+        density = np.exp(-0.5 * eta**2) / math.sqrt(2 * math.pi)
+        weight = reps * density**2 / (p * (1 - p))
+        score = design.T @ ((y - reps * p) * density / (p * (1 - p)))
+        info = design.T @ (design * weight[:, None])
+        step = np.linalg.solve(info, score)
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(beta))):
+            break
+    a, b = float(beta[0]), float(beta[1])
+    if not b > 0:
+        raise ParameterError(
+            "the simulated power does not increase with the trial size over the sizes tried; give more reps "
+            "or an n_range around the answer"
+        )
+    z = float(ndtri(target))
+    root = (z - a) / b
+    size = root**2
+    gradient = -2 * (z - a) / b**2 * np.array([1.0, root])
+    half = 1.959963984540054 * math.sqrt(float(gradient @ np.linalg.solve(info, gradient)))
+    return a, b, size, (max(size - half, 0.0), size + half)
 
 
 def _bisect(
@@ -215,13 +303,21 @@ def simulated_power(
     -------
     SimulatedPower
     """
+    import numpy as np
     import pandas as pd
 
     from ipstrial.stats.proportions import clopper_pearson
     from ipstrial.synthetic import Scenario
+    from ipstrial.validation import MAX_REPS
     from ipstrial.validation._scenarios import scenario_of
 
-    reps = check_count(reps, "reps", minimum=2, maximum=10**7)
+    unknown = sorted(set(engine) - _ENGINE_KEYS)
+    if unknown:
+        raise ParameterError(
+            f"simulated_power got unknown arguments {unknown}; the engine takes {sorted(_ENGINE_KEYS)} "
+            "(the study's own arguments -- scenario, n, reps, seed, estimator -- are set by simulated_power)"
+        )
+    reps = check_count(reps, "reps", minimum=2, maximum=MAX_REPS)
     alpha = check_alpha(alpha)
     comparisons = check_count(comparisons, "comparisons", minimum=1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -269,6 +365,9 @@ def simulated_power(
     model = scenario_of(base)[0] if isinstance(base, str) else base
     cycle = sum(model.ratio)
     effect = None
+    n_ci: tuple[float, float] | None = None
+    fitted: list[int] = []
+    fit: tuple[float, float, float, tuple[float, float]] | None = None
     if solved == "power":
         size = n
         simulate(size)
@@ -291,15 +390,15 @@ def simulated_power(
                         f"the simulated power stays below {power} up to {low * cycle} participants "
                         f"({simulate(low * cycle):.3f}); is there an effect?"
                     )
-        size = cycle * int(
-            _bisect(
-                lambda k: simulate(int(k) * cycle),
-                low,
-                high,
-                power,
-                lambda lo, hi: None if hi - lo <= 1 else (lo + hi) // 2,
-            )
-        )
+        # the power at GRID sizes across the bracket, then the probit curve through all the bracket's points
+        low = max(low, 1)
+        for k in np.unique(np.linspace(low, high, GRID + 2).round().astype(int)):
+            simulate(int(k) * cycle)
+        fitted = sorted(key[0] for key in points if low * cycle <= key[0] <= high * cycle)
+        fit = probit_power_curve(fitted, [points[(m, None)][0] for m in fitted], reps, power)
+        n_ci = fit[3]
+        size = cycle * max(1, math.ceil(fit[2] / cycle - 1e-9))
+        simulate(size)
     else:
         low_e, high_e = (float(v) for v in effect_range)  # type: ignore[union-attr]
         size = n
@@ -319,6 +418,14 @@ def simulated_power(
     rejected, failed = points[(size, effect)]
     ci = clopper_pearson(rejected, reps)
     estimate = rejected / reps
+
+    def fitted_power(size: int) -> float:
+        from scipy.special import ndtr
+
+        if fit is None or not fitted[0] <= size <= fitted[-1]:
+            return math.nan
+        return float(ndtr(fit[0] + fit[1] * math.sqrt(size)))
+
     curve = pd.DataFrame(
         [
             {
@@ -327,6 +434,7 @@ def simulated_power(
                 "power": v[0] / reps,
                 "mcse": math.sqrt(v[0] / reps * (1 - v[0] / reps) / reps),
                 "failed": v[1],
+                "fitted": fitted_power(k[0]),
             }
             for k, v in sorted(points.items(), key=lambda kv: (kv[0][1] or 0.0, kv[0][0]))
         ]
@@ -345,6 +453,8 @@ def simulated_power(
         ci_high=float(ci.high),
         target=power,
         effect=effect,
+        n_ci_low=None if n_ci is None else n_ci[0],
+        n_ci_high=None if n_ci is None else n_ci[1],
         reps=reps,
         failed=failed,
         seed=seed,

@@ -342,6 +342,42 @@ def stratum_labels(strata: pd.DataFrame) -> pd.Series:
     return label
 
 
+def _stratified_draw(
+    codes: np.ndarray, n_strata: int, r: np.ndarray, block_sizes: Sequence[int], seed: SeedLike
+) -> tuple[tuple[np.ndarray, ...], int | None]:
+    """One stratified list: ``(arm, block, size, position)`` per participant and the recorded seed.
+
+    ``codes`` numbers each participant's stratum ``0..n_strata-1`` in sorted order of the strata's factor
+    levels; one stream per stratum is spawned from ``seed`` in that order (as :func:`stratified_blocks`).
+    """
+    rngs, recorded_seed = resolved_streams(seed, n_strata)
+    drawn = tuple(x[0] for x in _stratified_batch(codes, n_strata, r, block_sizes, rngs, n_rep=1))
+    return drawn, recorded_seed
+
+
+def stratified_arm_indices(
+    factors: Sequence[np.ndarray],
+    n_arms: int,
+    block_sizes: Sequence[int],
+    ratio: Sequence[int] | None,
+    seed: SeedLike,
+) -> np.ndarray:
+    """The arm (index into the arms) of each participant, exactly as :func:`stratified_blocks` allocates.
+
+    For a generator that needs only the arms (the synthetic trial): the strata are the combinations of the
+    complete factor arrays ``factors``, numbered in sorted order of their levels (``np.unique``, the order of
+    ``groupby(sort=True)``), without the allocation list's frame and labels.
+    """
+    r = _check_design([str(i) for i in range(n_arms)], block_sizes, ratio)
+    combined = np.zeros(len(factors[0]), dtype=np.int64)
+    for values in factors:
+        levels, inverse = np.unique(np.asarray(values), return_inverse=True)
+        combined = combined * len(levels) + inverse.ravel()
+    _, codes = np.unique(combined, return_inverse=True)
+    (arm, _, _, _), _ = _stratified_draw(codes.ravel(), int(codes.max()) + 1, r, block_sizes, seed)
+    return arm
+
+
 def stratified_blocks(
     strata: pd.DataFrame,
     arms: Sequence[str],
@@ -378,10 +414,7 @@ def stratified_blocks(
     codes = grouped.ngroup().to_numpy()
     uniques = stratum_labels(grouped.size().index.to_frame(index=False)).to_numpy()
     labels = uniques[codes]
-    rngs, recorded_seed = resolved_streams(seed, len(uniques))
-    arm, block, size, position = (
-        x[0] for x in _stratified_batch(codes, len(uniques), r, block_sizes, rngs, n_rep=1)
-    )
+    (arm, block, size, position), recorded_seed = _stratified_draw(codes, len(uniques), r, block_sizes, seed)
     frame = _allocation_frame(arms, arm, labels, block + 1, size, position, index=strata.index)
     params = {
         "arms": list(arms),

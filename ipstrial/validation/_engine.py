@@ -17,7 +17,11 @@ For each estimator and contrast over the ``R`` replicates that gave an estimate 
   the ratio;
 * ``coverage = mean(low <= θ <= high)`` with Monte Carlo SE ``√(c (1 - c) / R)``;
 * ``rejection_rate = mean(p < alpha)``: the power, or the type I error when the truth is the null;
-* ``failed``: replicates whose call raised, with the reasons in :attr:`Study.failures`.
+* ``failed``: replicates whose call raised, or whose record of the contrast cannot be summarised, with
+  the reasons in :attr:`Study.failures`: an estimator with a truth needs a finite estimate and interval
+  (:data:`NO_FINITE_ESTIMATE`), a test without one (the log-rank test) a finite p-value
+  (:data:`NO_FINITE_P_VALUE`). These records are left out of every summary, never counted as "not covered"
+  or "not rejected". A test without a truth has only a rejection rate: its bias, SEs and coverage are NaN.
 """
 
 from __future__ import annotations
@@ -35,35 +39,26 @@ import numpy as np
 from ipstrial._checks import ParameterError, check_alpha, check_count, check_flag, check_number
 from ipstrial.validation._estimators import DEFAULT_DESIGN, StudyDesign, design_of
 from ipstrial.validation._scenarios import scenario_of
+from ipstrial.validation._summary import COLUMNS, NO_FINITE_ESTIMATE, NO_FINITE_P_VALUE, RATIOS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ipstrial.synthetic import Scenario
 
-__all__ = ["COLUMNS", "MAX_REPS", "RATIOS", "RECORD_COLUMNS", "Study", "run_study"]
-
-RATIOS: frozenset[str] = frozenset({"hazard_ratio", "rate_ratio", "risk_ratio", "odds_ratio"})
-"""Estimands whose bias and standard errors are reported on the log scale (their intervals' scale)."""
+__all__ = [
+    "COLUMNS",
+    "MAX_REPS",
+    "NO_FINITE_ESTIMATE",
+    "NO_FINITE_P_VALUE",
+    "RATIOS",
+    "RECORD_COLUMNS",
+    "Study",
+    "run_study",
+]
 
 MAX_REPS: int = 10**7
 """The most replicates of one study (its records are held in memory: about 2 KB per replicate)."""
-
-COLUMNS: tuple[str, ...] = (
-    "scenario",
-    "estimator",
-    "contrast",
-    "truth",
-    "bias",
-    "empirical_se",
-    "mean_se",
-    "coverage",
-    "coverage_mcse",
-    "rejection_rate",
-    "reps",
-    "failed",
-)
-"""The columns of a study's table (and of ``ipstrial validate --out``)."""
 
 RECORD_COLUMNS: tuple[str, ...] = (
     "rep",
@@ -94,9 +89,11 @@ class Study:
         One row per estimator and contrast, the :data:`COLUMNS`.
     records
         One row per replicate, estimator and contrast: ``rep, estimator, contrast, estimate, se, ci_low,
-        ci_high, p_value, error`` (the raw draws behind the table; ``error`` is empty unless the call raised).
+        ci_high, p_value, error`` (the raw draws behind the table; ``error`` is empty unless the call raised,
+        contrast empty, or the record cannot be summarised: :data:`NO_FINITE_ESTIMATE`,
+        :data:`NO_FINITE_P_VALUE`).
     failures
-        ``(estimator, reason) -> count`` of replicates whose call raised.
+        ``(estimator, reason) -> count`` of the replicates that failed for that reason.
     reps, seed, alpha
         The replicates asked for, the study's seed and the test level.
     resumed
@@ -104,8 +101,8 @@ class Study:
     """
 
     scenario: str
-    table: pd.DataFrame
-    records: pd.DataFrame
+    table: pd.DataFrame = field(repr=False)
+    records: pd.DataFrame = field(repr=False)
     reps: int
     seed: int
     alpha: float
@@ -113,8 +110,40 @@ class Study:
     resumed: int = 0
 
     def to_csv(self, path: Any = None) -> str | None:
-        """The table as CSV (fixed float format, LF line ends): to ``path``, or returned as text."""
+        """The table as CSV: floats to 10 significant digits (``%.10g``), LF line ends, no index.
+
+        Parameters
+        ----------
+        path
+            A file path or an open text file to write to; None (default) returns the text.
+
+        Returns
+        -------
+        str or None
+            The CSV text if ``path`` is None, else None (the table is written to ``path``).
+        """
         return self.table.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+    def summary(self) -> str:
+        """A short text: the scenario, replicates, seed and level, the table's size and the failures.
+
+        Returns
+        -------
+        str
+            A few lines; the failures by estimator and reason, with their counts of replicates.
+        """
+        lines = [
+            f"Validation study of scenario {self.scenario!r}: {self.reps:,} replicates, seed {self.seed}, "
+            f"alpha {self.alpha:g}",
+            f"{len(self.table)} rows ({self.table.estimator.nunique()} estimators by contrast)"
+            + (f"; {self.resumed:,} replicates resumed from the study folder" if self.resumed else ""),
+        ]
+        if not self.failures:
+            lines.append("failures: none")
+        else:
+            lines.append(f"failures ({sum(self.failures.values()):,} replicates by estimator and reason):")
+            lines += [f"  {e}: {n:,}: {reason}" for (e, reason), n in sorted(self.failures.items())]
+        return "\n".join(lines)
 
     def plot(self, path: Any = None) -> Any:
         """The study's figure: coverage, mean SE / empirical SE and rejection rate by estimator and contrast,
@@ -256,50 +285,6 @@ def records_frame(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _summarise(records: pd.DataFrame, truth: pd.Series, name: str, reps: int, alpha: float) -> pd.DataFrame:
-    import pandas as pd
-
-    from ipstrial.validation._estimators import ESTIMATORS
-
-    rows = []
-    ok = records[records.error == ""]
-    failed = records[records.error != ""].groupby("estimator").rep.nunique()
-    for key in dict.fromkeys(records.estimator):
-        est = ESTIMATORS[key]
-        for contrast in dict.fromkeys(ok.loc[ok.estimator == key, "contrast"]):
-            part = ok[(ok.estimator == key) & (ok.contrast == contrast)]
-            theta = truth.get((est.outcome, est.estimand, contrast), math.nan) if est.has_truth else math.nan
-            x = part.estimate.to_numpy(dtype=float)
-            centre = theta
-            if est.estimand in RATIOS:  # bias and SEs of the log ratio
-                x, centre = np.log(x), math.log(theta) if math.isfinite(theta) and theta > 0 else math.nan
-            covered = (part.ci_low.to_numpy() <= theta) & (theta <= part.ci_high.to_numpy())
-            coverage = float(covered.mean()) if math.isfinite(theta) else math.nan
-            r = len(part)
-            p = part.p_value.to_numpy(dtype=float)  # a per-arm estimate has no test: NaN
-            rows.append(
-                {
-                    "scenario": name,
-                    "estimator": key,
-                    "contrast": contrast,
-                    "truth": theta,
-                    "bias": float(x.mean() - centre) if math.isfinite(centre) else math.nan,
-                    "empirical_se": float(x.std(ddof=1)) if r > 1 else math.nan,
-                    "mean_se": float(np.nanmean(part.se.to_numpy(dtype=float)))
-                    if part.se.notna().any()
-                    else math.nan,
-                    "coverage": coverage,
-                    "coverage_mcse": math.sqrt(coverage * (1 - coverage) / r)
-                    if math.isfinite(coverage)
-                    else math.nan,
-                    "rejection_rate": float((p < alpha).mean()) if np.isfinite(p).any() else math.nan,
-                    "reps": r,
-                    "failed": int(failed.get(key, 0)),
-                }
-            )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
 def _scenario(scenario: object, n: object) -> tuple[Scenario, str, int | None]:
     """The generating model, the study's scenario name and the trial size (None: the scenario's own)."""
     from ipstrial.synthetic import Scenario
@@ -370,6 +355,10 @@ def run_study(
     contrast; the table summarises the records by the formulas of the module docstring (Morris, White &
     Crowther 2019, table 6). The records, hence the table, are the same bits on every backend, whatever the
     number of workers, the batch size's split over them, and whether the study was interrupted and resumed.
+    Across machines (a Dask cluster's workers, or a study rerun elsewhere) the same bits also need the same
+    versions of ipstrial, numpy, scipy, pandas, statsmodels and lifelines (checked on a cluster's workers:
+    :data:`~ipstrial.validation._backends.PACKAGES`) and the same BLAS/LAPACK build under numpy (not
+    checked), whose last bits can differ.
 
     Parameters
     ----------
@@ -386,19 +375,22 @@ def run_study(
     estimators
         Names of :data:`~ipstrial.validation.ESTIMATORS`, each once (a string: one name); default all.
     workers
-        Local processes (1: in this process); as many are started as there are batches to run, at most.
+        Local processes, 1 to 512 (1: in this process); as many are started as there are batches to run,
+        at most.
         Not with ``scheduler`` or ``client``, whose cluster's workers run the study.
     batch_size
         Replicates per task sent to a worker (at least 1); with a kernel, its trials are in memory together.
     alpha
         The level of the rejection rate (the intervals are the estimators' own 95 %).
     scheduler
-        The address of a running Dask scheduler, ``"tcp://HOST:PORT"``: the batches run on its cluster, whose
-        workers need the same version of ipstrial (checked). Needs ``pip install 'ipstrial[dask]'``.
+        The address of a running Dask scheduler, ``"tcp://HOST:PORT"`` (its port, 8786 by default, not the
+        dashboard's 8787): the batches run on its cluster, whose workers need the same versions of ipstrial
+        and of the numerical packages (checked, see above). Needs ``pip install 'ipstrial[dask]'``.
     client
         A ``dask.distributed.Client`` to run the batches on, instead of ``scheduler`` (left open).
     connect_timeout
-        Seconds to reach ``scheduler`` before a :class:`~ipstrial.errors.ParameterError` (default 5).
+        Seconds for ``scheduler`` to answer as a Dask scheduler, and for the cluster's first worker to
+        join, before a :class:`~ipstrial.errors.ParameterError` (default 5).
     out_dir
         A study folder: each finished batch is written there as it completes (``batch-000000.csv`` ...,
         floats to 17 significant digits, which round-trip exactly), beside ``manifest.json`` holding the
@@ -417,13 +409,15 @@ def run_study(
     Returns
     -------
     Study
-        The table (:data:`COLUMNS`), the per-replicate records and the failures.
+        The table (:data:`COLUMNS`), the per-replicate records and the failures (:meth:`Study.summary`).
 
     Raises
     ------
     ParameterError
-        A bad argument, an unknown scenario or estimator name, an unreachable scheduler, or an ``out_dir``
-        holding another study. ImportError: ``scheduler`` or ``client`` without dask installed.
+        A bad argument, an unknown scenario or estimator name, a scheduler address that is not
+        ``tcp://HOST:PORT``, unreachable, not a Dask scheduler or without workers, workers with other package
+        versions, or an ``out_dir`` holding another study. ImportError: ``scheduler`` or ``client``
+        without dask installed.
 
     References
     ----------
@@ -434,9 +428,10 @@ def run_study(
 
     from ipstrial._progress import progress_for
     from ipstrial._version import __version__
-    from ipstrial.validation._backends import completed
+    from ipstrial.validation._backends import check_address, completed
     from ipstrial.validation._estimators import ESTIMATORS
     from ipstrial.validation._store import Store
+    from ipstrial.validation._summary import mark_unusable, summarise
 
     model, name, size = _scenario(scenario, n)
     reps = _check_reps(reps)
@@ -456,8 +451,13 @@ def run_study(
         if isinstance(estimators, str)
         else list(estimators)
     )
+    if not names:
+        raise ParameterError(
+            f"estimators is empty; give at least one estimator name, or None for all; choose from "
+            f"{', '.join(ESTIMATORS)}"
+        )
     unknown = [e for e in names if e not in ESTIMATORS]
-    if unknown or not names:
+    if unknown:
         raise ParameterError(f"unknown estimators {unknown}; choose from {', '.join(ESTIMATORS)}")
     if len(set(names)) < len(names):
         twice = sorted({e for e in names if names.count(e) > 1})
@@ -469,8 +469,8 @@ def run_study(
             f"workers={workers} counts local processes, but the study runs on the Dask cluster's workers: "
             "leave workers at 1 with scheduler or client, or leave those out to run on local processes"
         )
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ParameterError(f"scheduler must be an address such as 'tcp://HOST:PORT', got {scheduler!r}")
+    if scheduler is not None:
+        check_address(scheduler)
     # the tasks carry a fresh copy of the model, without the truths the caller's object may have cached
     # (a cached_property pickles with it): a task stays small to send
     sent = dataclasses.replace(model)
@@ -520,13 +520,13 @@ def run_study(
     records = records.sort_values(
         ["rep", "estimator"], key=lambda s: s.map(order) if s.name == "estimator" else s, kind="stable"
     ).reset_index(drop=True)
+    records = mark_unusable(records)
     truth = model.truth.set_index(["outcome", "estimand", "contrast"]).value
-    failures = Counter(
-        (row.estimator, row.error) for row in records[records.error != ""].itertuples(index=False)
-    )
+    failed = records[records.error != ""].drop_duplicates(["rep", "estimator", "error"])
+    failures = Counter((row.estimator, row.error) for row in failed.itertuples(index=False))
     return Study(
         scenario=name,
-        table=_summarise(records, truth, name, reps, alpha),
+        table=summarise(records, truth, name, alpha),
         records=records,
         reps=reps,
         seed=int(seed),

@@ -98,12 +98,21 @@ def _proportions(method: str) -> Callable[[pd.DataFrame, StudyDesign], Any]:
     return run
 
 
-def _marginal(data: pd.DataFrame, design: StudyDesign = DEFAULT_DESIGN) -> Any:
-    from ipstrial import itt
+def _marginal_with(variance: str) -> Callable[[pd.DataFrame, StudyDesign], Any]:
+    """The covariate-adjusted marginal risk difference with the Ye (strata-corrected) or Ge variance."""
 
-    return itt.marginal_effect(
-        data, "employed_18m", covariates=_COVARIATES, strata=list(design.strata), **_args(design)
-    )
+    def run(data: pd.DataFrame, design: StudyDesign = DEFAULT_DESIGN) -> Any:
+        from ipstrial import itt
+
+        strata = {"strata": list(design.strata)} if variance == "ye" else {}
+        return itt.marginal_effect(
+            data, "employed_18m", covariates=_COVARIATES, variance=variance, **strata, **_args(design)
+        )
+
+    return run
+
+
+_marginal = _marginal_with("ye")
 
 
 def _hours(data: pd.DataFrame, design: StudyDesign = DEFAULT_DESIGN) -> Any:
@@ -216,6 +225,7 @@ ESTIMATORS: dict[str, StudyEstimator] = {
         ),
         StudyEstimator("rd_agresti_caffo", "employed_18m", "risk_difference", _proportions("agresti-caffo")),
         StudyEstimator("rd_adjusted_ye", "employed_18m", "risk_difference", _marginal),
+        StudyEstimator("rd_adjusted_ge", "employed_18m", "risk_difference", _marginal_with("ge")),
         StudyEstimator("hours_mean_difference_cc", "hours_18m", "mean_difference", _hours),
         StudyEstimator("hours_mean_difference_mi", "hours_18m", "mean_difference", _hours_mi),
         StudyEstimator("weeks_rate_ratio", "weeks_employed_18m", "rate_ratio", _weeks),

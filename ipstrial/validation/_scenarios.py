@@ -29,7 +29,7 @@ __all__ = ["SCENARIOS", "builtin_scenario", "scenario_of"]
 SCENARIOS: dict[str, str] = {
     "inklusion": "the Projekt Inklusion-like default (720 participants)",
     "null": "no effect of any arm (type I error near alpha)",
-    "small": "the default with 60 participants (where the Wald interval fails)",
+    "small": "the default with 60 participants (large-sample intervals and adjustment put to the test)",
     "nonph": "non-proportional hazards: the treatment arms' job hazards cross the control's (RMST vs Cox)",
     "mar": "hours missing at random given covariates, by arm (multiple imputation vs complete case)",
 }

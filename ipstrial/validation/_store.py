@@ -36,7 +36,7 @@ MANIFEST = "manifest.json"
 _FORMAT = 1
 _BATCH = re.compile(r"batch-(\d{6,})\.csv")
 _TEMPORARY = re.compile(r"\.(manifest\.json|batch-\d{6,}\.csv)\.tmp-\d+")
-_FIX = "use another folder, or overwrite=True (ipstrial validate --force) to delete this study and start over"
+_FIX = "use another folder, or --force (overwrite=True in Python) to delete this study and start over"
 
 
 def _plain(value: Any) -> Any:
