@@ -13,6 +13,7 @@ import math
 import numpy as np
 from _timing import best_of, line
 
+from ipstrial import _model
 from ipstrial import synthetic as syn
 from ipstrial.synthetic import INKLUSION, simulate_trial
 
@@ -21,9 +22,9 @@ def plain_simulation(n: int, seed: int) -> list[dict]:
     """Per-participant loop over the same generating model (no vectorisation)."""
     sc = INKLUSION
     rng = np.random.default_rng(seed)
-    cal = syn.calibrate(sc)
-    ages, age_p = syn.age_distribution(sc.age_mean, sc.age_sd, *sc.age_range)
-    mu2, c = syn._rates(sc)
+    cal = _model.calibrate(sc)
+    ages, age_p = _model.age_distribution(sc.age_mean, sc.age_sd, *sc.age_range)
+    mu2, c = _model._rates(sc)
     blocks: dict[tuple, list[int]] = {}
     costs = dict(sc.cost_means)
     effects = dict(sc.cost_effects)
@@ -46,8 +47,8 @@ def plain_simulation(n: int, seed: int) -> list[dict]:
             size = int(rng.choice(sc.block_sizes))
             queue.extend(rng.permutation(np.repeat(np.arange(3), size // 3)).tolist())
         arm = queue.pop(0)
-        r1 = cal.lam[arm] * math.exp(syn.linear_predictor(sc, sc.job_effects, cov)[0])
-        r2 = mu2 * math.exp(syn.linear_predictor(sc, sc.competing_effects, cov)[0])
+        r1 = cal.lam[arm] * math.exp(_model.linear_predictor(sc, sc.job_effects, cov)[0])
+        r2 = mu2 * math.exp(_model.linear_predictor(sc, sc.competing_effects, cov)[0])
         t_job = (rng.standard_exponential() / r1) ** (1 / sc.job_shape)
         t_exit = rng.standard_exponential() / r2
         t_loss = rng.standard_exponential() / c
@@ -60,7 +61,7 @@ def plain_simulation(n: int, seed: int) -> list[dict]:
             + math.exp(
                 -(
                     math.log(sc.week_share[arm] / (1 - sc.week_share[arm]))
-                    + syn.linear_predictor(sc, sc.week_effects, cov)[0]
+                    + _model.linear_predictor(sc, sc.week_effects, cov)[0]
                 )
             )
         )
@@ -68,7 +69,7 @@ def plain_simulation(n: int, seed: int) -> list[dict]:
         hours = weeks * rng.gamma(sc.hours_shape, sc.hours_per_week[arm] / sc.hours_shape)
         row = {"arm": arm, "days": days, "event": event, "employed": employed, "weeks": weeks, "hours": hours}
         for category in syn.COST_CATEGORIES:
-            v = math.exp(syn.linear_predictor(sc, effects[category], cov)[0]) * (
+            v = math.exp(_model.linear_predictor(sc, effects[category], cov)[0]) * (
                 rho[category] if employed else 1
             )
             use = rng.random() < any_use[category]
@@ -86,7 +87,7 @@ def plain_simulation(n: int, seed: int) -> list[dict]:
 
 
 def run(full: bool = False) -> list[str]:
-    syn.calibrate(INKLUSION)  # one-time per scenario (about 0.7 s), cached; timed separately below
+    _model.calibrate(INKLUSION)  # one-time per scenario (about 0.7 s), cached; timed separately below
     lines = []
     for n in (720, 100_000):
         ours = best_of(lambda n=n: simulate_trial(n=n, seed=1), repeat=5 if n < 10_000 else 2)
@@ -97,8 +98,8 @@ def run(full: bool = False) -> list[str]:
     lines.append(
         line("simulate_1000000", ours, plain, "limit 10 s" + ("" if full else "; plain timed with --full"))
     )
-    syn.calibrate.cache_clear()
-    cold = best_of(lambda: (syn.calibrate.cache_clear(), syn.calibrate(INKLUSION)), repeat=3)
+    _model.calibrate.cache_clear()
+    cold = best_of(lambda: (_model.calibrate.cache_clear(), _model.calibrate(INKLUSION)), repeat=3)
     lines.append(
         line("calibrate_scenario_once", cold, None, "solving the job-hazard scales; cached per scenario")
     )

@@ -1,7 +1,7 @@
 """The true value of every estimand of a :class:`~ipstrial.synthetic.Scenario`, computed exactly.
 
 Expectations over participants are finite sums over the discrete covariate law
-(:func:`~ipstrial.synthetic.covariate_grid`: site x sex x diagnosis x education x previous
+(:func:`~ipstrial._model.covariate_grid`: site x sex x diagnosis x education x previous
 employment x substance use x whole-year age, 10,152 cells for the default scenario); integrals
 over time use Gauss-Legendre quadrature in ``s = t^k``, where the Weibull integrands are smooth.
 Numerical error is below 1e-8 relative (tests compare with adaptive quadrature and with large
@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ipstrial import _model
 from ipstrial.results import contrast_label
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def time_truths(
     buffer, so the work is ``pairs x 4 days`` exponentials and nothing of that size is kept.
     ``shape`` is the arm's Weibull shape (default: the scenario's one shape).
     """
-    from ipstrial.synthetic import _shape
+    from ipstrial._model import _shape
 
     k = _shape(scenario, shape)
     x, wq = np.polynomial.legendre.leggauss(4)
@@ -132,14 +133,14 @@ def scenario_truth(scenario: Scenario) -> pd.DataFrame:
     """Rows ``outcome, estimand, contrast, value, method, definition`` for ``scenario``."""
     from ipstrial import synthetic as syn
 
-    cal = syn.calibrate(scenario)
+    cal = _model.calibrate(scenario)
     grid, w = cal.grid, cal.weights
     arms = scenario.arms
     ctrl = arms.index(scenario.control)
     treated = [i for i in range(len(arms)) if i != ctrl]
-    mu2, c = syn._rates(scenario)
-    r1 = np.exp(syn.linear_predictor(scenario, scenario.job_effects, grid))
-    r2 = mu2 * np.exp(syn.linear_predictor(scenario, scenario.competing_effects, grid))
+    mu2, c = _model._rates(scenario)
+    r1 = np.exp(_model.linear_predictor(scenario, scenario.job_effects, grid))
+    r2 = mu2 * np.exp(_model.linear_predictor(scenario, scenario.competing_effects, grid))
     tau = syn.DAYS_18M
     rows: list[tuple[str, str, str, float, str, str]] = []
 
@@ -182,13 +183,14 @@ def scenario_truth(scenario: Scenario) -> pd.DataFrame:
     shares, per_weeks = [], []
     for i in range(len(arms)):
         shares.append(
-            syn._expit(
-                syn._logit(scenario.week_share[i])
-                + syn.linear_predictor(scenario, scenario.week_effects, grid)
+            _model._expit(
+                _model._logit(scenario.week_share[i])
+                + _model.linear_predictor(scenario, scenario.week_effects, grid)
             )
         )
         per_weeks.append(
-            scenario.hours_per_week[i] * np.exp(syn.linear_predictor(scenario, scenario.hours_effects, grid))
+            scenario.hours_per_week[i]
+            * np.exp(_model.linear_predictor(scenario, scenario.hours_effects, grid))
         )
     times = [
         time_truths(
@@ -258,8 +260,9 @@ def scenario_truth(scenario: Scenario) -> pd.DataFrame:
         available_share, available_hours = times[i].recorded.sum(axis=1)
         weeks[i] = stay.sum() + available_share
         hours[i] = stay @ per_weeks[i] + available_hours
-        missing[i] = w @ syn._expit(
-            syn._logit(scenario.hours_missing[i]) + syn.missing_predictor(scenario, grid, np.full(len(w), i))
+        missing[i] = w @ _model._expit(
+            _model._logit(scenario.hours_missing[i])
+            + _model.missing_predictor(scenario, grid, np.full(len(w), i))
         )
     per_arm(
         "weeks_employed_18m", "mean", weeks, _EXACT, "mean weeks in employment or education within 18 months"

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import integrate
 
+from ipstrial import _model
 from ipstrial import synthetic as syn
 from ipstrial._truth import time_truths
 from ipstrial.results import ESTIMANDS
@@ -38,7 +39,7 @@ def test_defaults_are_the_published_projekt_inklusion_facts():
 
 
 def test_recorded_age_has_the_published_mean_and_sd():
-    ages, p = syn.age_distribution(32.8, 9.9, 18, 64)
+    ages, p = _model.age_distribution(32.8, 9.9, 18, 64)
     assert ages[0] == 18 and ages[-1] == 64 and len(ages) == 47
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
     mean = p @ ages
@@ -47,7 +48,7 @@ def test_recorded_age_has_the_published_mean_and_sd():
 
 
 def test_covariate_law_is_the_product_of_the_stated_margins():
-    grid, w = syn.covariate_grid(INKLUSION)
+    grid, w = _model.covariate_grid(INKLUSION)
     assert w.sum() == pytest.approx(1.0, abs=1e-12)
     assert w @ grid["female"] == pytest.approx(0.383, abs=1e-12)
     assert w @ (grid["site"] == 2) == pytest.approx(0.30, abs=1e-12)
@@ -57,10 +58,10 @@ def test_covariate_law_is_the_product_of_the_stated_margins():
 
 def _cells():
     """A few covariate cells and their rates, spanning low to high job hazards."""
-    cal = syn.calibrate(INKLUSION)
-    r1 = np.exp(syn.linear_predictor(INKLUSION, INKLUSION.job_effects, cal.grid))
-    mu2, c = syn._rates(INKLUSION)
-    r2 = mu2 * np.exp(syn.linear_predictor(INKLUSION, INKLUSION.competing_effects, cal.grid))
+    cal = _model.calibrate(INKLUSION)
+    r1 = np.exp(_model.linear_predictor(INKLUSION, INKLUSION.job_effects, cal.grid))
+    mu2, c = _model._rates(INKLUSION)
+    r2 = mu2 * np.exp(_model.linear_predictor(INKLUSION, INKLUSION.competing_effects, cal.grid))
     pick = np.unique(np.r_[np.argmin(r1), np.argmax(r1), np.argmax(r2), np.arange(0, len(r1), 1999)])
     return cal, r1, r2, c, pick
 
@@ -70,7 +71,7 @@ def test_job_probability_agrees_with_adaptive_quadrature():
     k = INKLUSION.job_shape
     for arm in range(3):
         lam = cal.lam[arm]
-        ours = syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU)
+        ours = _model.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU)
         for value, a, b in zip(ours, lam * r1[pick], r2[pick], strict=True):
 
             def density(t, a=a, b=b):
@@ -81,7 +82,7 @@ def test_job_probability_agrees_with_adaptive_quadrature():
 
 
 def test_calibration_hits_the_target_proportions_exactly():
-    cal = syn.calibrate(INKLUSION)
+    cal = _model.calibrate(INKLUSION)
     np.testing.assert_allclose(cal.employed @ cal.weights, INKLUSION.p_employed_18m, rtol=0, atol=1e-11)
     assert np.all(np.diff(cal.lam[[2, 1, 0]]) > 0)  # SAU < IPSE < IPS
 
@@ -97,13 +98,13 @@ def test_time_truths_agree_with_direct_integration():
     tt = time_truths(INKLUSION, lam, r1, r2, w, c, TAU, moments=indicators, record_days=[100, TAU])
     # the recorded-job curve at day 548 equals the panel rule of job_by, cell by cell, and at day 100 too
     np.testing.assert_allclose(
-        tt.recorded[:, 1], syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU), atol=1e-9
+        tt.recorded[:, 1], _model.job_by(INKLUSION, lam, r1[pick], r2[pick], c, TAU), atol=1e-9
     )
     np.testing.assert_allclose(
-        tt.recorded[:, 0], syn.job_by(INKLUSION, lam, r1[pick], r2[pick], c, 100), atol=1e-9
+        tt.recorded[:, 0], _model.job_by(INKLUSION, lam, r1[pick], r2[pick], c, 100), atol=1e-9
     )
     # Aalen-Johansen limit: no losses to follow-up
-    assert tt.incidence == pytest.approx(w @ syn.job_by(INKLUSION, lam, r1, r2, 0.0, TAU), abs=1e-9)
+    assert tt.incidence == pytest.approx(w @ _model.job_by(INKLUSION, lam, r1, r2, 0.0, TAU), abs=1e-9)
     # Kaplan-Meier limit at day 100: Λ(t) = ∫ Σ P(x) h1 S12 / Σ P(x) S12 du, in the original time scale
     a = lam * r1
 
@@ -415,7 +416,7 @@ def test_a_large_sample_recovers_every_truth():
 
 
 def test_cached_truths_cannot_be_changed_by_a_caller():
-    from ipstrial.synthetic import calibrate
+    from ipstrial._model import calibrate
 
     truth = INKLUSION.truth
     truth.loc[truth.index[0], "value"] = -99.0

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from scipy import integrate
 
+from ipstrial import _model
 from ipstrial import synthetic as syn
 from ipstrial._checks import ParameterError
 from ipstrial.missing import multiple_imputation
@@ -38,10 +39,10 @@ def _truth(scenario: Scenario) -> pd.Series:
 
 
 def _rates(scenario: Scenario):
-    cal = syn.calibrate(scenario)
-    mu2, c = syn._rates(scenario)
-    r1 = np.exp(syn.linear_predictor(scenario, scenario.job_effects, cal.grid))
-    r2 = mu2 * np.exp(syn.linear_predictor(scenario, scenario.competing_effects, cal.grid))
+    cal = _model.calibrate(scenario)
+    mu2, c = _model._rates(scenario)
+    r1 = np.exp(_model.linear_predictor(scenario, scenario.job_effects, cal.grid))
+    r2 = mu2 * np.exp(_model.linear_predictor(scenario, scenario.competing_effects, cal.grid))
     return cal, r1, r2, c
 
 
@@ -70,7 +71,7 @@ def test_new_scenario_parameters_are_checked():
     # one shape repeated per arm is the proportional-hazards model itself
     assert Scenario(job_shape=[0.8, 0.8, 0.8]) == INKLUSION
     with pytest.raises(ValueError, match="pass the arm's shape="):
-        syn.job_by(NONPH, 0.003, np.ones(1), np.ones(1), 0.0, TAU)
+        _model.job_by(NONPH, 0.003, np.ones(1), np.ones(1), 0.0, TAU)
 
 
 # ------------------------------------------------------------------ the default is unchanged
@@ -96,14 +97,14 @@ def test_weeks_and_hours_truths_agree_with_a_per_cell_evaluation(scenario):
     i = 0  # IPS: the arm whose shape nonph changes
     k = scenario.job_shapes[i]
     available = sum(
-        syn.job_by(scenario, cal.lam[i], r1, r2, c, TAU - 7 * j, shape=k) for j in range(TAU // 7 + 1)
+        _model.job_by(scenario, cal.lam[i], r1, r2, c, TAU - 7 * j, shape=k) for j in range(TAU // 7 + 1)
     )
     y = cal.employed[i]
-    q = syn._expit(
-        syn._logit(scenario.week_share[i]) + syn.linear_predictor(scenario, scenario.week_effects, grid)
+    q = _model._expit(
+        _model._logit(scenario.week_share[i]) + _model.linear_predictor(scenario, scenario.week_effects, grid)
     )
     per_week = scenario.hours_per_week[i] * np.exp(
-        syn.linear_predictor(scenario, scenario.hours_effects, grid)
+        _model.linear_predictor(scenario, scenario.hours_effects, grid)
     )
     weeks = y + q * (available - y)
     assert truth["weeks_employed_18m", "mean", "IPS"] == pytest.approx(w @ weeks, rel=1e-9)
@@ -112,7 +113,7 @@ def test_weeks_and_hours_truths_agree_with_a_per_cell_evaluation(scenario):
 
 # -------------------------------------------------------------------------------------- nonph
 def test_nonph_calibration_keeps_every_18_month_proportion():
-    cal = syn.calibrate(NONPH)
+    cal = _model.calibrate(NONPH)
     assert NONPH.job_shapes == (1.4, 1.4, 0.8) and NONPH.name == "inklusion-nonph"
     np.testing.assert_allclose(cal.employed @ cal.weights, INKLUSION.p_employed_18m, rtol=0, atol=1e-11)
     truth = _truth(NONPH)
@@ -131,7 +132,7 @@ def test_job_probability_with_other_shapes_agrees_with_adaptive_quadrature(k):
     cal, r1, r2, c = _rates(NONPH)
     pick = np.unique(np.r_[np.argmin(r1), np.argmax(r1), np.argmax(r2), np.arange(0, len(r1), 1999)])
     for lam in cal.lam:
-        ours = syn.job_by(NONPH, lam, r1[pick], r2[pick], c, TAU, shape=k)
+        ours = _model.job_by(NONPH, lam, r1[pick], r2[pick], c, TAU, shape=k)
         for value, a, b in zip(ours, lam * r1[pick], r2[pick], strict=True):
 
             def density(t, a=a, b=b):
@@ -142,7 +143,7 @@ def test_job_probability_with_other_shapes_agrees_with_adaptive_quadrature(k):
 
 
 def test_nonph_has_crossing_hazards_and_no_hazard_ratio_truth():
-    cal = syn.calibrate(NONPH)
+    cal = _model.calibrate(NONPH)
     (k1, _, k0), (l1, _, l0) = NONPH.job_shapes, cal.lam
     ratio = lambda t: l1 * k1 / (l0 * k0) * t ** (k1 - k0)  # noqa: E731 - the conditional hazard ratio
     crossing = (l0 * k0 / (l1 * k1)) ** (1 / (k1 - k0))

@@ -14,7 +14,9 @@ For each estimator and contrast over the ``R`` replicates that gave an estimate 
 
 * ``bias = mean(θ̂) - θ``, ``empirical_se = sd(θ̂)`` (``ddof=1``), ``mean_se = mean(se)``; for a ratio
   (:data:`RATIOS`) these are of ``log θ̂`` and ``log θ``, the scale of its interval, while ``truth`` stays
-  the ratio;
+  the ratio. ``mean_se`` is the plain mean of the SEs; Morris et al.'s "model SE" is their root mean square
+  ``√mean(se²)``, larger by about ``var(se) / (2 mean(se)²)`` relative (measured at n = 720: under 0.5 %
+  for the core estimators);
 * ``coverage = mean(low <= θ <= high)`` with Monte Carlo SE ``√(c (1 - c) / R)``;
 * ``rejection_rate = mean(p < alpha)``: the power, or the type I error when the truth is the null;
 * ``failed``: replicates whose call raised, or whose record of the contrast cannot be summarised, with
