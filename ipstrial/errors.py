@@ -23,6 +23,7 @@ __all__ = [
     "DesignError",
     "EstimationError",
     "IpstrialError",
+    "LedgerError",
     "MemoryBudgetError",
     "ParameterError",
     "Participants",
@@ -139,6 +140,12 @@ class TrialDataError(IpstrialError, ValueError):
 
 class DesignError(IpstrialError, ValueError):
     """Bad design parameters, e.g. impossible randomisation block sizes."""
+
+
+class LedgerError(IpstrialError, ValueError):
+    """An allocation ledger (:mod:`ipstrial.ledger`) refused an operation: a bad participant id or stratum
+    value, a wrong or unsafe key file, a ledger of another trial or format version, a database that cannot
+    be opened, or a participant not yet allocated. The message names the value and the fix."""
 
 
 class EstimationError(IpstrialError, ValueError):

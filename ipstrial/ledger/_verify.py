@@ -1,0 +1,149 @@
+"""``verify``: is the ledger the untouched record of the committed design and key?
+
+Without the key: the format version and design are readable, seq runs 1, 2, ..., n without gaps, each
+participant is allocated at most once, each event follows its participant's allocation.
+With the key (at unblinding): the key matches the commitment; every ``prev_mac`` is the previous row's mac
+(seq 1: the genesis mac of the design) and every ``mac`` is the HMAC of its row; the ``head`` names the last
+row; and replaying the allocations in seq order through the design's blocks gives, row by row, the recorded
+block, position and arm. The report names the FIRST broken row by seq and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from dataclasses import dataclass, field
+
+from ipstrial.errors import LedgerError
+from ipstrial.ledger import _key, _store
+from ipstrial.ledger._ledger import EVENT_KINDS, Ledger, genesis, head_value, row_mac
+
+
+@dataclass
+class VerifyReport:
+    """The result of :func:`verify`: ``ok``, the rows checked, whether the key was used, and the problems
+    as ``(seq, what)`` in seq order (seq ``None``: about the ledger as a whole)."""
+
+    rows: int
+    keyed: bool
+    problems: list[tuple[int | None, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    @property
+    def first_broken_seq(self) -> int | None:
+        """The seq of the first broken row (``None`` if none)."""
+        seqs = [s for s, _ in self.problems if s is not None]
+        return min(seqs) if seqs else None
+
+    def summary(self) -> str:
+        """One line when ok; else the first broken row, then every problem."""
+        mode = "with the key" if self.keyed else "without the key (chain and replay not checked)"
+        if self.ok:
+            return f"ledger verified {mode}: {self.rows} rows, no problem"
+        first = self.first_broken_seq
+        head = f"ledger BROKEN ({mode}): first broken row seq {first}" if first else "ledger BROKEN"
+        return "\n".join([head + f"; {len(self.problems)} problem(s):"] + [
+            f"  seq {s}: {w}" if s is not None else f"  {w}" for s, w in self.problems
+        ])  # fmt: skip
+
+
+def verify(ledger: Ledger, key_file: str | os.PathLike | None = None) -> VerifyReport:
+    """Check ``ledger`` (see the module docstring); with ``key_file`` also the chain and the replay.
+
+    A wrong key or an unsafe key file raises :class:`~ipstrial.errors.LedgerError`; every finding about
+    the rows is a problem in the returned :class:`VerifyReport`.
+    """
+    key = None if key_file is None else _key.read_key_file(key_file, ledger.commitment)
+    rows = ledger.rows()
+    report = VerifyReport(rows=len(rows), keyed=key is not None)
+    problems = report.problems
+    allocated: dict[str, int] = {}
+    seen_events: set[tuple[str, str]] = set()
+    for expected_seq, r in enumerate(rows, start=1):
+        seq = r["seq"]
+        if seq != expected_seq:
+            problems.append((expected_seq, f"row seq {expected_seq} is missing (next row is seq {seq})"))
+            break  # later seqs are all shifted; the first gap is what matters
+    for r in rows:
+        seq, who, kind = r["seq"], r["participant"], r["kind"]
+        if kind == "allocation":
+            if who in allocated:
+                problems.append((seq, f"participant {who!r} allocated again (first at seq {allocated[who]})"))
+            allocated.setdefault(who, seq)
+        elif kind in EVENT_KINDS:
+            if who not in allocated:
+                problems.append((seq, f"{kind} of participant {who!r} who has no earlier allocation"))
+            if (who, kind) in seen_events:
+                problems.append((seq, f"second {kind} of participant {who!r}"))
+            seen_events.add((who, kind))
+        else:
+            problems.append((seq, f"unknown kind {kind!r}"))
+    if key is not None:
+        _check_chain(ledger, key, rows, problems)
+        _check_replay(ledger, key, rows, problems)
+    problems.sort(key=lambda p: (p[0] is not None, p[0] or 0))
+    return report
+
+
+def _check_chain(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -> None:
+    """Every prev_mac and mac, in order, and the head."""
+    prev = genesis(key, ledger.meta["design"])
+    for r in rows:
+        if not hmac.compare_digest(r["prev_mac"], prev):
+            problems.append(
+                (r["seq"], "prev_mac is not the mac of the previous row (a row removed or inserted)")
+            )
+        if not hmac.compare_digest(r["mac"], row_mac(key, r)):
+            problems.append((r["seq"], "mac does not match the row's content (the row was edited or forged)"))
+        prev = r["mac"]
+    last_seq = rows[-1]["seq"] if rows else 0
+    stored = _store.read_meta(ledger._con).get("head", "")  # read now: the head moves with every row
+    try:
+        head = json.loads(stored)
+        valid = hmac.compare_digest(stored, head_value(key, head["seq"], head["mac"]))
+    except (KeyError, TypeError, ValueError):
+        head, valid = {"seq": None}, False
+    if not valid:
+        problems.append((None, "the head record (last seq and mac) is missing or was edited"))
+    elif head["seq"] != last_seq or head["mac"] != prev:
+        first = min(head["seq"], last_seq) + 1
+        problems.append(
+            (first, f"the head names seq {head['seq']} as the last row but the ledger ends at seq {last_seq} "
+                    "(rows removed from or added at the end)")
+        )  # fmt: skip
+
+
+def _check_replay(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -> None:
+    """Replay the allocations in seq order: each must be the design's next block entry of its stratum."""
+    design = ledger.design
+    state: dict[str, tuple[int, int]] = {}  # stratum -> (block, position) of its last allocation
+    blocks: dict[tuple[str, int], list[str]] = {}
+    for r in rows:
+        if r["kind"] != "allocation":
+            continue
+        seq = r["seq"]
+        try:
+            values = design.check_strata(json.loads(r["strata"]))
+        except (LedgerError, TypeError, ValueError) as exc:
+            problems.append((seq, f"stratum values not allowed by the design: {exc}"))
+            continue
+        stratum = design.stratum_label(values)
+        if stratum != r["stratum"]:
+            problems.append((seq, f"stratum label {r['stratum']!r} differs from its values ({stratum!r})"))
+        block, position = state.get(stratum, (1, 0))
+        position += 1
+        arms = blocks.setdefault((stratum, block), design.block(key, stratum, block))
+        if position > len(arms):
+            block, position = block + 1, 1
+            arms = blocks.setdefault((stratum, block), design.block(key, stratum, block))
+        state[stratum] = (block, position)
+        if (r["block"], r["position"], r["arm"]) != (block, position, arms[position - 1]):
+            problems.append(
+                (seq, f"allocation is block {r['block']} position {r['position']} arm {r['arm']!r}; the "
+                      f"design and key give block {block} position {position} arm {arms[position - 1]!r}")
+            )  # fmt: skip
