@@ -31,6 +31,7 @@ from ipstrial._cli_common import (
     _seed_type,
     _UserError,
 )
+from ipstrial._cli_ledger import add_ledger_commands
 from ipstrial._cli_study import add_study_commands
 from ipstrial._version import __version__
 
@@ -345,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_verify)
 
     add_study_commands(sub)
+    add_ledger_commands(sub)
 
     p = sub.add_parser(
         "budget",
