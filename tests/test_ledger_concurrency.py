@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sqlite3
 import time
@@ -61,6 +63,8 @@ def _check_complete_blocks(rows: list[dict]) -> int:
 
 def test_eight_processes_allocating_at_once(tmp_path: Path) -> None:
     db, key = _new(tmp_path)
+    twin = tmp_path / "twin.db"  # the same empty ledger (same key): allocated below by one process
+    shutil.copyfile(db, twin)
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(PROCESSES)
     procs = [ctx.Process(target=_worker, args=(str(db), str(key), w, barrier)) for w in range(PROCESSES)]
@@ -80,6 +84,20 @@ def test_eight_processes_allocating_at_once(tmp_path: Path) -> None:
         assert _check_complete_blocks(rows) >= 4 * (100 // 6 - 1)
         report = led.verify(key)
         assert report.ok, report.summary()
+    # same key, same allocations whatever the interleaving: one process allocating the same participants
+    # in another order gives every stratum the same sequence of arms (and blocks)
+    with Ledger.open(twin, key) as one:
+        for r in reversed(rows):
+            one.allocate(r["participant"], json.loads(r["strata"]))
+        single = one.rows()
+
+    def by_stratum(entries: list[dict]) -> dict[str, list[tuple[int, int, str]]]:
+        out: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for r in entries:
+            out[r["stratum"]].append((r["block"], r["position"], r["arm"]))
+        return dict(out)
+
+    assert by_stratum(single) == by_stratum(rows)
 
 
 @pytest.mark.parametrize("at_least", [25, 40, 60, 90, 130])

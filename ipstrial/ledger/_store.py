@@ -124,10 +124,21 @@ def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         ) from None
     try:
         yield con
+        con.execute("COMMIT")
+    except sqlite3.OperationalError as exc:  # e.g. still locked by readers at COMMIT after the busy timeout
+        _rollback(con)
+        raise LedgerError(
+            f"the ledger could not record the transaction ({exc}); nothing was recorded: try again"
+        ) from None
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
-    con.execute("COMMIT")
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if any (SQLite may already have rolled it back itself)."""
+    if con.in_transaction:
+        con.execute("ROLLBACK")
 
 
 def read_meta(con: sqlite3.Connection) -> dict[str, str]:
