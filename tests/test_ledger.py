@@ -374,3 +374,19 @@ def test_databases_that_cannot_be_opened(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "other.db").execute("CREATE TABLE x (a)").connection.close()
     with pytest.raises(LedgerError, match="not an ipstrial ledger"):
         Ledger.open(tmp_path / "other.db")
+
+
+def test_an_edited_design_is_found(ledger: Ledger, tmp_path: Path) -> None:
+    _fill(ledger, 10)
+    design = json.loads(ledger.meta["design"])
+    design["block_sizes"] = [3]  # still a valid design: only the chain can tell
+    _tamper(tmp_path / "t.db", f"UPDATE meta SET value = '{json.dumps(design)}' WHERE key = 'design'")
+    with Ledger.open(tmp_path / "t.db") as led:
+        report = led.verify(tmp_path / "t.key")
+    assert report.first_broken_seq == 1 and "prev_mac" in report.problems[0][1], report.summary()
+    _tamper(tmp_path / "t.db", "UPDATE meta SET value = '{\"arms\": 1' WHERE key = 'design'")
+    with pytest.raises(LedgerError, match="unreadable or inconsistent design record"):
+        Ledger.open(tmp_path / "t.db")
+    _tamper(tmp_path / "t.db", "DELETE FROM meta WHERE key = 'design'")
+    with pytest.raises(LedgerError, match="unreadable or inconsistent design record"):
+        Ledger.open(tmp_path / "t.db")

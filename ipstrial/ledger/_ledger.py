@@ -111,10 +111,21 @@ class Ledger:
                 f"ledger '{path}' has format version {version!r}, this ipstrial reads version "
                 f"{_store.FORMAT_VERSION}; use the ipstrial version that made it"
             )
+        try:
+            design = LedgerDesign.from_json(meta["design"])
+            trial_id, commitment = meta["trial_id"], meta["key_commitment"]
+            if design.trial_id != trial_id or len(commitment) != 64:
+                raise ValueError("the trial id or the key commitment does not match the design")
+        except (KeyError, TypeError, ValueError) as exc:  # DesignError is a ValueError
+            con.close()
+            raise LedgerError(
+                f"ledger '{path}' has an unreadable or inconsistent design record ({exc}); the ledger was "
+                "damaged or edited: restore it from a backup"
+            ) from None
         self.meta = meta
-        self.design = LedgerDesign.from_json(meta["design"])
-        self.trial_id = meta["trial_id"]
-        self.commitment = meta["key_commitment"]
+        self.design = design
+        self.trial_id = trial_id
+        self.commitment = commitment
         self._key = key
 
     # -- creating and opening -------------------------------------------------------------------------
