@@ -390,3 +390,37 @@ def test_an_edited_design_is_found(ledger: Ledger, tmp_path: Path) -> None:
     _tamper(tmp_path / "t.db", "DELETE FROM meta WHERE key = 'design'")
     with pytest.raises(LedgerError, match="unreadable or inconsistent design record"):
         Ledger.open(tmp_path / "t.db")
+
+
+def test_unequal_ratio_and_no_factors(tmp_path: Path) -> None:
+    design = LedgerDesign("T", ["IPS", "SAU"], [3, 6], ratio=[2, 1])
+    with Ledger.init(tmp_path / "r.db", design, tmp_path / "r.key") as led:
+        for i in range(60):
+            assert led.allocate(f"P{i}").stratum == "-"
+        blocks: dict[int, list[str]] = defaultdict(list)
+        for r in led.rows():
+            blocks[r["block"]].append(r["arm"])
+        for block, arms in blocks.items():
+            if block + 1 in blocks:  # complete: IPS exactly twice as often as SAU
+                assert len(arms) in (3, 6) and arms.count("IPS") == 2 * arms.count("SAU")
+        assert led.verify(tmp_path / "r.key").ok
+        with pytest.raises(LedgerError, match="unknown stratification factor"):
+            led.allocate("P99", {"site": "Odense"})
+
+
+def test_a_locked_database_gives_a_clear_error_within_the_busy_timeout(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ipstrial.ledger import _store
+
+    monkeypatch.setattr(_store, "BUSY_TIMEOUT_S", 0.3)  # the real 30 s, shortened for the test
+    holder = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock and never lets go
+    try:
+        with Ledger.open(tmp_path / "t.db", tmp_path / "t.key") as led:
+            with pytest.raises(LedgerError, match="locked by another writer"):
+                led.allocate("P1", {"site": "Odense", "sex": "F"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert ledger.allocate("P1", {"site": "Odense", "sex": "F"}).seq == 1  # nothing half-recorded
