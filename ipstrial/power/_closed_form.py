@@ -301,6 +301,20 @@ def _calculation(
     )
 
 
+def _hazard_ratio_inputs(
+    n: object, power: object, hazard_ratio: object
+) -> tuple[str, float | None, float | None]:
+    """What a hazard-ratio design solves for, its checked hazard ratio and target power (None if solved)."""
+    solved = _two_of(n, power, hazard_ratio, "n, power and hazard_ratio")
+    hr = (
+        None if hazard_ratio is None else check_number(hazard_ratio, "hazard_ratio", minimum=0.0, strict=True)
+    )
+    if hr is not None and hr == 1:
+        raise ParameterError("hazard_ratio 1 is no effect: there is nothing to detect")
+    target = None if power is None else check_probability(power, "power")
+    return solved, hr, target
+
+
 def _hazard_ratio_solution(
     hr: float | None, n: object, target: float | None, z_a: float, delta: Any
 ) -> tuple[float, float, float]:
@@ -372,13 +386,7 @@ def logrank(
     p_event = check_number(event_probability, "event_probability", minimum=0.0, maximum=1.0)
     if p_event <= 0:
         raise ParameterError("event_probability must be greater than 0")
-    solved = _two_of(n, power, hazard_ratio, "n, power and hazard_ratio")
-    hr = (
-        None if hazard_ratio is None else check_number(hazard_ratio, "hazard_ratio", minimum=0.0, strict=True)
-    )
-    if hr is not None and hr == 1:
-        raise ParameterError("hazard_ratio 1 is no effect: there is nothing to detect")
-    target = None if power is None else check_probability(power, "power")
+    solved, hr, target = _hazard_ratio_inputs(n, power, hazard_ratio)
     level = alpha / comparisons
     z_a = _N.inv_cdf(1 - level / 2)
 
@@ -449,13 +457,7 @@ def rmst_difference(
     comparisons = check_count(comparisons, "comparisons", minimum=1, maximum=100)
     median = check_number(median_control, "median_control", minimum=0.0, strict=True)
     tau = check_number(tau, "tau", minimum=0.0, strict=True)
-    solved = _two_of(n, power, hazard_ratio, "n, power and hazard_ratio")
-    hr = (
-        None if hazard_ratio is None else check_number(hazard_ratio, "hazard_ratio", minimum=0.0, strict=True)
-    )
-    if hr is not None and hr == 1:
-        raise ParameterError("hazard_ratio 1 is no effect: there is nothing to detect")
-    target = None if power is None else check_probability(power, "power")
+    solved, hr, target = _hazard_ratio_inputs(n, power, hazard_ratio)
     z_a = _N.inv_cdf(1 - alpha / comparisons / 2)
     rate0 = math.log(2) / median
     mu0, v0 = _exponential_restricted_moments(rate0, tau)

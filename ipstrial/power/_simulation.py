@@ -309,6 +309,7 @@ def simulated_power(
     from ipstrial.stats.proportions import clopper_pearson
     from ipstrial.synthetic import Scenario
     from ipstrial.validation import MAX_REPS
+    from ipstrial.validation._engine import check_study_seed
     from ipstrial.validation._scenarios import scenario_of
 
     unknown = sorted(set(engine) - _ENGINE_KEYS)
@@ -320,8 +321,7 @@ def simulated_power(
     reps = check_count(reps, "reps", minimum=2, maximum=MAX_REPS)
     alpha = check_alpha(alpha)
     comparisons = check_count(comparisons, "comparisons", minimum=1)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_study_seed(seed)
     if power is not None:
         power = check_probability(power, "power")
         if not 0 < power < 1:

@@ -332,6 +332,13 @@ def _ticks(done: int, completions: Iterator[int]) -> Iterator[None]:
             yield None
 
 
+def check_study_seed(seed: object) -> int:
+    """A study's seed: a whole number >= 0 (a ParameterError otherwise), as an int."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)
+
+
 def run_study(
     scenario: str | Scenario = "inklusion",
     *,
@@ -444,8 +451,7 @@ def run_study(
         check_flag(v, k) for v, k in ((fast, "fast"), (overwrite, "overwrite"), (quiet, "quiet"))
     )
     connect_timeout = check_number(connect_timeout, "connect_timeout", minimum=0, strict=True)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ParameterError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_study_seed(seed)
     names = (
         list(ESTIMATORS)
         if estimators is None

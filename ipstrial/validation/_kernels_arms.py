@@ -32,6 +32,7 @@ from ipstrial.validation._kernels_common import (
     Batch,
     Records,
     by_chunks,
+    contrast_records,
     record,
 )
 
@@ -102,13 +103,7 @@ def _delta_cost(batch: Batch) -> Records:
     low, high, p = t_interval(diff, np.where(varies, se, 1.0), np.where(varies, df, 1.0), ALPHA)
     # neither arm varies: the difference, and NaN for the rest (the reference's _welch)
     se, low, high, p = (np.where(varies, v, np.nan) for v in (se, low, high, p))
-    return [
-        [
-            record(contrast_label(t, CONTROL), diff[b, j], se[b, j], low[b, j], high[b, j], p[b, j])
-            for j, t in enumerate(TREATMENTS)
-        ]
-        for b in range(batch.size)
-    ]
+    return contrast_records(diff, se, low, high, p)
 
 
 def delta_cost(frames: Sequence[Any]) -> Records:

@@ -125,6 +125,31 @@ def record(contrast: str, estimate: float, se: float, ci_low: float, ci_high: fl
     }
 
 
+def contrast_records(
+    diff: np.ndarray, se: np.ndarray, low: np.ndarray, high: np.ndarray, p: np.ndarray
+) -> list[list[dict]]:
+    """The records of every frame: row ``b`` of each ``(frames, treatments)`` array, one record per treatment
+    against the control (in the order of :data:`TREATMENTS`)."""
+    from ipstrial.results import contrast_label
+
+    labels = [contrast_label(t, CONTROL) for t in TREATMENTS]
+    return [
+        [
+            record(label, diff[b, j], se[b, j], low[b, j], high[b, j], p[b, j])
+            for j, label in enumerate(labels)
+        ]
+        for b in range(diff.shape[0])
+    ]
+
+
+def wald_records(diff: np.ndarray, se: np.ndarray) -> list[list[dict]]:
+    """:func:`contrast_records` of Wald intervals ``diff ± z se`` and two-sided normal p-values."""
+    from ipstrial.stats.normal import p_two_sided, wald_interval
+
+    low, high = wald_interval(diff, se, ALPHA)
+    return contrast_records(diff, se, low, high, p_two_sided(diff, se))
+
+
 def total(values: np.ndarray) -> np.ndarray:
     """Sums along the last axis added one after the other (``cumsum``), so that zeros padding a row add
     exactly nothing, whatever the row's length (a pairwise sum's grouping depends on the length)."""

@@ -34,17 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from ipstrial.results import contrast_label
 from ipstrial.validation._estimators import _COVARIATES
 from ipstrial.validation._kernels_common import (
-    ALPHA,
     ARMS,
     CONTROL,
     TREATMENTS,
     Batch,
     Records,
     by_chunks,
-    record,
+    wald_records,
 )
 
 __all__ = ["logistic_fits", "rd_adjusted_ye", "ye_covariance"]
@@ -153,8 +151,6 @@ def ye_covariance(
 def _ye(batch: Batch) -> Records:
     from scipy.special import expit
 
-    from ipstrial.stats.normal import p_two_sided, wald_interval
-
     k = len(ARMS)
     c = ARMS.index(CONTROL)
     treated = [ARMS.index(t) for t in TREATMENTS]
@@ -186,15 +182,7 @@ def _ye(batch: Batch) -> Records:
     g[:, c] = -1.0
     diff = theta[:, treated] - theta[:, [c]]
     se = np.sqrt(np.sum(np.matmul(cov, g.T) * g.T, axis=1))  # √(g' Var(θ̂) g) per treatment
-    low, high = wald_interval(diff, se, ALPHA)
-    p = p_two_sided(diff, se)
-    return [
-        [
-            record(contrast_label(t, CONTROL), diff[b, j], se[b, j], low[b, j], high[b, j], p[b, j])
-            for j, t in enumerate(TREATMENTS)
-        ]
-        for b in range(size)
-    ]
+    return wald_records(diff, se)
 
 
 def rd_adjusted_ye(frames: Sequence[Any]) -> Records:

@@ -38,10 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from ipstrial.results import contrast_label
 from ipstrial.validation._estimators import _TAU
 from ipstrial.validation._kernels_common import (
-    ALPHA,
     ARMS,
     CONTROL,
     TREATMENTS,
@@ -50,6 +48,7 @@ from ipstrial.validation._kernels_common import (
     by_chunks,
     record,
     total,
+    wald_records,
 )
 
 __all__ = ["RiskRuns", "logrank", "padded", "risk_runs", "rmst_difference", "survival_columns", "untied"]
@@ -185,7 +184,6 @@ def logrank(frames: Sequence[Any]) -> Records:
 
 
 def _rmst(batch: Batch) -> Records:
-    from ipstrial.stats.normal import p_two_sided, wald_interval
 
     k = len(ARMS)
     tau = float(_TAU)
@@ -215,15 +213,7 @@ def _rmst(batch: Batch) -> Records:
     se = np.sqrt(total(area_after**2 * h)).reshape(size, k)
     diff = value[:, treated] - value[:, [c]]
     se_diff = np.hypot(se[:, treated], se[:, [c]])
-    low, high = wald_interval(diff, se_diff, ALPHA)
-    p = p_two_sided(diff, se_diff)
-    return [
-        [
-            record(contrast_label(t, CONTROL), diff[b, j], se_diff[b, j], low[b, j], high[b, j], p[b, j])
-            for j, t in enumerate(TREATMENTS)
-        ]
-        for b in range(size)
-    ]
+    return wald_records(diff, se_diff)
 
 
 def rmst_difference(frames: Sequence[Any]) -> Records:
