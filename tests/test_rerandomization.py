@@ -584,8 +584,8 @@ def test_p_outside_the_allowed_range(arms, p):
 
 def test_other_bad_designs():
     data = _two_arm_binary(5, 3, 10)
-    with pytest.raises(DesignError, match=r"cannot replay scheme 'biased_coin'"):
-        rerandomization_test(data, "y", "arm", "T", "C", design={"scheme": "biased_coin"}, n_resamples=10)
+    with pytest.raises(DesignError, match=r"cannot replay scheme 'urn'; schemes that can be replayed"):
+        rerandomization_test(data, "y", "arm", "T", "C", design={"scheme": "urn"}, n_resamples=10)
     with pytest.raises(DesignError, match=r"unknown keys \['block_size'\]"):
         rerandomization_test(
             data,

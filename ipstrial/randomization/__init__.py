@@ -7,8 +7,9 @@ One implementation of each scheme lives here; the synthetic trial allocates thro
   to CSV / JSON with provenance and a SHA-256 of the list, and regenerates from its record.
 * Balance: :func:`balance` (tables, standardised mean differences, tests, Love plot).
 * Properties of a scheme by simulation: :func:`simulate_scheme`, :func:`compare_schemes`.
-* Inference that replays the design: :func:`rerandomization_test`; the replays themselves,
-  :func:`replay_design`.
+* Inference that replays the design (simple, Efron's biased coin, permuted and stratified blocks,
+  minimization, or a permutation of the observed arms): :func:`rerandomization_test`; the replays
+  themselves, :func:`replay_design`.
 """
 
 from ipstrial.randomization.allocation import AllocationList

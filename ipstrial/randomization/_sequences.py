@@ -144,8 +144,9 @@ def _generate(
     (stratified blocks: a stratum draws sequences of the largest size it reaches in any simulation, and
     simulation ``i`` uses the first ``n_s(i)`` allocations of its sequence, in order of arrival);
     ``minimization._minimize_batch`` (the participants' level codes, the same in every simulation or
-    drawn for each). The biased coin calls :func:`~ipstrial.randomization.simple.biased_coin` once per
-    sequence, sequence ``i`` with ``seed=seeds[i]`` drawn from ``rng``.
+    drawn for each). The biased coin's sequence ``i`` is ``biased_coin(..., seed=seeds[i])`` with
+    ``seeds`` drawn from ``rng``: the uniforms each such call draws, walked together by
+    ``simple._biased_coin_walk``.
     """
     if scheme in ("permuted_blocks", "stratified_blocks"):
         from ipstrial.randomization.blocks import _block_batch, _stratified_batch
@@ -182,13 +183,13 @@ def _generate(
             levels = np.moveaxis(codes, 0, -1) + offsets
         arm = _minimize_batch(levels, int(sum(strata.sizes)), design, rng, n_sim)
         return arm.astype(np.int64), None, None
-    from ipstrial.randomization.simple import biased_coin
+    from ipstrial.randomization.blocks import _check_arms_ratio
+    from ipstrial.randomization.simple import _biased_coin_walk, _check_coin_p, _stream
 
     seeds = rng.integers(0, 2**63 - 1, size=n_sim, dtype=np.int64)
     arms = list(params["arms"])
-    options = {k: v for k, v in params.items() if k != "arms"}
-    index = pd.Index(arms)
-    out = np.empty((n_sim, n), dtype=np.int64)
-    for i, s in enumerate(seeds):
-        out[i] = index.get_indexer(biased_coin(n, arms, seed=int(s), **options).arms)
-    return out, None, seeds
+    _check_arms_ratio(arms, None)
+    p = _check_coin_p(params.get("p", 2 / 3))
+    # sequence i is biased_coin(n, arms, p=p, seed=seeds[i]): the uniforms that call draws, walked together
+    u = np.stack([_stream(int(s))[0].random(n) for s in seeds])
+    return _biased_coin_walk(u, len(arms), p).astype(np.int64), None, seeds

@@ -198,15 +198,10 @@ def _minimize_batch(
     ratio = design.ratio
     k = len(ratio)
     scale = (np.lcm.reduce(ratio) // ratio).astype(np.int64)  # y = x * scale is an integer
-    weights = design.weights
-    variance = design.imbalance == "variance"
     counts = np.zeros((n_levels, k, n_rep), dtype=np.int64)  # scaled counts y per level, arm, sequence
     flat = counts.reshape(-1)
     reps = np.arange(n_rep)
     out = np.empty((n_rep, n), dtype=np.int8)
-    first = np.cumsum(ratio) / ratio.sum()
-    p = design.p
-    g = np.empty((k, n_rep))
     for j in range(n):
         u = rng.random((k + 1, n_rep))
         if shared:
@@ -216,37 +211,62 @@ def _minimize_batch(
         else:
             where = codes[:, j, :].T * (k * n_rep) + reps  # (F, n_rep): flat place of arm 0
             cols = [flat[where + a * n_rep] for a in range(k)]
-        if j == 0:
-            arm = np.minimum(np.searchsorted(first, u[k], side="right"), k - 1)
-        else:
-            if variance:
-                total = np.add.reduce(cols)
-                square = np.add.reduce([c * c for c in cols])
-                for c in range(k):  # k sum y'^2 - (sum y')^2 with y'_c = y_c + s_c
-                    s_c = scale[c]
-                    d = k * (square + 2 * s_c * cols[c] + s_c * s_c) - (total + s_c) ** 2
-                    g[c] = weights @ d
-            else:
-                high = np.maximum.reduce(cols)
-                for c in range(k):  # range after adding s_c to arm c
-                    up = cols[c] + scale[c]
-                    low = np.minimum.reduce([cols[a] for a in range(k) if a != c] + [up])
-                    g[c] = weights @ (np.maximum(high, up) - low)
-            best = g.min(axis=0)
-            tied = g <= best + 1e-9 * (1.0 + np.abs(best))
-            preferred = np.argmax(np.where(tied, u[:k], -1.0), axis=0)
-            if p >= 1.0:
-                arm = preferred
-            else:
-                other = np.clip(((u[k] - p) / (1.0 - p) * (k - 1)).astype(np.int64), 0, k - 2)
-                other += other >= preferred
-                arm = np.where(u[k] < p, preferred, other)
+        arm = _minimize_step(cols, u, j == 0, design, scale)
         out[:, j] = arm
         if shared:
             flat[(level[:, None] * k + arm) * n_rep + reps] += scale[arm]
         else:
             flat[where + arm * n_rep] += scale[arm]
     return out
+
+
+def _minimize_step(
+    cols: list[np.ndarray],
+    u: np.ndarray,
+    first: bool,
+    design: MinimizationDesign,
+    scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """One allocation of ``n_rep`` minimization sequences: the arm index ``(n_rep,)`` of each.
+
+    ``cols[a]`` holds, for arm ``a``, the scaled counts ``y = x * L / r_a`` (``L`` the least common
+    multiple of the ratio) at the new participant's level of each factor, shape ``(F, n_rep)``; ``u`` the
+    ``(k + 1, n_rep)`` uniforms of the step (rows ``0..k-1`` break ties, row ``k`` allocates;
+    :func:`_minimize_batch`); ``first`` whether the participant is the trial's first (randomised simply
+    with the ratio). ``scale`` is ``L / r`` (computed when not given). The one rule of the scheme: the
+    batch kernel and the allocation ledger
+    (:mod:`ipstrial.ledger._schemes`) call it.
+    """
+    ratio = design.ratio
+    k = len(ratio)
+    if first:
+        return np.minimum(np.searchsorted(np.cumsum(ratio) / ratio.sum(), u[k], side="right"), k - 1)
+    if scale is None:
+        scale = (np.lcm.reduce(ratio) // ratio).astype(np.int64)
+    weights = design.weights
+    g = np.empty((k, u.shape[1]))
+    if design.imbalance == "variance":
+        total = np.add.reduce(cols)
+        square = np.add.reduce([c * c for c in cols])
+        for c in range(k):  # k sum y'^2 - (sum y')^2 with y'_c = y_c + s_c
+            s_c = scale[c]
+            d = k * (square + 2 * s_c * cols[c] + s_c * s_c) - (total + s_c) ** 2
+            g[c] = weights @ d
+    else:
+        high = np.maximum.reduce(cols)
+        for c in range(k):  # range after adding s_c to arm c
+            up = cols[c] + scale[c]
+            low = np.minimum.reduce([cols[a] for a in range(k) if a != c] + [up])
+            g[c] = weights @ (np.maximum(high, up) - low)
+    best = g.min(axis=0)
+    tied = g <= best + 1e-9 * (1.0 + np.abs(best))
+    preferred = np.argmax(np.where(tied, u[:k], -1.0), axis=0)
+    p = design.p
+    if p >= 1.0:
+        return preferred
+    other = np.clip(((u[k] - p) / (1.0 - p) * (k - 1)).astype(np.int64), 0, k - 2)
+    other += other >= preferred
+    return np.where(u[k] < p, preferred, other)
 
 
 def minimization(

@@ -2,7 +2,8 @@
 
 :func:`replay_design` draws ``n_resamples`` replays of the scheme that allocated a trial, for its
 participants: the same strata, block sizes and ratio (stratified or unstratified permuted blocks); simple
-randomization with the ratio; minimization with the same factors, weights, ``p`` and ratio in the actual
+randomization with the ratio; Efron's biased coin with the same arms and ``p`` (equal allocation) in the
+actual order of arrival; minimization with the same factors, weights, ``p`` and ratio in the actual
 order of arrival; or a random permutation of the observed arm labels (fixed arm sizes, within strata when
 ``factors`` are given). The re-randomization test
 (:func:`ipstrial.randomization.rerandomization.rerandomization_test`) evaluates its statistic on the same
@@ -10,10 +11,11 @@ replays, chunk by chunk (:func:`_replays`), with its participants checked by :fu
 
 Randomness and memory: the seed is resolved once (:func:`ipstrial._random.resolved_streams`; the result
 records ``seed_entropy``) into one root stream, from which one stream per stratum is spawned (one in
-all for unstratified schemes and minimization). The ``"permutation"`` scheme draws its permutations
-with :func:`ipstrial.resampling.permutation_chunks` (one stream per stratum); the other schemes draw
-through their own kernels (:func:`ipstrial.randomization.blocks._block_batch`,
+all for unstratified schemes, the biased coin and minimization). The ``"permutation"`` scheme draws its
+permutations with :func:`ipstrial.resampling.permutation_chunks` (one stream per stratum); the other
+schemes draw through their own kernels (:func:`ipstrial.randomization.blocks._block_batch`,
 :func:`ipstrial.randomization.simple._simple_batch`,
+:func:`ipstrial.randomization.simple._biased_coin_batch`,
 :func:`ipstrial.randomization.minimization._minimize_batch`). Replays are generated in chunks of replays
 sized by :func:`ipstrial._memory.chunks`, so the working memory does not grow with ``n_resamples`` x
 participants; the ``n_resamples x participants`` allocations :func:`replay_design` keeps are checked
@@ -53,7 +55,7 @@ from ipstrial.randomization.minimization import (
     factor_levels,
     level_codes,
 )
-from ipstrial.randomization.simple import _simple_batch
+from ipstrial.randomization.simple import _biased_coin_batch, _check_coin_p, _simple_batch
 from ipstrial.resampling import permutation_chunks
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,12 +63,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SCHEMES", "Replays", "replay_design"]
 
-SCHEMES = ("simple", "permutation", "permuted_blocks", "stratified_blocks", "minimization")
+SCHEMES = ("simple", "biased_coin", "permutation", "permuted_blocks", "stratified_blocks", "minimization")
 """The schemes that can be replayed (``permutation``: a random permutation of the observed arm
-labels, i.e. fixed arm sizes, within strata when ``factors`` are given)."""
+labels, i.e. fixed arm sizes, within strata when ``factors`` are given; ``biased_coin``: Efron's biased
+coin, equal allocation, with its ``p``)."""
 
 _KEYS = {
     "simple": {"arms", "ratio"},
+    "biased_coin": {"arms", "p"},
     "permutation": {"arms", "factors"},
     "permuted_blocks": {"arms", "block_sizes", "ratio"},
     "stratified_blocks": {"arms", "block_sizes", "ratio", "factors"},
@@ -78,7 +82,9 @@ _REPLAY_BYTES = 8
 those of the float64 arm indicators of the re-randomization test's statistic, so that a chunk is
 evaluated at once. The chunks lay out the draws of the block schemes in their streams, so this figure
 fixes the replays' bits: :func:`replay_design` and the test draw the same chunks and hence the same
-replays. The test sizes the pieces in which it evaluates its statistic itself."""
+replays. The test sizes the pieces in which it evaluates its statistic itself. The biased coin's chunk
+holds the float64 uniforms of its replays (8 bytes per allocation), drawn by one call per chunk, so its
+replays do not depend on the chunks."""
 _MINIMIZATION_BYTES = 1
 """Minimization advances all replays of a chunk participant by participant, so each chunk costs one pass
 of the participant loop: its chunks are sized by the int8 allocations they hold (as many replays as
@@ -96,6 +102,7 @@ class _Design:
     strata: tuple[str, ...] | None = None  # strata of the design's own list (AllocationList)
     levels: dict[str, list[str]] | None = None  # minimization levels of the design's own list
     minimization: MinimizationDesign | None = None
+    p: float | None = None  # the biased coin's p
 
     def describe(self) -> str:
         ratio = ":".join(map(str, self.ratio.tolist()))
@@ -103,6 +110,8 @@ class _Design:
         factors = " x ".join(self.factors)
         if self.scheme == "simple":
             return f"simple randomization (ratio {ratio})"
+        if self.scheme == "biased_coin":
+            return f"Efron's biased coin (p = {self.p:g}; {len(self.arms)} arms, equal allocation)"
         if self.scheme == "permutation":
             where = f" within strata {factors}" if self.factors else ""
             return f"random permutation of the observed arm labels{where} (arm sizes fixed)"
@@ -162,9 +171,10 @@ def _parameters(design: AllocationList | Mapping[str, Any]) -> tuple[str, dict[s
             f"got {type(design).__name__}"
         )
     if scheme not in SCHEMES:
-        hint = " (a biased-coin replay is not implemented yet)" if scheme == "biased_coin" else ""
-        raise DesignError(f"cannot replay scheme {scheme!r}{hint}; schemes that can be replayed: {SCHEMES}")
-    unknown = sorted(set(params) - _KEYS[scheme] - _IGNORED)
+        raise DesignError(f"cannot replay scheme {scheme!r}; schemes that can be replayed: {SCHEMES}")
+    # a biased coin's ratio is checked (all ones) with its own message in _built, not as an unknown key
+    coin_ratio = {"ratio"} if scheme == "biased_coin" else set()
+    unknown = sorted(set(params) - _KEYS[scheme] - _IGNORED - coin_ratio)
     if unknown and not isinstance(design, AllocationList):
         raise DesignError(
             f"unknown keys {unknown} for scheme {scheme!r}; allowed: {sorted(_KEYS[scheme])} and 'scheme'"
@@ -226,7 +236,15 @@ def _built(
     else:
         sizes = ()
         r = _check_arms_ratio(arms, ratio)
-    strata = levels = minimization = None
+    strata = levels = minimization = coin_p = None
+    if scheme == "biased_coin":
+        if not np.all(r == 1):
+            raise DesignError(
+                f"the biased coin allocates equally; a ratio {':'.join(map(str, r.tolist()))} cannot be "
+                "replayed with it (drop 'ratio', or use minimization or permuted blocks for unequal "
+                "allocation)"
+            )
+        coin_p = _check_coin_p(params.get("p", 2 / 3))
     if isinstance(design, AllocationList) and scheme == "stratified_blocks":
         strata = tuple(sorted(map(str, design.frame["stratum"].unique())))
     if scheme == "minimization":
@@ -240,7 +258,7 @@ def _built(
         )
         if isinstance(design, AllocationList) and "levels" in params:
             levels = {str(f): list(map(str, v)) for f, v in params["levels"].items()}
-    return _Design(scheme, arms, r, sizes, factors, strata, levels, minimization)
+    return _Design(scheme, arms, r, sizes, factors, strata, levels, minimization, coin_p)
 
 
 # --------------------------------------------------------------------------- the participants
@@ -511,6 +529,9 @@ def _replay_chunk(
     extra: tuple[np.ndarray, ...] = ()
     if d.scheme == "simple":
         arm = _simple_batch(n, d.ratio, rngs[0], n_rep).astype(np.int8)
+    elif d.scheme == "biased_coin":
+        assert d.p is not None
+        arm = _biased_coin_batch(n, len(d.arms), d.p, rngs[0], n_rep)
     elif d.scheme == "permuted_blocks":
         arm, *rest = _block_batch(n, d.ratio, d.block_sizes, rngs[0], n_rep, details)
         extra = tuple(rest)
@@ -535,9 +556,9 @@ def _replays(
 ) -> Iterator[tuple[slice, tuple[np.ndarray, ...]]]:
     """The ``n`` replays chunk by chunk, ``(rows, (codes, [block, size, position]))`` in data row order.
 
-    One stream per stratum is spawned from ``root`` (one for unstratified schemes and minimization). The
-    permutation scheme draws through :func:`ipstrial.resampling.permutation_chunks`; the chunks hold
-    :data:`ipstrial._memory.CHUNK_BYTES` of :attr:`_Plan.allocation_bytes` per allocation.
+    One stream per stratum is spawned from ``root`` (one for unstratified schemes, the biased coin and
+    minimization). The permutation scheme draws through :func:`ipstrial.resampling.permutation_chunks`;
+    the chunks hold :data:`ipstrial._memory.CHUNK_BYTES` of :attr:`_Plan.allocation_bytes` per allocation.
     """
     per = plan.allocation_bytes
     if plan.design.scheme == "permutation":
@@ -601,7 +622,8 @@ def replay_design(
     replays it (module docstring): stratified permuted blocks per stratum of the design's factors with its
     block sizes and ratio, all replays of a stratum drawn at once
     (:func:`ipstrial.randomization.blocks._block_batch`); minimization with its factors, weights, ``p``
-    and ratio (``_minimize_batch``, vectorised over replays); simple randomization with the ratio; or a
+    and ratio (``_minimize_batch``, vectorised over replays); Efron's biased coin with its ``p``
+    (``_biased_coin_batch``, vectorised over replays); simple randomization with the ratio; or a
     permutation of the observed arms. Factor levels (strata) not in the design's own list are an error.
     The same data, design, ``n_resamples`` and integer ``seed`` give the same replays.
 

@@ -4,9 +4,9 @@ The test (Fisher 1935, *The Design of Experiments*, sec. 21; Rosenberger & Lachi
 Clinical Trials*, 2nd ed. 2016, ch. 6; Rosenberger, Uschner & Wang, Stat Med 2019;38:2169-2188).
 Under the sharp null hypothesis that a participant's outcome does not depend on the arm, the
 outcomes are fixed numbers and the only random element is the allocation. Replaying the *same*
-scheme (the same strata, block sizes and ratio; or minimization with the same factors, weights and
-``p`` in the actual order of arrival) ``n`` (``n_resamples``) times gives draws ``A*_1..A*_n`` of the
-allocation, and
+scheme (the same strata, block sizes and ratio; Efron's biased coin with the same ``p``, or
+minimization with the same factors, weights and ``p``, in the actual order of arrival) ``n``
+(``n_resamples``) times gives draws ``A*_1..A*_n`` of the allocation, and
 the statistic ``T(A*_b)`` computed with the observed outcomes gives the randomization distribution
 of ``T``. With ``T`` the observed value,
 
@@ -454,12 +454,14 @@ def rerandomization_test(
         other arm of the design with participants.
     design
         The trial's :class:`AllocationList` (its scheme and parameters are replayed: stratified
-        blocks with the same strata, block sizes and ratio; permuted blocks; simple; minimization
-        with the same factors, weights, ``p`` and ratio, in the actual order of arrival; levels or
-        strata absent from the list are an error) or a dict with ``"scheme"`` (one of
-        ``simple``, ``permutation``, ``permuted_blocks``, ``stratified_blocks``, ``minimization``) and
-        the parameters (``arms``, ``ratio``, ``block_sizes``, ``factors``, ``weights``, ``p``,
-        ``imbalance``). ``"permutation"`` permutes the observed labels (fixed arm sizes), within
+        blocks with the same strata, block sizes and ratio; permuted blocks; simple; Efron's biased
+        coin with the same ``p``; minimization with the same factors, weights, ``p`` and ratio; the
+        biased coin and minimization in the actual order of arrival; levels or strata absent from the
+        list are an error) or a dict with ``"scheme"`` (one of ``simple``, ``biased_coin``,
+        ``permutation``, ``permuted_blocks``, ``stratified_blocks``, ``minimization``) and the
+        parameters (``arms``, ``ratio``, ``block_sizes``, ``factors``, ``weights``, ``p``,
+        ``imbalance``; a ``biased_coin`` dict takes ``arms`` and ``p``, default 2/3, and allocates
+        equally). ``"permutation"`` permutes the observed labels (fixed arm sizes), within
         strata if ``factors`` are given. A dict without ``arms`` replays the compared arms only (the
         treatment(s) and the control, in a Trial's declared order, else sorted): participants of other
         arms are then left out of the test and counted in ``inputs.outside``; with ``arms`` (and with an

@@ -95,6 +95,83 @@ def simple(
     return AllocationList(_frame(arm_index, arms), "simple", params, recorded)
 
 
+def _check_coin_p(p: object) -> float:
+    """The biased coin's ``p`` as a float in ``(0.5, 1]``, else :class:`~ipstrial.errors.DesignError`."""
+    if not isinstance(p, Real) or isinstance(p, bool) or not (0.5 < float(p) <= 1.0):
+        raise DesignError(
+            f"p must be a probability in (0.5, 1] (the chance of the under-represented arm); got {p!r}. "
+            "p = 0.5 is simple randomization (use simple()); Efron recommends p = 2/3"
+        )
+    return float(p)
+
+
+def _nth_true(mask: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """Per row of ``mask`` ``(m, k)``, the column of its ``place``-th (0-based) True, in column order."""
+    rank = np.cumsum(mask, axis=1) - 1
+    return np.argmax(mask & (rank == place[:, None]), axis=1)
+
+
+def _biased_coin_step(counts: np.ndarray, u: np.ndarray, p: float) -> np.ndarray:
+    """The next arm of ``n_rep`` biased-coin sequences: arm indices ``(n_rep,)`` int64.
+
+    The one implementation of the allocation rule of :func:`biased_coin` (its docstring): ``counts``
+    ``(n_rep, k)`` are the arm counts so far of each sequence and ``u`` ``(n_rep,)`` its uniform in
+    ``[0, 1)``. All arms tied: arm ``min(floor(k u), k - 1)``. Otherwise, with ``M`` the arms at the
+    minimum count (in arm order) and ``H`` the others, ``u < p`` picks ``M[min(floor(u / p |M|), |M| - 1)]``
+    and ``u >= p`` picks ``H[min(floor((u - p) / (1 - p) |H|), |H| - 1)]``. For two arms this is Efron's
+    rule with ``D = N_0 - N_1``: ``min(floor(2 u), 1)`` if ``D = 0``, else arm 0 exactly when
+    ``(u < p) == (D < 0)``. A sequential allocation (one participant) is ``n_rep = 1``.
+    """
+    counts = np.asarray(counts)
+    u = np.asarray(u, dtype=np.float64)
+    k = counts.shape[1]
+    below = u < p
+    if k == 2:
+        d = counts[:, 0] - counts[:, 1]
+        tie = np.minimum((u * 2).astype(np.int64), 1)
+        return np.where(d == 0, tie, np.where(below == (d < 0), 0, 1)).astype(np.int64)
+    low = counts == counts.min(axis=1, keepdims=True)
+    m = low.sum(axis=1)
+    pick = np.minimum((u * k).astype(np.int64), k - 1)  # all arms tied
+    rows = np.flatnonzero(below & (m < k))  # an arm at the minimum count
+    if len(rows):
+        size = m[rows]
+        place = np.minimum((u[rows] / p * size).astype(np.int64), size - 1)
+        pick[rows] = _nth_true(low[rows], place)
+    rows = np.flatnonzero(~below & (m < k))  # another arm (never for p = 1, as u < 1)
+    if len(rows):
+        size = k - m[rows]
+        place = np.minimum(((u[rows] - p) / (1.0 - p) * size).astype(np.int64), size - 1)
+        pick[rows] = _nth_true(~low[rows], place)
+    return pick
+
+
+def _biased_coin_batch(n: int, k: int, p: float, rng: np.random.Generator, n_rep: int = 1) -> np.ndarray:
+    """``n_rep`` biased-coin sequences of ``n`` participants and ``k`` arms: arm indices ``(n_rep, n)`` int8.
+
+    The one implementation of the scheme (a list is ``n_rep = 1``; a re-randomization replay draws many):
+    one ``random`` call of shape ``(n_rep, n)`` (so the draws of a chunk of sequences continue those of the
+    previous chunk), then :func:`_biased_coin_walk`. Its memory is the ``n_rep x n`` uniforms; callers chunk
+    ``n_rep``.
+    """
+    return _biased_coin_walk(rng.random((n_rep, n)), k, p)
+
+
+def _biased_coin_walk(u: np.ndarray, k: int, p: float) -> np.ndarray:
+    """The sequences of the uniforms ``u`` ``(n_rep, n)``: every sequence advanced participant by participant
+    with :func:`_biased_coin_step`, participant ``j`` of sequence ``b`` using ``u[b, j]``; arm indices
+    (int8)."""
+    n_rep, n = u.shape
+    counts = np.zeros((n_rep, k), dtype=np.int64)
+    out = np.empty((n_rep, n), dtype=np.int8)
+    reps = np.arange(n_rep)
+    for j in range(n):
+        arm = _biased_coin_step(counts, u[:, j], p)
+        counts[reps, arm] += 1
+        out[:, j] = arm
+    return out
+
+
 def biased_coin(
     n: int,
     arms: Sequence[str],
@@ -120,11 +197,13 @@ def biased_coin(
     the minimum, each of them gets ``p / |M|``, which exceeds the probability of an over-represented
     arm only if ``p > |M| / k`` (e.g. ``p > 2/3`` for three arms with two tied at the minimum).
 
-    Each allocation uses one uniform ``U_j``: ``U_j < p`` picks the arm of ``M`` at place
-    ``floor(|M| U_j / p)`` (arms in the order given), otherwise the other arm at place
-    ``floor((k - |M|)(U_j - p)/(1 - p))``. The same ``n``, arms, ``p`` and integer ``seed``
-    regenerate the identical list. The frame has ``stratum = "all"`` and
-    ``block_id = block_size = position = 0`` (no blocks).
+    Each allocation uses one uniform ``U_j``: with all arms tied the arm at place ``floor(k U_j)``;
+    otherwise ``U_j < p`` picks the arm of ``M`` at place ``floor(|M| U_j / p)`` (arms in the order
+    given), else the other arm at place ``floor((k - |M|)(U_j - p)/(1 - p))``. The rule is
+    :func:`_biased_coin_step`, applied participant by participant by :func:`_biased_coin_batch` to the
+    ``n`` uniforms of one ``random`` call (the kernel a re-randomization replay also draws with). The
+    same ``n``, arms, ``p`` and integer ``seed`` regenerate the identical list. The frame has
+    ``stratum = "all"`` and ``block_id = block_size = position = 0`` (no blocks).
 
     Parameters
     ----------
@@ -143,41 +222,8 @@ def biased_coin(
     n = _check_n(n)
     _check_arms_ratio(arms, None)
     arms = list(arms)
-    if not isinstance(p, Real) or isinstance(p, bool) or not (0.5 < float(p) <= 1.0):
-        raise DesignError(
-            f"p must be a probability in (0.5, 1] (the chance of the under-represented arm); got {p!r}. "
-            "p = 0.5 is simple randomization (use simple()); Efron recommends p = 2/3"
-        )
-    p = float(p)
-    k = len(arms)
+    p = _check_coin_p(p)
     rng, recorded = _stream(seed)
-    u = rng.random(n).tolist()
-    out = np.empty(n, dtype=np.int64)
-    if k == 2:  # the same mapping of U_j as below, written for speed with d = N_A - N_B
-        d = 0
-        for j in range(n):
-            if d == 0:
-                pick = min(int(u[j] * 2), 1)
-            elif (u[j] < p) == (d < 0):
-                pick = 0
-            else:
-                pick = 1
-            d += 1 if pick == 0 else -1
-            out[j] = pick
-        params = {"arms": arms, "p": p, "n": n}
-        return AllocationList(_frame(out, arms), "biased_coin", params, recorded)
-    counts = [0] * k
-    for j in range(n):
-        low_count = min(counts)
-        low = [i for i in range(k) if counts[i] == low_count]
-        if len(low) == k:
-            pick = min(int(u[j] * k), k - 1)
-        elif u[j] < p:
-            pick = low[min(int(u[j] / p * len(low)), len(low) - 1)]
-        else:
-            high = [i for i in range(k) if counts[i] != low_count]
-            pick = high[min(int((u[j] - p) / (1.0 - p) * len(high)), len(high) - 1)]
-        counts[pick] += 1
-        out[j] = pick
+    out = _biased_coin_batch(n, len(arms), p, rng)[0]
     params = {"arms": arms, "p": p, "n": n}
     return AllocationList(_frame(out, arms), "biased_coin", params, recorded)
