@@ -59,10 +59,10 @@ NEAR = [
     if case["config"] != "separated"
     for fit in case["fits_tight"]
 ]
-LIFELINES_FAILS = {
-    "near_2": "delta contains nan value(s)",
-    "near_3": "delta contains nan value(s)",
-    "near_4": "matrix inversion problems",
+LIFELINES_FAILS = {  # how lifelines' Newton-Raphson gives up; near_4's way depends on the numpy/BLAS build
+    "near_2": ("delta contains nan value(s)",),
+    "near_3": ("delta contains nan value(s)",),
+    "near_4": ("matrix inversion problems", "delta contains nan value(s)"),
 }
 
 
@@ -84,7 +84,8 @@ def test_cox_near_separation_matches_r_tight_fit(config, ties):
     retried = [note for note in result.notes if "lifelines' Newton-Raphson failed" in note]
     if ties == "efron" and config in LIFELINES_FAILS:
         # lifelines 0.30.3 fails with its default step on these data (lifelines_check in the JSON)
-        assert len(retried) == 1 and LIFELINES_FAILS[config] in retried[0] and "step_size=0.5" in retried[0]
+        assert len(retried) == 1 and "step_size=0.5" in retried[0]
+        assert any(failure in retried[0] for failure in LIFELINES_FAILS[config]), retried[0]
         assert result.fitter == "lifelines CoxPHFitter"
     else:
         assert retried == []
@@ -93,8 +94,8 @@ def test_cox_near_separation_matches_r_tight_fit(config, ties):
 
 def test_lifelines_check_records_the_failures_the_retry_handles():
     checks = {r["config"]: r for r in R["lifelines_check"]["results"]}
-    for config, words in LIFELINES_FAILS.items():
-        assert words in checks[config]["default"]
+    for config, failures in LIFELINES_FAILS.items():  # the JSON recorded the first of each config's ways
+        assert failures[0] in checks[config]["default"]
         assert "converges" in checks[config]["step_size_0.5"]
 
 

@@ -190,7 +190,10 @@ def test_nonph_time_truths_agree_with_adaptive_quadrature():
         assert tt.survival[day] == pytest.approx(np.exp(-cumulative), abs=1e-8)
     incidence = integrate.quad(density, 0, TAU, epsabs=1e-13, epsrel=1e-11, limit=400)[0]
     assert tt.incidence == pytest.approx(incidence, abs=1e-8)
-    assert _truth(NONPH)["days_to_job", "cumulative_incidence", "IPS"] == tt.incidence
+    # the table holds this very computation; its path through _model differs from the test's by the order
+    # of a few floating-point operations, which moved the last bit with numpy 2.4 (rel 2e-16)
+    table = _truth(NONPH)["days_to_job", "cumulative_incidence", "IPS"]
+    assert table == pytest.approx(tt.incidence, rel=1e-14)
 
 
 def _km_by_day(days: np.ndarray, event: np.ndarray) -> np.ndarray:
