@@ -37,29 +37,98 @@ def _ints(flag: str, text: str | None) -> list[int] | None:
         ) from None
 
 
-def _cmd_init(args: argparse.Namespace) -> int:
-    from ipstrial.ledger import Ledger, LedgerDesign
+_DESIGN_FLAGS = ("arms", "block_sizes", "ratio", "factor", "scheme", "p", "weights", "imbalance")
 
+
+def _design_from_flags(args: argparse.Namespace):  # noqa: ANN202 - a LedgerDesign (imported lazily)
+    from ipstrial.ledger import LedgerDesign
+
+    if args.design is not None:
+        given = [f"--{f.replace('_', '-')}" for f in _DESIGN_FLAGS if getattr(args, f) is not None]
+        if given:
+            raise _UserError(
+                f"--design {args.design} is the whole design: remove {', '.join(given)} (or drop --design)"
+            )
+        return LedgerDesign.from_toml(args.design, trial_id=args.trial_id)
+    missing = [
+        flag for flag, value in (("--trial-id", args.trial_id), ("--arms", args.arms)) if value is None
+    ]
+    if missing:
+        raise _UserError(
+            f"give {' and '.join(missing)}, or the whole design in a TOML file with --design FILE"
+        )
     factors = [
         (n, [v.strip() for v in levels.split(",")])
         for n, levels in _pairs("--factor", args.factor, "site=A,B")
     ]
-    arms = [a.strip() for a in args.arms.split(",")]
-    design = LedgerDesign(
-        args.trial_id, arms, _ints("--block-sizes", args.block_sizes), factors, _ints("--ratio", args.ratio)
+    weights = None
+    if args.weights is not None:
+        try:
+            weights = [float(x) for x in args.weights.split(",")]
+        except ValueError:
+            raise _UserError(
+                f"--weights {_shown(args.weights)} must be comma-separated numbers, one per factor, e.g. 2,1"
+            ) from None
+    p = None
+    if args.p is not None:
+        try:
+            p = float(args.p)
+        except ValueError:
+            raise _UserError(f"--p {_shown(args.p)} must be a number, e.g. --p 0.8") from None
+    return LedgerDesign(
+        args.trial_id,
+        [a.strip() for a in args.arms.split(",")],
+        _ints("--block-sizes", args.block_sizes),
+        factors,
+        _ints("--ratio", args.ratio),
+        scheme=args.scheme,
+        weights=weights,
+        p=p,
+        imbalance=args.imbalance,
     )
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from ipstrial.ledger import Ledger
+
+    design = _design_from_flags(args)
     with Ledger.init(args.db, design, args.key, by=args.by) as led:
         print(
-            f"ledger '{args.db}' created for trial {led.trial_id!r}; key written to '{args.key}' (mode 0600)"
+            f"ledger '{led.db}' created for trial {led.trial_id!r} ({led.design.scheme}); "
+            f"key written to '{args.key}' (mode 0600)"
         )
         print(f"key commitment (SHA-256): {led.commitment}")
     return 0
 
 
+def _factor_flags(extra: list[str]) -> list[tuple[str, str]]:
+    """``--NAME VALUE`` or ``--NAME=VALUE`` pairs of the ledger's own factors (allocate's extra flags)."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(extra):
+        item = extra[i]
+        if not item.startswith("--") or len(item) == 2:
+            raise _UserError(f"unexpected argument {_shown(item)}; give factor values as --NAME VALUE")
+        name, sep, value = item[2:].partition("=")
+        if not sep:
+            if i + 1 >= len(extra) or extra[i + 1].startswith("--"):
+                raise _UserError(f"--{name} needs a value, e.g. --{name} Odense")
+            value = extra[i + 1]
+            i += 1
+        out.append((name, value))
+        i += 1
+    return out
+
+
 def _cmd_allocate(args: argparse.Namespace) -> int:
     from ipstrial.ledger import Ledger
 
-    strata = dict(_pairs("--set", args.set, "site=Odense"))
+    pairs = _pairs("--set", args.set, "site=Odense") + _factor_flags(getattr(args, "extra", []))
+    strata: dict[str, str] = {}
+    for name, value in pairs:
+        if name in strata:
+            raise _UserError(f"the value of factor {name!r} is given twice; give each factor once")
+        strata[name] = value
     with Ledger.open(args.db, args.key, trial_id=args.trial_id) as led:
         a = led.allocate(args.participant, strata, by=args.by)
     print(a.arm)
@@ -121,14 +190,15 @@ def add_ledger_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``ledger`` and its sub-commands to the sub-commands ``sub`` of the ``ipstrial`` parser."""
     p = sub.add_parser(
         "ledger",
-        help="concealed, tamper-evident allocation of participants one at a time (SQLite)",
-        description="An allocation ledger: stratified permuted blocks drawn from a secret key that the "
-        "database never holds, each allocation one transaction chained to the previous row by an HMAC.",
+        help="concealed, tamper-evident allocation of participants one at a time (SQLite, PostgreSQL)",
+        description="An allocation ledger: any scheme of the randomization module, drawn from a secret key "
+        "that the database never holds, each allocation one transaction chained to the previous row by an "
+        "HMAC. --db is an SQLite file or a postgresql://user@host:port/dbname URL.",
     )
     ledger_sub = p.add_subparsers(dest="ledger_command", metavar="LEDGER_COMMAND", required=True)
 
     def db(q: argparse.ArgumentParser, key: str | None) -> None:
-        q.add_argument("--db", required=True, help="the ledger's SQLite file")
+        q.add_argument("--db", required=True, help="the ledger: an SQLite file or a postgresql:// URL")
         if key == "required":
             q.add_argument("--key", required=True, help="the key file (mode 0600)")
         elif key == "optional":
@@ -136,22 +206,42 @@ def add_ledger_commands(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--trial-id", default=None, help="refuse a ledger of another trial")
 
     q = ledger_sub.add_parser("init", help="create a ledger and its key file", description="Create a ledger.")
-    q.add_argument("--db", required=True, help="the new SQLite file (never overwritten)")
+    q.add_argument(
+        "--db",
+        required=True,
+        help="the new SQLite file, or a postgresql:// URL of a database without a ledger",
+    )
     q.add_argument("--key", required=True, help="the new key file, written with mode 0600")
-    q.add_argument("--trial-id", required=True, help="the trial's identifier")
-    q.add_argument("--arms", required=True, help="comma-separated arm labels, e.g. IPS,IPSE,SAU")
-    q.add_argument("--block-sizes", required=True, help="comma-separated block sizes, e.g. 3,6")
+    q.add_argument("--design", default=None, metavar="FILE.toml", help="the whole design in a TOML file")
+    q.add_argument("--trial-id", default=None, help="the trial's identifier (overrides the design file's)")
+    q.add_argument("--arms", default=None, help="comma-separated arm labels, e.g. IPS,IPSE,SAU")
+    q.add_argument(
+        "--scheme",
+        default=None,
+        choices=("simple", "biased_coin", "permuted_blocks", "stratified_blocks", "minimization"),
+        help="the allocation scheme (default: stratified_blocks with --factor, else permuted_blocks)",
+    )
+    q.add_argument("--block-sizes", default=None, help="block schemes: comma-separated block sizes, e.g. 3,6")
     q.add_argument("--ratio", default=None, help="allocation ratio, e.g. 2,1 (default equal)")
     q.add_argument(
         "--factor",
         action="append",
         metavar="NAME=L1,L2",
-        help="a stratification factor and its levels (repeat)",
+        help="a factor and its levels (repeat): stratifies blocks, is minimized on, or is recorded",
     )
+    q.add_argument("--p", default=None, help="biased coin (default 2/3) or minimization (default 0.8)")
+    q.add_argument("--weights", default=None, help="minimization: one weight per factor, e.g. 2,1")
+    q.add_argument("--imbalance", default=None, choices=("range", "variance"), help="minimization's measure")
     q.add_argument("--by", default=None, help="who creates the ledger (default: the OS user)")
     q.set_defaults(func=_cmd_init)
 
-    q = ledger_sub.add_parser("allocate", help="allocate a participant and print the arm")
+    q = ledger_sub.add_parser(
+        "allocate",
+        help="allocate a participant and print the arm",
+        description="Allocate a participant; give each factor's value as --NAME VALUE (e.g. --site Odense) "
+        "or --set NAME=VALUE (needed for a factor named like one of this command's flags).",
+        allow_abbrev=False,  # else --part (a factor) would be taken for --participant
+    )
     db(q, "required")
     q.add_argument("--participant", required=True, help="the participant's id (at most 64 characters)")
     q.add_argument("--set", action="append", metavar="NAME=LEVEL", help="a factor's value (one per factor)")

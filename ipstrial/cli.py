@@ -363,7 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ipstrial`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)  # bad arguments: one line on stderr and SystemExit(2)
+    # bad arguments: one line on stderr and SystemExit(2); only 'ledger allocate' takes further flags, the
+    # values of the ledger's own factors (--site Odense), which it checks against the ledger's design
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if (args.command, getattr(args, "ledger_command", None)) != ("ledger", "allocate"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
     if args.command is None:
         parser.print_help()
         return 0

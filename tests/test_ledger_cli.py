@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import LedgerBackend
 
 from ipstrial.cli import main
 
@@ -148,3 +149,81 @@ def test_verify(files: tuple[str, str], capsys: pytest.CaptureFixture) -> None:
     assert "first broken row seq 4" in capsys.readouterr().out
     assert main(["ledger", "verify", "--db", db + ".missing"]) == 2
     assert "no ledger database at" in capsys.readouterr().err
+
+
+def test_allocate_takes_factor_values_as_their_own_flags(
+    files: tuple[str, str], capsys: pytest.CaptureFixture
+) -> None:
+    db, key = files
+    base = ["ledger", "allocate", "--db", db, "--key", key]
+    assert main([*base, "--participant", "P1", "--site", "Odense", "--sex", "F"]) == 0
+    assert main([*base, "--participant", "P2", "--site=Copenhagen", "--set", "sex=M"]) == 0
+    rows = sqlite3.connect(db).execute("SELECT participant, stratum FROM entries ORDER BY seq").fetchall()
+    assert rows == [("P1", "site=Odense|sex=F"), ("P2", "site=Copenhagen|sex=M")]
+    capsys.readouterr()
+    assert main([*base, "--participant", "P3", "--site", "Odense", "--sex", "F", "--site", "Odense"]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert main([*base, "--participant", "P3", "--site"]) == 2
+    assert "--site needs a value" in capsys.readouterr().err
+    assert main([*base, "--participant", "P3", "--site", "Odense", "--sex", "F", "--age", "50"]) == 2
+    assert "unknown stratification factor(s) ['age']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # other commands take no extra flags
+        main(["ledger", "status", "--db", db, "--site", "Odense"])
+    assert "unrecognized arguments: --site Odense" in capsys.readouterr().err
+
+
+def test_init_from_a_toml_design(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    design = tmp_path / "design.toml"
+    design.write_text(
+        'trial_id = "INKLUSION-2"\nscheme = "minimization"\narms = ["IPS", "IPSE", "SAU"]\np = 0.8\n'
+        '[factors]\nsite = ["Copenhagen", "Odense"]\nsex = ["F", "M"]\n'
+    )
+    db, key = str(tmp_path / "t.db"), str(tmp_path / "t.key")
+    assert main(["ledger", "init", "--db", db, "--key", key, "--design", str(design)]) == 0
+    assert "(minimization)" in capsys.readouterr().out
+    stored = json.loads(dict(sqlite3.connect(db).execute("SELECT key, value FROM meta"))["design"])
+    assert (stored["scheme"], stored["p"], stored["imbalance"]) == ("minimization", 0.8, "range")
+    args = ["ledger", "init", "--db", str(tmp_path / "u.db"), "--key", str(tmp_path / "u.key")]
+    assert main([*args, "--design", str(design), "--arms", "A,B"]) == 2
+    assert "--design" in capsys.readouterr().err and not (tmp_path / "u.db").exists()
+    assert main([*args, "--arms", "A,B"]) == 2
+    assert "give --trial-id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "scheme"),
+    [
+        (["--scheme", "simple", "--ratio", "2,1"], "simple"),
+        (["--scheme", "biased_coin", "--p", "0.75"], "biased_coin"),
+        (["--scheme", "minimization", "--factor", "site=A,B", "--weights", "2", "--imbalance", "variance"],
+         "minimization"),
+        (["--block-sizes", "2,4"], "permuted_blocks"),
+    ],
+)  # fmt: skip
+def test_init_each_scheme(tmp_path: Path, capsys: pytest.CaptureFixture, flags: list, scheme: str) -> None:
+    db, key = str(tmp_path / "t.db"), str(tmp_path / "t.key")
+    assert main(["ledger", "init", "--db", db, "--key", key, "--trial-id", "X", "--arms", "A,B", *flags]) == 0
+    assert f"({scheme})" in capsys.readouterr().out
+    extra = ["--site", "A"] if "--factor" in flags else []
+    for i in range(5):
+        assert main(["ledger", "allocate", "--db", db, "--key", key, "--participant", f"P{i}", *extra]) == 0
+    assert main(["ledger", "verify", "--db", db, "--key", key]) == 0
+
+
+def test_bad_scheme_flags(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["ledger", "init", "--db", str(tmp_path / "a.db"), "--key", str(tmp_path / "a.key")]
+    assert main([*args, "--trial-id", "X", "--arms", "A,B", "--scheme", "simple", "--block-sizes", "2"]) == 2
+    assert "block_sizes does not apply to scheme 'simple'" in capsys.readouterr().err
+    assert main([*args, "--trial-id", "X", "--arms", "A,B", "--scheme", "biased_coin", "--p", "x"]) == 2
+    assert "--p 'x' must be a number" in capsys.readouterr().err
+    assert not (tmp_path / "a.db").exists() and not (tmp_path / "a.key").exists()
+
+
+def test_the_cli_on_postgresql(postgresql_backend: LedgerBackend, capsys: pytest.CaptureFixture) -> None:
+    backend = postgresql_backend
+    key = str(backend.key)
+    assert main(["ledger", "init", "--db", backend.db, "--key", key, *INIT, *FACTORS]) == 0
+    assert main(["ledger", "allocate", "--db", backend.db, "--key", key, "--participant", "P1",
+                 "--site", "Odense", "--sex", "F"]) == 0  # fmt: skip
+    assert main(["ledger", "verify", "--db", backend.db, "--key", key]) == 0
+    assert "verified with the key: 1 rows" in capsys.readouterr().out

@@ -1,18 +1,17 @@
-"""The ledger under concurrent writers and a writer killed with SIGKILL (SQLite, one file)."""
+"""The ledger under concurrent writers and a writer killed with SIGKILL, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import sqlite3
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import LedgerBackend
 
 from ipstrial.ledger import Ledger, LedgerDesign
 
@@ -24,10 +23,10 @@ def _strata(i: int) -> dict[str, str]:
     return {"site": FACTORS["site"][i % 2], "sex": FACTORS["sex"][(i // 2) % 2]}
 
 
-def _new(tmp_path: Path) -> tuple[Path, Path]:
-    db, key = tmp_path / "t.db", tmp_path / "t.key"
-    Ledger.init(db, LedgerDesign("T", ["IPS", "IPSE", "SAU"], [3, 6], FACTORS), key, by="setup").close()
-    return db, key
+def _new(backend: LedgerBackend) -> tuple[str, Path]:
+    design = LedgerDesign("T", ["IPS", "IPSE", "SAU"], [3, 6], FACTORS)
+    Ledger.init(backend.db, design, backend.key, by="setup").close()
+    return backend.db, backend.key
 
 
 def _worker(db: str, key: str, w: int, barrier) -> None:  # noqa: ANN001 - a multiprocessing Barrier
@@ -46,25 +45,26 @@ def _loop(db: str, key: str) -> None:
             led.allocate(f"K{i:05d}", _strata(i), by="looper")
 
 
-def _check_complete_blocks(rows: list[dict]) -> int:
-    blocks: dict[tuple[str, int], list[dict]] = defaultdict(list)
+def _check_complete_blocks(rows: list[dict], places: dict[int, tuple[int, int]]) -> int:
+    """Every complete block of every stratum (as the keyed replay places the rows) is balanced."""
+    blocks: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
     for r in rows:
-        blocks[(r["stratum"], r["block"])].append(r)
+        block, position = places[r["seq"]]
+        blocks[(r["stratum"], block)].append((position, r["arm"]))
     complete = 0
     for (stratum, block), members in blocks.items():
-        assert [m["position"] for m in members] == list(range(1, len(members) + 1))
+        assert [m[0] for m in members] == list(range(1, len(members) + 1))
         if (stratum, block + 1) in blocks:
             complete += 1
-            counts = Counter(m["arm"] for m in members)
+            counts = Counter(arm for _, arm in members)
             assert len(members) in (3, 6) and set(counts) == {"IPS", "IPSE", "SAU"}
             assert len(set(counts.values())) == 1, (stratum, block, counts)
     return complete
 
 
-def test_eight_processes_allocating_at_once(tmp_path: Path) -> None:
-    db, key = _new(tmp_path)
-    twin = tmp_path / "twin.db"  # the same empty ledger (same key): allocated below by one process
-    shutil.copyfile(db, twin)
+def test_eight_processes_allocating_at_once(backend: LedgerBackend) -> None:
+    db, key = _new(backend)
+    twin = backend.copy()  # the same empty ledger (same key): allocated below by one process
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(PROCESSES)
     procs = [ctx.Process(target=_worker, args=(str(db), str(key), w, barrier)) for w in range(PROCESSES)]
@@ -81,37 +81,37 @@ def test_eight_processes_allocating_at_once(tmp_path: Path) -> None:
         # the writers interleaved (else the test proved nothing about concurrency)
         switches = sum(a["by"] != b["by"] for a, b in zip(rows, rows[1:], strict=False))
         assert switches > 4 * PROCESSES, switches
-        assert _check_complete_blocks(rows) >= 4 * (100 // 6 - 1)
         report = led.verify(key)
         assert report.ok, report.summary()
+        assert _check_complete_blocks(rows, report.blocks) >= 4 * (100 // 6 - 1)
     # same key, same allocations whatever the interleaving: one process allocating the same participants
-    # in another order gives every stratum the same sequence of arms (and blocks)
+    # in another order gives every stratum the same sequence of arms
     with Ledger.open(twin, key) as one:
         for r in reversed(rows):
             one.allocate(r["participant"], json.loads(r["strata"]))
         single = one.rows()
 
-    def by_stratum(entries: list[dict]) -> dict[str, list[tuple[int, int, str]]]:
-        out: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    def by_stratum(entries: list[dict]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
         for r in entries:
-            out[r["stratum"]].append((r["block"], r["position"], r["arm"]))
+            out[r["stratum"]].append(r["arm"])
         return dict(out)
 
     assert by_stratum(single) == by_stratum(rows)
 
 
 @pytest.mark.parametrize("at_least", [25, 40, 60, 90, 130])
-def test_a_writer_killed_with_sigkill_leaves_a_consistent_ledger(tmp_path: Path, at_least: int) -> None:
-    db, key = _new(tmp_path)
+def test_a_writer_killed_with_sigkill_leaves_a_consistent_ledger(
+    backend: LedgerBackend, at_least: int
+) -> None:
+    db, key = _new(backend)
     ctx = mp.get_context("fork")
     proc = ctx.Process(target=_loop, args=(str(db), str(key)))
     proc.start()
     deadline = time.monotonic() + 60
-    con = sqlite3.connect(db, timeout=30)
-    while con.execute("SELECT count(*) FROM entries").fetchone()[0] < at_least:
+    while backend.sql("SELECT count(*) FROM entries")[0][0] < at_least:
         assert time.monotonic() < deadline and proc.is_alive()
         time.sleep(0.005)
-    con.close()
     os.kill(proc.pid, signal.SIGKILL)
     proc.join(30)
     assert proc.exitcode == -signal.SIGKILL
@@ -130,3 +130,37 @@ def test_a_writer_killed_with_sigkill_leaves_a_consistent_ledger(tmp_path: Path,
         nxt = led.allocate(f"K{n:05d}", _strata(n))
         assert nxt.new and nxt.seq == n + 1
         assert led.verify(key).ok
+
+
+def _die_before_commit(db: str, key: str, n_before: int) -> None:
+    """Allocate ``n_before`` participants, then die by SIGKILL after writing the next row and the head but
+    before the COMMIT: the worst moment to die."""
+    from ipstrial.ledger import _ledger
+
+    with Ledger.open(db, key) as led:
+        for i in range(n_before):
+            led.allocate(f"K{i:05d}", _strata(i), by="looper")
+        original = _ledger.Ledger._append
+
+        def append_then_die(self: Ledger, k: bytes, row: dict) -> dict:
+            out = original(self, k, row)
+            os.kill(os.getpid(), signal.SIGKILL)
+            return out
+
+        _ledger.Ledger._append = append_then_die
+        led.allocate(f"K{n_before:05d}", _strata(n_before), by="looper")
+
+
+def test_a_writer_killed_between_its_insert_and_its_commit_leaves_nothing(backend: LedgerBackend) -> None:
+    db, key = _new(backend)
+    ctx = mp.get_context("fork")
+    proc = ctx.Process(target=_die_before_commit, args=(str(db), str(key), 7))
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == -signal.SIGKILL
+    with Ledger.open(db, key) as led:
+        rows = led.rows()
+        assert [r["seq"] for r in rows] == list(range(1, 8))  # the eighth row was never committed
+        assert led.verify(key).ok
+        nxt = led.allocate("K00007", _strata(7))
+        assert nxt.new and nxt.seq == 8 and led.verify(key).ok

@@ -1,4 +1,4 @@
-"""A concealed, tamper-evident allocation ledger in SQLite (issue 12).
+"""A concealed, tamper-evident allocation ledger in SQLite or PostgreSQL (issue 12).
 
 Recruiters allocate participants one at a time; each allocation is one transaction, is decided by the design
 and a secret key the database never holds (only its SHA-256 commitment), and is chained to the previous row by
@@ -11,8 +11,9 @@ that every allocation is the one the committed design and key produce.
 >>> ledger.allocate("P0001", {"site": "Odense"}).arm  # doctest: +SKIP
 """
 
-from ipstrial.ledger._design import LedgerDesign
+from ipstrial.ledger._design import SCHEMES, LedgerDesign
+from ipstrial.ledger._export import LedgerExport, read_export
 from ipstrial.ledger._ledger import Allocation, Ledger
 from ipstrial.ledger._verify import VerifyReport
 
-__all__ = ["Allocation", "Ledger", "LedgerDesign", "VerifyReport"]
+__all__ = ["SCHEMES", "Allocation", "Ledger", "LedgerDesign", "LedgerExport", "VerifyReport", "read_export"]

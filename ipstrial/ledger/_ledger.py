@@ -6,8 +6,8 @@ Rules
   mac)``; its content includes ``seq`` and ``prev_mac`` (the previous row's mac; for seq 1 the genesis
   ``HMAC(key, "genesis|" + design JSON)``), so a row cannot be edited, removed, inserted or moved without the
   key going unnoticed (a keyed hash chain, cf. Schneier & Kelsey, ACM TISSEC 1999;2:159-176).
-* A participant's arm is entry ``position`` of block ``block`` of its stratum (see
-  :mod:`ipstrial.ledger._design`): the stratum's allocations fill its blocks in order of seq.
+* A participant's arm is drawn by the design's scheme with the key from the allocations before it
+  (:mod:`ipstrial.ledger._schemes`); the rows hold no block number or position.
 * Allocating an allocated participant returns the original allocation and draws nothing.
 * Nothing is updated or deleted; a withdrawal or exclusion is a new row.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from ipstrial.errors import LedgerError
 from ipstrial.ledger import _key, _store
 from ipstrial.ledger._design import LedgerDesign, canonical_json
+from ipstrial.ledger._schemes import Allocator, History
 
 MAX_PARTICIPANT = 64
 EVENT_KINDS = ("withdrawal", "exclusion")
@@ -32,16 +32,14 @@ EVENT_KINDS = ("withdrawal", "exclusion")
 
 @dataclass(frozen=True)
 class Allocation:
-    """One allocation as recorded: ``seq`` in the chain, ``block`` (1, 2, ... within the stratum) and
-    ``position`` (1..block size); ``new`` is False when the participant had been allocated before."""
+    """One allocation as recorded: ``seq`` in the chain, the factor values and their stratum label, the arm,
+    when and by whom; ``new`` is False when the participant had been allocated before."""
 
     seq: int
     participant: str
     strata: dict
     stratum: str
     arm: str
-    block: int
-    position: int
     at: str
     by: str
     new: bool
@@ -94,21 +92,22 @@ def head_value(key: bytes, seq: int, last_mac: str) -> str:
 
 
 class Ledger:
-    """A concealed, tamper-evident allocation ledger in one SQLite file.
+    """A concealed, tamper-evident allocation ledger in an SQLite file or a PostgreSQL database.
 
-    Create one with :meth:`init`, open one with :meth:`open`. ``allocate`` and ``withdraw`` need the key
-    (the allocation server holds it); ``status``, ``export`` and ``verify`` without a key do not.
+    Create one with :meth:`init`, open one with :meth:`open`; ``db`` is a file path (SQLite) or a
+    ``postgresql://user@host:port/dbname`` URL (the ``postgresql`` extra). ``allocate`` and ``withdraw`` need
+    the key (the allocation server holds it); ``status``, ``export`` and ``verify`` without a key do not.
     """
 
-    def __init__(self, con: sqlite3.Connection, path: Path, key: bytes | None) -> None:
-        self._con = con
-        self.path = path
-        meta = _store.read_meta(con)
+    def __init__(self, store: _store.Store, key: bytes | None) -> None:
+        self._store = store
+        self.db = store.name
+        meta = store.read_meta()
         version = meta.get("format_version")
         if version != str(_store.FORMAT_VERSION):
-            con.close()
+            store.close()
             raise LedgerError(
-                f"ledger '{path}' has format version {version!r}, this ipstrial reads version "
+                f"ledger '{self.db}' has format version {version!r}, this ipstrial reads version "
                 f"{_store.FORMAT_VERSION}; use the ipstrial version that made it"
             )
         try:
@@ -117,9 +116,9 @@ class Ledger:
             if design.trial_id != trial_id or len(commitment) != 64:
                 raise ValueError("the trial id or the key commitment does not match the design")
         except (KeyError, TypeError, ValueError) as exc:  # DesignError is a ValueError
-            con.close()
+            store.close()
             raise LedgerError(
-                f"ledger '{path}' has an unreadable or inconsistent design record ({exc}); the ledger was "
+                f"ledger '{self.db}' has an unreadable or inconsistent design record ({exc}); the ledger was "
                 "damaged or edited: restore it from a backup"
             ) from None
         self.meta = meta
@@ -127,6 +126,12 @@ class Ledger:
         self.trial_id = trial_id
         self.commitment = commitment
         self._key = key
+        self._allocator = None if key is None else Allocator(design, key)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file of the ledger (``None`` on PostgreSQL)."""
+        return None if _store.is_url(self.db) else Path(self.db)
 
     # -- creating and opening -------------------------------------------------------------------------
     @classmethod
@@ -135,27 +140,38 @@ class Ledger:
     ) -> Ledger:
         """Create the ledger ``db`` for ``design`` and write a new secret key to ``key_file`` (mode 0600).
 
-        The database stores only ``SHA-256(key)``; neither file may exist already.
+        The database stores only ``SHA-256(key)``. A SQLite file must not exist; a PostgreSQL database must
+        exist and hold no ledger. The key file must not exist.
         """
         if not isinstance(design, LedgerDesign):
             raise LedgerError(f"design must be a LedgerDesign; got {type(design).__name__}")
-        if Path(db).exists():
-            raise LedgerError(f"'{db}' already exists; a ledger is never overwritten: choose another file")
         if Path(key_file).exists():
             raise LedgerError(f"key file '{key_file}' already exists; choose another key file name")
-        key = _key.new_key_file(key_file)
-        design_json = design.to_json()
-        meta = {
-            "format_version": str(_store.FORMAT_VERSION),
-            "trial_id": design.trial_id,
-            "design": design_json,
-            "key_commitment": _key.commitment(key),
-            "created_at": _now(),
-            "created_by": _user(by),
-            "head": head_value(key, 0, genesis(key, design_json)),
-        }
-        con = _store.create(db, meta)
-        return cls(con, Path(db), key)
+        created_by = _user(by)
+        store = _store.open_store(db, create=True)
+        key_written = False
+        try:
+            store.check_no_ledger()
+            key = _key.new_key_file(key_file)
+            key_written = True
+            design_json = design.to_json()
+            store.initialise(
+                {
+                    "format_version": str(_store.FORMAT_VERSION),
+                    "trial_id": design.trial_id,
+                    "design": design_json,
+                    "key_commitment": _key.commitment(key),
+                    "created_at": _now(),
+                    "created_by": created_by,
+                    "head": head_value(key, 0, genesis(key, design_json)),
+                }
+            )
+        except BaseException:
+            store.discard()  # nothing is left behind: no empty database file, no key without its ledger
+            if key_written:
+                Path(key_file).unlink(missing_ok=True)
+            raise
+        return cls(store, key)
 
     @classmethod
     def open(
@@ -163,12 +179,13 @@ class Ledger:
     ) -> Ledger:
         """Open the ledger ``db``; with ``key_file`` check the key against the commitment; with ``trial_id``
         refuse a ledger of another trial."""
-        con = _store.open_existing(db)
-        ledger = cls(con, Path(db), None)
+        store = _store.open_store(db)
+        store.check_is_ledger()
+        ledger = cls(store, None)
         if trial_id is not None and trial_id != ledger.trial_id:
             ledger.close()
             raise LedgerError(
-                f"ledger '{db}' belongs to trial {ledger.trial_id!r}, not {trial_id!r}; "
+                f"ledger '{ledger.db}' belongs to trial {ledger.trial_id!r}, not {trial_id!r}; "
                 "give this trial's ledger"
             )
         if key_file is not None:
@@ -177,11 +194,12 @@ class Ledger:
             except LedgerError:
                 ledger.close()
                 raise
+            ledger._allocator = Allocator(ledger.design, ledger._key)
         return ledger
 
     def close(self) -> None:
         """Close the database connection."""
-        self._con.close()
+        self._store.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -197,21 +215,22 @@ class Ledger:
     # -- writing ---------------------------------------------------------------------------------------
     def _append(self, key: bytes, row: dict) -> dict:
         """Insert ``row`` (without seq, prev_mac, mac) after the last row, inside the caller's transaction."""
-        head = json.loads(self._con.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()["value"])
-        last = self._con.execute("SELECT seq, mac FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        store = self._store
+        head = json.loads(store.one("SELECT value FROM meta WHERE key = 'head'")["value"])
+        last = store.one("SELECT seq, mac FROM entries ORDER BY seq DESC LIMIT 1")
         seq, prev = (0, genesis(key, self.meta["design"])) if last is None else (last["seq"], last["mac"])
         if head["seq"] != seq or head["mac"] != prev:
             raise LedgerError(
-                f"ledger '{self.path}' is inconsistent: its head says seq {head['seq']} but the last row is "
+                f"ledger '{self.db}' is inconsistent: its head says seq {head['seq']} but the last row is "
                 f"seq {seq}; run 'ipstrial ledger verify' and stop allocating"
             )
         row = {**row, "seq": seq + 1, "prev_mac": prev}
         row["mac"] = row_mac(key, row)
-        self._con.execute(
-            f"INSERT INTO entries ({', '.join(_store.COLUMNS)}) VALUES ({', '.join('?' * len(row))})",
+        store.execute(
+            f"INSERT INTO entries ({_store.COLUMN_LIST}) VALUES ({', '.join('?' * len(_store.COLUMNS))})",
             [row[c] for c in _store.COLUMNS],
         )
-        self._con.execute(
+        store.execute(
             "UPDATE meta SET value = ? WHERE key = 'head'", (head_value(key, row["seq"], row["mac"]),)
         )
         return row
@@ -224,57 +243,52 @@ class Ledger:
             strata=json.loads(row["strata"]),
             stratum=row["stratum"],
             arm=row["arm"],
-            block=row["block"],
-            position=row["position"],
             at=row["at"],
             by=row["by"],
             new=new,
         )
 
+    def _history(self) -> History:
+        """The allocations so far, counted in the database (inside the allocating transaction)."""
+        counts = self._store.query(
+            "SELECT strata, stratum, arm, count(*) AS n FROM entries WHERE kind = 'allocation' "
+            "GROUP BY strata, stratum, arm"
+        )
+        return History.from_counts(self.design, counts)
+
     def allocate(self, participant: str, strata: dict | None = None, by: str | None = None) -> Allocation:
-        """Allocate ``participant`` with factor values ``strata``; one ``BEGIN IMMEDIATE`` transaction.
+        """Allocate ``participant`` with factor values ``strata``, in one transaction under the writer lock.
 
         Already allocated: the original allocation is returned (``new=False``) and nothing is drawn; a
-        different stratum than the recorded one is refused. Otherwise the stratum's next block entry is
-        recorded: if the stratum's last allocation filled position ``p`` of block ``k`` of size ``b``, the new
-        one takes position ``p + 1`` of block ``k`` when ``p < b``, else position 1 of block ``k + 1``.
+        different stratum than the recorded one is refused. Otherwise the design's scheme draws the arm
+        with the key from the allocations recorded so far (:mod:`ipstrial.ledger._schemes`), and the row is
+        appended to the chain.
         """
         key = self._need_key("allocate")
+        assert self._allocator is not None
         participant = check_participant(participant)
         values = self.design.check_strata(strata or {})
         stratum = self.design.stratum_label(values)
         by = _user(by)
-        with _store.transaction(self._con) as con:
-            old = con.execute(
-                f"SELECT {', '.join(_store.COLUMNS)} FROM entries "
-                "WHERE participant = ? AND kind = 'allocation'",
+        with self._store.transaction():
+            old = self._store.one(
+                f"SELECT {_store.COLUMN_LIST} FROM entries WHERE participant = ? AND kind = 'allocation'",
                 (participant,),
-            ).fetchone()
+            )
             if old is not None:
                 if old["stratum"] != stratum:
                     raise LedgerError(
                         f"participant {participant!r} was allocated (seq {old['seq']}) in stratum "
                         f"{old['stratum']!r}, not {stratum!r}; an allocation never changes: check the values"
                     )
-                return self._allocation(dict(old), new=False)
-            last = con.execute(
-                "SELECT block, position FROM entries WHERE kind = 'allocation' AND stratum = ? "
-                "ORDER BY seq DESC LIMIT 1",
-                (stratum,),
-            ).fetchone()
-            block, position = (1, 1) if last is None else (last["block"], last["position"] + 1)
-            arms = self.design.block(key, stratum, block)
-            if position > len(arms):
-                block, position = block + 1, 1
-                arms = self.design.block(key, stratum, block)
+                return self._allocation(old, new=False)
+            arm = self._allocator.next_arm(self._history(), values, stratum)
             row = {
                 "kind": "allocation",
                 "participant": participant,
                 "stratum": stratum,
                 "strata": canonical_json(values),
-                "arm": arms[position - 1],
-                "block": block,
-                "position": position,
+                "arm": self.design.arms[arm],
                 "reason": None,
                 "at": _now(),
                 "by": by,
@@ -296,10 +310,10 @@ class Ledger:
         if not isinstance(reason, str):
             raise LedgerError(f"reason must be a string; got {reason!r}")
         by = _user(by)
-        with _store.transaction(self._con) as con:
+        with self._store.transaction():
             kinds = {
                 r["kind"]
-                for r in con.execute("SELECT kind FROM entries WHERE participant = ?", (participant,))
+                for r in self._store.query("SELECT kind FROM entries WHERE participant = ?", (participant,))
             }
             if "allocation" not in kinds:
                 raise LedgerError(
@@ -314,8 +328,6 @@ class Ledger:
                 "stratum": None,
                 "strata": None,
                 "arm": None,
-                "block": None,
-                "position": None,
                 "reason": reason,
                 "at": _now(),
                 "by": by,
@@ -326,70 +338,43 @@ class Ledger:
     # -- reading ---------------------------------------------------------------------------------------
     def rows(self) -> list[dict]:
         """Every entry of the chain, in seq order."""
-        return _store.rows(self._con)
+        return self._store.rows()
+
+    def read_meta(self) -> dict[str, str]:
+        """The ``meta`` table as it is now (the head moves with every row)."""
+        return self._store.read_meta()
 
     def status(self) -> dict:
-        """Counts of allocations by stratum and arm, and of events by kind (nothing about what comes next).
+        """Counts of allocations by stratum and arm, and of events by kind.
 
-        Returns ``{"trial_id", "allocations", "by_stratum": {stratum: {arm: n}}, "events": {kind: n}}``.
+        Returns ``{"trial_id", "scheme", "allocations", "by_stratum": {stratum: {arm: n}}, "events": {kind:
+        n}}``. Nothing about what comes next: the counts are what the past allocations show anyone who saw
+        them (no block number, position or size is stored).
         """
         by_stratum: dict[str, dict[str, int]] = {}
-        for r in self._con.execute(
+        for r in self._store.query(
             "SELECT stratum, arm, count(*) AS n FROM entries WHERE kind = 'allocation' GROUP BY stratum, arm"
         ):
-            by_stratum.setdefault(r["stratum"], dict.fromkeys(self.design.arms, 0))[r["arm"]] = r["n"]
+            by_stratum.setdefault(r["stratum"], dict.fromkeys(self.design.arms, 0))[r["arm"]] = int(r["n"])
         events = dict.fromkeys(EVENT_KINDS, 0)
-        for r in self._con.execute(
+        for r in self._store.query(
             "SELECT kind, count(*) AS n FROM entries WHERE kind != 'allocation' GROUP BY kind"
         ):
-            events[r["kind"]] = r["n"]
+            events[r["kind"]] = int(r["n"])
         total = sum(sum(v.values()) for v in by_stratum.values())
         return {
             "trial_id": self.trial_id,
+            "scheme": self.design.scheme,
             "allocations": total,
             "by_stratum": dict(sorted(by_stratum.items())),
             "events": events,
         }
 
     def export(self, path: str | os.PathLike) -> dict:
-        """Write the allocations as CSV to ``path`` with the provenance as leading ``# `` comment lines.
+        """Write the allocations as CSV with their provenance; see :func:`ipstrial.ledger._export.export`."""
+        from ipstrial.ledger._export import export
 
-        Columns: seq, participant, one per factor, stratum, arm, block, position, at, by, withdrawn, excluded.
-        The provenance (trial id, format version, design, key commitment, row count, last seq and mac) is
-        returned and written first; comparing the last mac with an earlier export finds a truncated ledger.
-        """
-        import csv
-
-        all_rows = self.rows()
-        events = {(r["participant"], r["kind"]) for r in all_rows if r["kind"] != "allocation"}
-        provenance = {
-            "trial_id": self.trial_id,
-            "format_version": self.meta["format_version"],
-            "design": json.loads(self.meta["design"]),
-            "key_commitment": self.commitment,
-            "rows": len(all_rows),
-            "last_seq": all_rows[-1]["seq"] if all_rows else 0,
-            "last_mac": all_rows[-1]["mac"] if all_rows else None,
-            "exported_at": _now(),
-        }
-        factors = [name for name, _ in self.design.factors]
-        with open(path, "w", newline="") as f:
-            for name, value in provenance.items():
-                f.write(f"# {name}: {canonical_json(value) if not isinstance(value, str) else value}\n")
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(["seq", "participant", *factors, "stratum", "arm", "block", "position", "at", "by",
-                        "withdrawn", "excluded"])  # fmt: skip
-            for r in all_rows:
-                if r["kind"] != "allocation":
-                    continue
-                values = json.loads(r["strata"])
-                w.writerow(
-                    [r["seq"], r["participant"], *(values[n] for n in factors), r["stratum"], r["arm"],
-                     r["block"], r["position"], r["at"], r["by"],
-                     int((r["participant"], "withdrawal") in events),
-                     int((r["participant"], "exclusion") in events)]
-                )  # fmt: skip
-        return provenance
+        return export(self, path)
 
     def verify(self, key_file: str | os.PathLike | None = None):  # noqa: ANN201 - a VerifyReport
         """Check the ledger; see :func:`ipstrial.ledger._verify.verify`."""

@@ -1,151 +1,143 @@
-"""The SQLite storage of a ledger: one ``meta`` table and one append-only ``entries`` table.
+"""Where a ledger lives: one ``meta`` table and one append-only ``entries`` table, in SQLite or PostgreSQL.
 
 ``meta`` (key, value) holds the format version, the trial id, the design (canonical JSON), the key commitment,
 the creation time and the ``head`` (the last seq and mac, with an HMAC of both, so that deleting the last rows
 is found by ``verify``). ``entries`` is the one chain of allocations and events; its rows are never updated or
-deleted. Every write runs in one ``BEGIN IMMEDIATE`` transaction (a writer lock taken before reading, so two
-writers never compute from the same state), waiting up to 30 s for another writer; SQLite's journal makes a
-transaction all or nothing, even if the process is killed (https://www.sqlite.org/atomiccommit.html).
+deleted. The two backends offer the same :class:`Store` operations and the same guarantee: every write runs in
+one transaction that first takes the ledger's single writer lock, so two writers never compute from the same
+state, and a transaction is all or nothing even if its process is killed.
+
+* SQLite (a file path): ``BEGIN IMMEDIATE`` takes the database's write lock before anything is read; SQLite's
+  journal makes the transaction atomic (https://www.sqlite.org/atomiccommit.html). See :mod:`._sqlite`.
+* PostgreSQL (a ``postgresql://`` URL): ``SELECT ... FROM meta WHERE key = 'head' FOR UPDATE`` locks the head
+  row for the transaction; a connection that dies aborts its transaction. See :mod:`._postgres`.
+
+Statements are written once, with ``?`` placeholders; the PostgreSQL store rewrites them to its own.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from ipstrial.errors import LedgerError
+FORMAT_VERSION = 2
+"""Version 2: the design record names its scheme and the rows hold no block or position (issue 12)."""
+LOCK_TIMEOUT_S = 30.0
+"""How long a writer waits for the writer lock held by another writer before giving up with an error."""
+CONNECT_TIMEOUT_S = 5
+"""How long opening a PostgreSQL ledger waits for the server before giving up with an error."""
 
-FORMAT_VERSION = 1
-BUSY_TIMEOUT_S = 30.0
+COLUMNS = ("seq", "kind", "participant", "stratum", "strata", "arm", "reason", "at", "by", "prev_mac", "mac")
+COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)  # quoted: BY is a reserved word of PostgreSQL's SQL
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE entries (
-    seq INTEGER PRIMARY KEY,
+SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE entries (
+    seq BIGINT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('allocation', 'withdrawal', 'exclusion')),
     participant TEXT NOT NULL,
     stratum TEXT,
     strata TEXT,
     arm TEXT,
-    block INTEGER,
-    position INTEGER,
     reason TEXT,
-    at TEXT NOT NULL,
-    by TEXT NOT NULL,
+    "at" TEXT NOT NULL,
+    "by" TEXT NOT NULL,
     prev_mac TEXT NOT NULL,
     mac TEXT NOT NULL
-);
-CREATE UNIQUE INDEX entries_participant_kind ON entries (participant, kind);
-CREATE INDEX entries_stratum ON entries (stratum, seq);
-"""
-
-COLUMNS = (
-    "seq",
-    "kind",
-    "participant",
-    "stratum",
-    "strata",
-    "arm",
-    "block",
-    "position",
-    "reason",
-    "at",
-    "by",
-    "prev_mac",
-    "mac",
+)""",
+    "CREATE UNIQUE INDEX entries_participant_kind ON entries (participant, kind)",
+    "CREATE INDEX entries_stratum ON entries (kind, stratum)",
 )
 
 
-def _connect(uri: str, path: str | os.PathLike) -> sqlite3.Connection:
-    try:
-        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        con.execute("PRAGMA synchronous = FULL")
-        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise LedgerError(
-            f"cannot open the ledger database '{path}' ({exc}); check the path and that it is a ledger "
-            "made by 'ipstrial ledger init'"
-        ) from None
-    con.row_factory = sqlite3.Row
-    return con
+class Store:
+    """The operations a ledger needs from its database (one connection, autocommit outside transactions)."""
+
+    name: str
+    """The database as shown in messages (a path, or a URL without its password)."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[dict]:
+        """The rows of a statement, as dicts."""
+        raise NotImplementedError
+
+    def one(self, sql: str, params: Sequence[object] = ()) -> dict | None:
+        """The first row of a statement (``None`` if there is none)."""
+        found = self.query(sql, params)
+        return found[0] if found else None
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run a statement that returns nothing."""
+        raise NotImplementedError
+
+    def transaction(self, lock: bool = True) -> AbstractContextManager[None]:
+        """One transaction, committed on success and rolled back on any exception; with ``lock`` it first
+        takes the ledger's writer lock (waiting up to :data:`LOCK_TIMEOUT_S`)."""
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        """The names of the tables in the ledger's database (schema)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close the connection."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Close, and remove what opening with ``create`` made (a failed ``init`` leaves nothing)."""
+        self.close()
+
+    # -- shared by both backends ------------------------------------------------------------------------
+    def check_no_ledger(self) -> None:
+        """Refuse a database that already holds a ledger (or tables of the same names)."""
+        from ipstrial.errors import LedgerError
+
+        if {"meta", "entries"} & self.tables():
+            raise LedgerError(
+                f"'{self.name}' already holds a ledger (tables meta and entries); a ledger is never "
+                "overwritten: give a new database"
+            )
+
+    def initialise(self, meta: dict[str, str]) -> None:
+        """Create the tables and write ``meta``, in one transaction; refuse a database holding a ledger."""
+        self.check_no_ledger()
+        with self.transaction(lock=False):
+            for statement in SCHEMA:
+                self.execute(statement)
+            for key, value in sorted(meta.items()):
+                self.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def check_is_ledger(self) -> None:
+        """Refuse a database without the ledger's tables."""
+        from ipstrial.errors import LedgerError
+
+        if not {"meta", "entries"} <= self.tables():
+            self.close()
+            raise LedgerError(
+                f"'{self.name}' is a database but not an ipstrial ledger (no meta and entries tables); "
+                "give the database made by 'ipstrial ledger init'"
+            )
+
+    def read_meta(self) -> dict[str, str]:
+        """The ``meta`` table as a dict."""
+        return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM meta")}
+
+    def rows(self) -> list[dict]:
+        """Every entry, in seq order, as dicts."""
+        return self.query(f"SELECT {COLUMN_LIST} FROM entries ORDER BY seq")
 
 
-def _uri(path: str | os.PathLike, mode: str) -> str:
-    return Path(path).absolute().as_uri().replace("file://", "file:", 1) + f"?mode={mode}"
+def is_url(db: str | os.PathLike) -> bool:
+    """Whether ``db`` is a PostgreSQL URL (``postgresql://`` or ``postgres://``) rather than a file."""
+    return isinstance(db, str) and db.split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in db
 
 
-def create(path: str | os.PathLike, meta: dict[str, str]) -> sqlite3.Connection:
-    """Create a new ledger database at ``path`` with ``meta``; refuse an existing file."""
-    p = Path(path)
-    if p.exists():
-        raise LedgerError(
-            f"'{path}' already exists; a ledger is never overwritten: choose another --db file name"
-        )
-    if not p.absolute().parent.is_dir():
-        raise LedgerError(f"cannot create the ledger '{path}': its folder does not exist; check the path")
-    con = _connect(_uri(p, "rwc"), path)
-    with transaction(con):
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                con.execute(statement)
-        con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
-    return con
+def open_store(db: str | os.PathLike, create: bool = False) -> Store:
+    """The store of ``db``: a PostgreSQL URL or an SQLite file path; ``create`` makes a new SQLite file."""
+    if is_url(db):
+        from ipstrial.ledger._postgres import PostgresStore
 
+        return PostgresStore(str(db))
+    from ipstrial.ledger._sqlite import SqliteStore
 
-def open_existing(path: str | os.PathLike) -> sqlite3.Connection:
-    """Open the existing ledger database at ``path`` (never creates one)."""
-    if not Path(path).is_file():
-        raise LedgerError(
-            f"no ledger database at '{path}'; check the path, or create one with 'ipstrial ledger init'"
-        )
-    con = _connect(_uri(path, "rw"), path)
-    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"meta", "entries"} <= tables:
-        con.close()
-        raise LedgerError(
-            f"'{path}' is an SQLite database but not an ipstrial ledger (no meta and entries tables); "
-            "give the file made by 'ipstrial ledger init'"
-        )
-    return con
-
-
-@contextmanager
-def transaction(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One ``BEGIN IMMEDIATE`` ... ``COMMIT`` transaction, rolled back on any exception."""
-    try:
-        con.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise LedgerError(
-            f"the ledger is locked by another writer for more than {BUSY_TIMEOUT_S:.0f} s ({exc}); "
-            "try again, and check that no process holds it open in a transaction"
-        ) from None
-    try:
-        yield con
-        con.execute("COMMIT")
-    except sqlite3.OperationalError as exc:  # e.g. still locked by readers at COMMIT after the busy timeout
-        _rollback(con)
-        raise LedgerError(
-            f"the ledger could not record the transaction ({exc}); nothing was recorded: try again"
-        ) from None
-    except BaseException:
-        _rollback(con)
-        raise
-
-
-def _rollback(con: sqlite3.Connection) -> None:
-    """Roll back the open transaction, if any (SQLite may already have rolled it back itself)."""
-    if con.in_transaction:
-        con.execute("ROLLBACK")
-
-
-def read_meta(con: sqlite3.Connection) -> dict[str, str]:
-    """The ``meta`` table as a dict."""
-    return {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM meta")}
-
-
-def rows(con: sqlite3.Connection) -> list[dict]:
-    """Every entry, in seq order, as dicts."""
-    return [dict(r) for r in con.execute(f"SELECT {', '.join(COLUMNS)} FROM entries ORDER BY seq")]
+    return SqliteStore(db, create)

@@ -4,8 +4,9 @@ Without the key: the format version and design are readable, seq runs 1, 2, ...,
 participant is allocated at most once, each event follows its participant's allocation.
 With the key (at unblinding): the key matches the commitment; every ``prev_mac`` is the previous row's mac
 (seq 1: the genesis mac of the design) and every ``mac`` is the HMAC of its row; the ``head`` names the last
-row; and replaying the allocations in seq order through the design's blocks gives, row by row, the recorded
-block, position and arm. The report names the FIRST broken row by seq and what is wrong with it.
+row; and replaying the allocations in seq order through the design's scheme with the key
+(:mod:`ipstrial.ledger._schemes`) gives, row by row, the recorded arm. The report names the FIRST broken
+row by seq and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ import os
 from dataclasses import dataclass, field
 
 from ipstrial.errors import LedgerError
-from ipstrial.ledger import _key, _store
+from ipstrial.ledger import _key
+from ipstrial.ledger._design import BLOCK_SCHEMES
 from ipstrial.ledger._ledger import EVENT_KINDS, Ledger, genesis, head_value, row_mac
+from ipstrial.ledger._schemes import Allocator, History
 
 
 @dataclass
 class VerifyReport:
     """The result of :func:`verify`: ``ok``, the rows checked, whether the key was used, and the problems
-    as ``(seq, what)`` in seq order (seq ``None``: about the ledger as a whole)."""
+    as ``(seq, what)`` in seq order (seq ``None``: about the ledger as a whole). With the key and a block
+    scheme, ``blocks`` gives each allocation's ``(block, position)`` within its stratum, as the replay found
+    them (unblinded information: the ledger itself stores neither)."""
 
     rows: int
     keyed: bool
     problems: list[tuple[int | None, str]] = field(default_factory=list)
+    blocks: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,7 +91,7 @@ def verify(ledger: Ledger, key_file: str | os.PathLike | None = None) -> VerifyR
             problems.append((seq, f"unknown kind {kind!r}"))
     if key is not None:
         _check_chain(ledger, key, rows, problems)
-        _check_replay(ledger, key, rows, problems)
+        _check_replay(ledger, key, rows, report)
     problems.sort(key=lambda p: (p[0] is not None, p[0] or 0))
     return report
 
@@ -102,7 +108,7 @@ def _check_chain(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -
             problems.append((r["seq"], "mac does not match the row's content (the row was edited or forged)"))
         prev = r["mac"]
     last_seq = rows[-1]["seq"] if rows else 0
-    stored = _store.read_meta(ledger._con).get("head", "")  # read now: the head moves with every row
+    stored = ledger.read_meta().get("head", "")  # read now: the head moves with every row
     try:
         head = json.loads(stored)
         valid = hmac.compare_digest(stored, head_value(key, head["seq"], head["mac"]))
@@ -118,11 +124,12 @@ def _check_chain(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -
         )  # fmt: skip
 
 
-def _check_replay(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -> None:
-    """Replay the allocations in seq order: each must be the design's next block entry of its stratum."""
+def _check_replay(ledger: Ledger, key: bytes, rows: list[dict], report: VerifyReport) -> None:
+    """Replay the allocations in seq order: each must be the arm the design's scheme draws with the key from
+    the recorded allocations before it (so an edited arm is found at its own row only)."""
     design = ledger.design
-    state: dict[str, tuple[int, int]] = {}  # stratum -> (block, position) of its last allocation
-    blocks: dict[tuple[str, int], list[str]] = {}
+    allocator = Allocator(design, key)
+    history = History(design)
     for r in rows:
         if r["kind"] != "allocation":
             continue
@@ -130,20 +137,21 @@ def _check_replay(ledger: Ledger, key: bytes, rows: list[dict], problems: list) 
         try:
             values = design.check_strata(json.loads(r["strata"]))
         except (LedgerError, TypeError, ValueError) as exc:
-            problems.append((seq, f"stratum values not allowed by the design: {exc}"))
+            report.problems.append((seq, f"stratum values not allowed by the design: {exc}"))
             continue
         stratum = design.stratum_label(values)
         if stratum != r["stratum"]:
-            problems.append((seq, f"stratum label {r['stratum']!r} differs from its values ({stratum!r})"))
-        block, position = state.get(stratum, (1, 0))
-        position += 1
-        arms = blocks.setdefault((stratum, block), design.block(key, stratum, block))
-        if position > len(arms):
-            block, position = block + 1, 1
-            arms = blocks.setdefault((stratum, block), design.block(key, stratum, block))
-        state[stratum] = (block, position)
-        if (r["block"], r["position"], r["arm"]) != (block, position, arms[position - 1]):
-            problems.append(
-                (seq, f"allocation is block {r['block']} position {r['position']} arm {r['arm']!r}; the "
-                      f"design and key give block {block} position {position} arm {arms[position - 1]!r}")
-            )  # fmt: skip
+            report.problems.append(
+                (seq, f"stratum label {r['stratum']!r} differs from its values ({stratum!r})")
+            )
+        expected = design.arms[allocator.next_arm(history, values, stratum)]
+        if design.scheme in BLOCK_SCHEMES:
+            report.blocks[seq] = allocator.block_place(history, stratum)[:2]
+        if r["arm"] != expected:
+            report.problems.append(
+                (seq, f"allocation is arm {r['arm']!r}; the design and key give arm {expected!r}")
+            )
+        if r["arm"] in design.arms:
+            history.add(values, stratum, r["arm"])
+        else:
+            report.problems.append((seq, f"arm {r['arm']!r} is not an arm of the design {list(design.arms)}"))
