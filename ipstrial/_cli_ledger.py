@@ -8,6 +8,7 @@ exits with status 1 when it finds the ledger broken, 0 when it is intact.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ipstrial._cli_common import _shown, _UserError
 
@@ -132,6 +133,8 @@ def _cmd_allocate(args: argparse.Namespace) -> int:
     with Ledger.open(args.db, args.key, trial_id=args.trial_id) as led:
         a = led.allocate(args.participant, strata, by=args.by)
     print(a.arm)
+    # on stderr, so that stdout holds the arm alone: to be written down with the allocation
+    print(f"receipt {a.receipt} (seq {a.seq}{'' if a.new else ', allocated before'})", file=sys.stderr)
     return 0
 
 
@@ -169,7 +172,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from ipstrial.ledger import Ledger
 
     with Ledger.open(args.db, trial_id=args.trial_id) as led:
-        prov = led.export(args.out)
+        prov = led.export(args.out, overwrite=args.force)
     print(
         f"{prov['rows']} rows exported to '{args.out}' "
         f"(last seq {prov['last_seq']}, last mac {prov['last_mac']})"
@@ -181,7 +184,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ipstrial.ledger import Ledger
 
     with Ledger.open(args.db, trial_id=args.trial_id) as led:
-        report = led.verify(args.key)
+        report = led.verify(args.key, args.receipt or (), args.against or ())
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -263,9 +266,14 @@ def add_ledger_commands(sub: argparse._SubParsersAction) -> None:
 
     q = ledger_sub.add_parser("export", help="the allocations as CSV with the provenance")
     db(q, None)
-    q.add_argument("--out", required=True, help="the CSV file to write")
+    q.add_argument("--out", required=True, help="the CSV file to write (mode 0600; not the ledger or a key)")
+    q.add_argument("--force", action="store_true", help="replace an existing --out file")
     q.set_defaults(func=_cmd_export)
 
     q = ledger_sub.add_parser("verify", help="check the ledger; with --key the chain and the allocations")
     db(q, "optional")
+    q.add_argument(
+        "--receipt", action="append", metavar="SEQ:MAC", help="a receipt printed by allocate (repeat)"
+    )
+    q.add_argument("--against", action="append", metavar="EXPORT.csv", help="an earlier export (repeat)")
     q.set_defaults(func=_cmd_verify)

@@ -53,8 +53,8 @@ def labels_of(values: pd.Series | np.ndarray) -> np.ndarray:
 #: Letters of other scripts that look like Latin ones (Cyrillic and Greek capitals and small letters):
 #: a label typed with one of them (``"IРS"`` with a Cyrillic Р) reads like the Latin label but is another.
 _LOOKALIKES = str.maketrans(
-    "АВЕКМНОРСТХаеорсухіјѕ" "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκνρτυχ",
-    "ABEKMHOPCTXaeopcyxijs" "ABEZHIKMNOPTYXokvptux",
+    "АВЕКМНОРСТХаеорсухіјѕΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκνρτυχ",
+    "ABEKMHOPCTXaeopcyxijsABEZHIKMNOPTYXokvptux",
 )
 
 

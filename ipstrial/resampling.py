@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 
-
 def _check_sizes(group_sizes: Sequence[int]) -> list[int]:
     sizes = list(np.atleast_1d(np.asarray(group_sizes, dtype=object)))
     if not sizes:

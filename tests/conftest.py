@@ -163,6 +163,24 @@ def _postgres_admin_url() -> str:
     return url
 
 
+@pytest.fixture(autouse=True)
+def _fixed_ledger_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every key a test's ledgers make comes from the test's name: the ledger tests draw the same
+    allocations on every run (a key is otherwise 32 fresh random bytes)."""
+    import hashlib
+    import itertools
+
+    from ipstrial.ledger import _key
+
+    counter = itertools.count()
+    name = request.node.nodeid.encode()
+
+    def token_bytes(n: int) -> bytes:
+        return hashlib.sha256(name + str(next(counter)).encode()).digest()[:n]
+
+    monkeypatch.setattr(_key, "token_bytes", token_bytes)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path) -> LedgerBackend:  # noqa: ANN001
     """An empty ledger database on each backend (PostgreSQL: a new database, dropped after the test)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -112,10 +113,73 @@ def test_an_observer_of_the_database_predicts_no_better_than_the_design(
         se = math.sqrt(p * (1 - p) / N_LEDGER)
         assert got <= p + Z * se, (name, got, p)  # no better than the design's own predictability
         assert got >= p - Z * se, (name, got, p)  # and not another design
+    # the database holds nothing else: every column of every row is what the design and the past allow
+    _check_nothing_else_is_stored(backend, _design(scheme), rows, meta, people)
+    # and no key the observer can derive from it draws the ledger's arms: each predicts no better
+    for candidate in _candidate_keys(meta, rows):
+        allocator, history = Allocator(_design(scheme), candidate), History(_design(scheme))
+        hits = 0
+        for j, r in enumerate(rows):
+            values = {"site": people.site.iat[j], "sex": people.sex.iat[j]}
+            stratum = _design(scheme).stratum_label(values)
+            hits += allocator.next_arm(history, values, stratum) == arms[j]
+            history.add(values, stratum, r["arm"])
+        p = max(reference.values())  # a wrong key still runs the scheme's rule: at best the design's own
+        assert hits / N_LEDGER <= p + Z * math.sqrt(p * (1 - p) / N_LEDGER), (candidate, hits)
     # the reference's convergence rate is the scheme's Blackwell-Hodges figure
     params = {"block_sizes": [2, 4]} if scheme == "permuted_blocks" else {"p": 0.8}
     figure = simulate_scheme(scheme, N_LEDGER, n_sim=400, seed=5, strata=people, arms=list(ARMS), **params)
     assert reference["convergence"] == pytest.approx(figure.p_guess, abs=0.01)
+
+
+def _candidate_keys(meta: dict[str, str], rows: list[dict]) -> list[bytes]:
+    """Keys an observer could try from what the database holds: empty, zeros, the commitment itself, and
+    the SHA-256 of every meta value and of the first row's mac."""
+    import hashlib
+
+    texts = [*meta.values(), rows[0]["mac"], rows[0]["prev_mac"]]
+    return [b"", bytes(32), bytes.fromhex(meta["key_commitment"])] + [
+        hashlib.sha256(t.encode()).digest() for t in texts
+    ]
+
+
+def _check_nothing_else_is_stored(
+    backend: LedgerBackend, design: LedgerDesign, rows: list[dict], meta: dict, people: pd.DataFrame
+) -> None:
+    """Every stored value is one the design, the participant, the time or the chain requires (a block
+    place, a size or a hint in any column would fail here), and the key is nowhere in the files."""
+    import base64
+    import re
+    from datetime import datetime
+
+    from ipstrial.ledger._design import canonical_json
+
+    assert set(meta) == {
+        "format_version", "trial_id", "design", "key_commitment", "created_at", "created_by", "head"
+    }  # fmt: skip
+    assert meta["design"] == design.to_json() and json.loads(meta["head"]).keys() == {
+        "seq",
+        "mac",
+        "head_mac",
+    }
+    hexes = re.compile("[0-9a-f]{64}")
+    for j, r in enumerate(rows):
+        values = {"site": people.site.iat[j], "sex": people.sex.iat[j]}
+        assert set(r) == {"seq", "kind", "participant", "stratum", "strata", "arm", "reason", "at", "by",
+                          "prev_mac", "mac"}  # fmt: skip
+        assert (r["seq"], r["kind"], r["participant"]) == (j + 1, "allocation", f"P{j:04d}")
+        assert r["strata"] == canonical_json(values) and r["stratum"] == design.stratum_label(values)
+        assert r["arm"] in design.arms and r["reason"] is None and r["by"] == meta["created_by"]
+        assert datetime.fromisoformat(r["at"]).tzinfo is not None
+        assert hexes.fullmatch(r["mac"]) and hexes.fullmatch(r["prev_mac"])
+    key = bytes.fromhex(backend.key.read_text().strip())
+    secrets = [key, key.hex().encode(), key.hex().upper().encode(), base64.b64encode(key)]
+    if backend.name == "sqlite":
+        for file in Path(backend.db).parent.glob(Path(backend.db).name + "*"):  # the file, any journal
+            raw = file.read_bytes()
+            assert not any(s in raw for s in secrets), file
+    dump = json.dumps(backend.sql("SELECT * FROM meta")) + json.dumps(backend.sql("SELECT * FROM entries"))
+    assert not any(s.decode("latin-1") in dump for s in secrets)
 
 
 def _scheme_sequence(design: LedgerDesign, key: bytes, n: int) -> tuple[list[int], list[tuple[int, int]]]:

@@ -439,7 +439,11 @@ class CostEffectivenessResult(Result):
             if ends is not None:
                 (ax_, ay_), (bx_, by_) = ends
                 ax.plot(
-                    [ax_, bx_], [ay_, by_], color="0.4", linestyle="--", linewidth=1.2,
+                    [ax_, bx_],
+                    [ay_, by_],
+                    color="0.4",
+                    linestyle="--",
+                    linewidth=1.2,
                     label=f"λ = {money_text(self.wtp)} per unit",
                 )
             ax.set_xlim(x_low, x_high)

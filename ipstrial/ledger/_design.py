@@ -22,6 +22,9 @@ SCHEMES = ("simple", "biased_coin", "permuted_blocks", "stratified_blocks", "min
 """The schemes a ledger allocates by (the randomization module's names)."""
 BLOCK_SCHEMES = ("permuted_blocks", "stratified_blocks")
 _MAX_LABEL = 64  # the longest factor name, level, arm label or trial id accepted
+MAX_BLOCK = 1000  # the largest block size accepted (blocks are small: 2-12 in practice)
+RESERVED_FACTORS = ("by", "db", "h", "help", "key", "participant", "set", "trial-id", "trial_id")
+"""Names a factor may not have: flags of ``ipstrial ledger allocate``, which takes factor values as flags."""
 _FORBIDDEN = ("=", "|", "\n", "\r")  # characters that would make the stratum label ambiguous
 _TOML_KEYS = ("trial_id", "scheme", "arms", "ratio", "block_sizes", "factors", "weights", "p", "imbalance")
 
@@ -31,8 +34,30 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
+def hidden_characters(text: str) -> list[str]:
+    """The characters of ``text`` a reader cannot see or that would make two equal-looking texts differ:
+    control, format (zero-width, bidirectional), private-use, unassigned and line or paragraph separators;
+    and, when ``text`` is not in Unicode normal form C, a note that it is not (``e`` + combining accent
+    against ``é``). Each as its code point."""
+    import unicodedata
+
+    out = [
+        f"U+{ord(c):04X}"
+        for c in text
+        if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+    ]
+    if not out and unicodedata.normalize("NFC", text) != text:
+        out.append("not in Unicode normal form C (write accented letters as one character)")
+    return out
+
+
 def _check_label(what: str, value: object) -> str:
     """A name or level: a non-empty string of at most 64 characters without ``= | newline``."""
+    hidden = hidden_characters(value) if isinstance(value, str) else []
+    if hidden:
+        raise DesignError(
+            f"{what} {value!r} has characters that cannot be seen ({', '.join(hidden[:5])}); remove them"
+        )
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise DesignError(
             f"{what} {value!r} must be a non-empty string without leading or trailing spaces; e.g. 'Odense'"
@@ -56,6 +81,12 @@ def _check_factors(
             raise DesignError(f"factors must map each factor name to its levels; got the entry {pair!r}")
         name, levels = pair
         _check_label("factor name", name)
+        if name.lower() in RESERVED_FACTORS:
+            raise DesignError(
+                f"factor name {name!r} is a flag of 'ipstrial ledger allocate' "
+                f"({', '.join(RESERVED_FACTORS)}); "
+                "rename the factor, e.g. 'site_by'"
+            )
         if isinstance(levels, str) or not isinstance(levels, Sequence) or len(levels) == 0:
             raise DesignError(
                 f"factor {name!r} needs a sequence of allowed levels such as ['F', 'M']; got {levels!r}"
@@ -175,6 +206,11 @@ class LedgerDesign:
                 raise DesignError(f"a {scheme} design needs block_sizes, e.g. [3, 6]")
             r = _check_design(arms, list(block_sizes), ratio)
             sizes = tuple(int(b) for b in block_sizes)
+            if max(sizes) > MAX_BLOCK:
+                raise DesignError(
+                    f"block size {max(sizes)} is larger than {MAX_BLOCK}; permuted blocks are small, "
+                    "e.g. [3, 6]"
+                )
         elif scheme == "biased_coin":
             r = _check_arms_ratio(arms, ratio)
             if len(set(r.tolist())) != 1:

@@ -24,6 +24,7 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ipstrial.errors import LedgerError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ipstrial.ledger._ledger import Ledger
 
-_JSON_FIELDS = ("design", "replay_design", "rows", "last_seq", "last_mac")
+_JSON_FIELDS = ("design", "replay_design", "rows", "allocations", "last_seq", "last_mac")
 
 
 def _table(ledger: Ledger, rows: list[dict]) -> str:
@@ -46,7 +47,14 @@ def _table(ledger: Ledger, rows: list[dict]) -> str:
     for r in rows:
         if r["kind"] != "allocation":
             continue
-        values = json.loads(r["strata"])
+        try:
+            values = json.loads(r["strata"])
+            [values[n] for n in factors]  # noqa: B018 - every factor present
+        except (TypeError, ValueError, KeyError):
+            raise LedgerError(
+                f"ledger '{ledger.db}' row seq {r['seq']} is damaged (its stratum values {r['strata']!r}); "
+                "run 'ipstrial ledger verify' before exporting"
+            ) from None
         w.writerow(
             [r["seq"], r["participant"], *(values[n] for n in factors), r["stratum"], r["arm"], r["at"],
              r["by"], int((r["participant"], "withdrawal") in events),
@@ -55,21 +63,26 @@ def _table(ledger: Ledger, rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def export(ledger: Ledger, path: str | os.PathLike) -> dict:
+def export(ledger: Ledger, path: str | os.PathLike, overwrite: bool = False) -> dict:
     """Write the allocations of ``ledger`` as CSV to ``path``, the provenance first (module docstring).
 
     Returns the provenance. Comparing ``last_mac`` with an earlier export finds a ledger cut short; the
-    ``sha256`` of the table lets :func:`read_export` find an edited file.
+    ``sha256`` of the table lets :func:`read_export` find an edited file. The file is written with mode 0600
+    (it holds every allocation) to a temporary name and then renamed, so a reader never sees half a file.
 
     Parameters
     ----------
     ledger
         An open :class:`~ipstrial.ledger.Ledger` (no key needed).
     path
-        The CSV file to write (overwritten).
+        The CSV file to write. An existing file is refused unless ``overwrite``; the ledger's own database
+        and a key file are refused always.
+    overwrite
+        Replace an existing file (``--force``).
     """
     from ipstrial.ledger._ledger import _now
 
+    _check_target(ledger, Path(path), overwrite)
     rows = ledger.rows()
     table = _table(ledger, rows)
     provenance = {
@@ -79,6 +92,7 @@ def export(ledger: Ledger, path: str | os.PathLike) -> dict:
         "replay_design": ledger.design.replay_design(),
         "key_commitment": ledger.commitment,
         "rows": len(rows),
+        "allocations": sum(r["kind"] == "allocation" for r in rows),
         "last_seq": rows[-1]["seq"] if rows else 0,
         "last_mac": rows[-1]["mac"] if rows else None,
         "exported_at": _now(),
@@ -88,12 +102,38 @@ def export(ledger: Ledger, path: str | os.PathLike) -> dict:
         f"# {name}: {canonical_json(value) if name in _JSON_FIELDS else value}\n"
         for name, value in provenance.items()
     )
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(path, "w", newline="") as f:
+        fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w", newline="") as f:
             f.write(head + table)
+        os.replace(temporary, target)
     except OSError as exc:
+        temporary.unlink(missing_ok=True)
         raise LedgerError(f"cannot write the export '{path}': {exc.strerror}; check the path") from None
     return provenance
+
+
+def _check_target(ledger: Ledger, target: Path, overwrite: bool) -> None:
+    """Refuse to write the export over the ledger, a key file, or (without ``overwrite``) any file."""
+    if not target.exists():
+        return
+    db = ledger.path
+    if target.is_dir():
+        raise LedgerError(f"the export '{target}' is a folder; give a file name such as allocations.csv")
+    if db is not None and db.exists() and os.path.samefile(target, db):
+        raise LedgerError(f"the export '{target}' is the ledger's own database; give another file name")
+    try:
+        looks_like_key = len(target.read_bytes().strip()) == 64 and bytes.fromhex(target.read_text().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        looks_like_key = False
+    if looks_like_key:
+        raise LedgerError(f"the export '{target}' holds an allocation key; give another file name")
+    if not overwrite:
+        raise LedgerError(
+            f"the export '{target}' already exists; give another name, or --force to replace it"
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,40 @@ class LedgerExport:
     design: dict
     ledger_design: LedgerDesign
     provenance: dict
+
+    def with_outcomes(self, outcomes: pd.DataFrame, on: str = "participant") -> pd.DataFrame:
+        """Every allocated participant with their outcomes: the export joined to ``outcomes`` on ``on``.
+
+        All allocations are kept (a participant without outcomes has missing values, for the analysis's
+        missing-data policy, e.g. ``missing="complete-case"``): the re-randomization test replays the design
+        that allocated everyone, so the data must hold everyone. Outcomes of an id that was never allocated,
+        or of an id twice, are an error naming the ids.
+
+        Parameters
+        ----------
+        outcomes
+            One row per participant, with the id column ``on``.
+        on
+            The id column of ``outcomes`` (the export's ``participant``).
+        """
+        import pandas as pd
+
+        if not isinstance(outcomes, pd.DataFrame) or on not in outcomes.columns:
+            raise LedgerError(f"outcomes must be a DataFrame with the id column {on!r}")
+        ids = outcomes[on].astype(str)
+        twice = sorted(ids[ids.duplicated()].unique())
+        unknown = sorted(set(ids) - set(self.frame["participant"]))
+        for what, bad in (("appear twice", twice), ("were never allocated in this ledger", unknown)):
+            if bad:
+                raise LedgerError(
+                    f"outcomes: the {on} values {bad[:5]}{' ...' if len(bad) > 5 else ''} {what}; give one "
+                    "row per allocated participant"
+                )
+        clash = sorted(set(outcomes.columns) & set(self.frame.columns) - {on})
+        if clash:
+            raise LedgerError(f"outcomes has columns of the export {clash}; rename them")
+        right = outcomes.assign(**{on: ids}).rename(columns={on: "participant"})
+        return self.frame.merge(right, on="participant", how="left", validate="one_to_one")
 
 
 def read_export(path: str | os.PathLike) -> LedgerExport:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 import stat
 from pathlib import Path
+from secrets import token_bytes
 
 from ipstrial.errors import LedgerError
 
@@ -31,7 +31,7 @@ def mac(key: bytes, message: str) -> str:
 
 def new_key_file(path: str | os.PathLike) -> bytes:
     """Generate a key and write it, hex-encoded, to the new file ``path`` (mode 0600; never overwritten)."""
-    key = secrets.token_bytes(KEY_BYTES)
+    key = token_bytes(KEY_BYTES)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
@@ -65,10 +65,9 @@ def read_key_file(path: str | os.PathLike, expected: str | None = None) -> bytes
             f"key file '{path}' has mode {mode:04o} and is readable or writable by group or others; "
             f"refused: run 'chmod 600 {path}'"
         )
-    text = p.read_text().strip()
     try:
-        key = bytes.fromhex(text)
-    except ValueError:
+        key = bytes.fromhex(p.read_text().strip())
+    except (OSError, UnicodeDecodeError, ValueError):  # a folder, unreadable, binary or not hex
         key = b""
     if len(key) != KEY_BYTES:
         raise LedgerError(
@@ -78,6 +77,8 @@ def read_key_file(path: str | os.PathLike, expected: str | None = None) -> bytes
     if expected is not None and not hmac.compare_digest(commitment(key), expected):
         raise LedgerError(
             f"key file '{path}' is not this ledger's key (its SHA-256 differs from the ledger's commitment "
-            f"{expected[:16]}...); give the key file written when this ledger was created"
+            f"{expected[:16]}...); give the key file written when this ledger was created. If that key fails "
+            "too, compare the commitment with the one 'ledger init' printed and the protocol recorded: a "
+            "different one means the ledger was re-keyed"
         )
     return key

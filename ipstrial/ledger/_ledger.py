@@ -17,16 +17,19 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ipstrial.errors import LedgerError
 from ipstrial.ledger import _key, _store
-from ipstrial.ledger._design import LedgerDesign, canonical_json
+from ipstrial.ledger._design import LedgerDesign, canonical_json, hidden_characters
 from ipstrial.ledger._schemes import Allocator, History
 
 MAX_PARTICIPANT = 64
+MAX_REASON = 500
+RECEIPT_HEX = 16  # a receipt's mac digits: 64 bits, which cannot be forged without the key
 EVENT_KINDS = ("withdrawal", "exclusion")
 
 
@@ -43,15 +46,29 @@ class Allocation:
     at: str
     by: str
     new: bool
+    mac: str = ""
+
+    @property
+    def receipt(self) -> str:
+        """``seq:mac`` (the first 16 hex digits of the row's mac): give it to whoever records the allocation
+        (the case report form); ``verify(receipts=[...])`` later finds the ledger cut back behind it."""
+        return f"{self.seq}:{self.mac[:RECEIPT_HEX]}"
 
 
 def check_participant(participant: object) -> str:
     """A participant id: a non-empty string of at most 64 characters without leading/trailing spaces."""
     if not isinstance(participant, str) or not participant.strip():
         raise LedgerError(f"participant id {participant!r} is empty; give the participant's id, e.g. 'P0001'")
-    if participant != participant.strip() or any(c in participant for c in "\n\r\t"):
+    hidden = hidden_characters(participant)
+    if participant != participant.strip() or hidden:
+        what = (
+            f"characters that cannot be seen ({', '.join(hidden[:5])})"
+            if hidden
+            else "leading/trailing spaces"
+        )
         raise LedgerError(
-            f"participant id {participant!r} has leading/trailing spaces or control characters; remove them"
+            f"participant id {participant!r} has {what}; remove them (two ids that look the same must be "
+            "the same)"
         )
     if len(participant) > MAX_PARTICIPANT:
         raise LedgerError(
@@ -62,13 +79,19 @@ def check_participant(participant: object) -> str:
 
 
 def _user(by: str | None) -> str:
+    """Who records a row: ``by``, else the OS user; under ``sudo`` (the allocation account running the
+    command for a recruiter, README) the recruiter who ran sudo, as ``recruiter (as account)``."""
     if by is None:
         try:
-            return getpass.getuser()
+            user = getpass.getuser()
         except (KeyError, OSError):
             raise LedgerError("cannot tell the OS user name; give by='NAME' (--by NAME)") from None
-    if not isinstance(by, str) or not by.strip() or len(by) > MAX_PARTICIPANT:
-        raise LedgerError(f"by {by!r} must be a non-empty name of at most {MAX_PARTICIPANT} characters")
+        caller = os.environ.get("SUDO_USER")
+        return f"{caller} (as {user})" if caller and caller != user else user
+    if not isinstance(by, str) or not by.strip() or len(by) > MAX_PARTICIPANT or hidden_characters(by):
+        raise LedgerError(
+            f"by {by!r} must be a non-empty name of at most {MAX_PARTICIPANT} visible characters"
+        )
     return by
 
 
@@ -96,7 +119,11 @@ class Ledger:
 
     Create one with :meth:`init`, open one with :meth:`open`; ``db`` is a file path (SQLite) or a
     ``postgresql://user@host:port/dbname`` URL (the ``postgresql`` extra). ``allocate`` and ``withdraw`` need
-    the key (the allocation server holds it); ``status``, ``export`` and ``verify`` without a key do not.
+    the key; ``status``, ``export`` and ``verify`` without a key do not. Whoever reads the key can compute
+    the next allocation: only the allocation account may (the README shows recruiters allocating through it
+    with sudo). Each write first checks, with the key, the rows this object has not seen (the first write
+    all of them) and refuses a ledger that was changed; :attr:`Allocation.receipt` lets ``verify`` find a
+    ledger cut back to an earlier copy.
     """
 
     def __init__(self, store: _store.Store, key: bytes | None) -> None:
@@ -127,6 +154,7 @@ class Ledger:
         self.commitment = commitment
         self._key = key
         self._allocator = None if key is None else Allocator(design, key)
+        self._forget()
 
     @property
     def path(self) -> Path | None:
@@ -195,6 +223,7 @@ class Ledger:
                 ledger.close()
                 raise
             ledger._allocator = Allocator(ledger.design, ledger._key)
+            ledger._forget()
         return ledger
 
     def close(self) -> None:
@@ -214,26 +243,68 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------------------
     def _append(self, key: bytes, row: dict) -> dict:
-        """Insert ``row`` (without seq, prev_mac, mac) after the last row, inside the caller's transaction."""
-        store = self._store
-        head = json.loads(store.one("SELECT value FROM meta WHERE key = 'head'")["value"])
-        last = store.one("SELECT seq, mac FROM entries ORDER BY seq DESC LIMIT 1")
-        seq, prev = (0, genesis(key, self.meta["design"])) if last is None else (last["seq"], last["mac"])
-        if head["seq"] != seq or head["mac"] != prev:
-            raise LedgerError(
-                f"ledger '{self.db}' is inconsistent: its head says seq {head['seq']} but the last row is "
-                f"seq {seq}; run 'ipstrial ledger verify' and stop allocating"
-            )
+        """Insert ``row`` (without seq, prev_mac, mac) after the last row, inside the caller's transaction,
+        after :meth:`_check_tail` has checked the rows before it."""
+        seq, prev = self._checked
         row = {**row, "seq": seq + 1, "prev_mac": prev}
         row["mac"] = row_mac(key, row)
-        store.execute(
+        self._store.execute(
             f"INSERT INTO entries ({_store.COLUMN_LIST}) VALUES ({', '.join('?' * len(_store.COLUMNS))})",
             [row[c] for c in _store.COLUMNS],
         )
-        store.execute(
+        self._store.execute(
             "UPDATE meta SET value = ? WHERE key = 'head'", (head_value(key, row["seq"], row["mac"]),)
         )
         return row
+
+    def _damaged(self, seq: int | None, what: str) -> LedgerError:
+        self._forget()
+        where = f" at seq {seq}" if seq is not None else ""
+        return LedgerError(
+            f"ledger '{self.db}' fails its check{where} ({what}); nothing was recorded: stop allocating and "
+            "run 'ipstrial ledger verify --key' to see what was changed"
+        )
+
+    def _forget(self) -> None:
+        """Drop what this process checked: the next write checks the whole chain again."""
+        self._checked = (0, genesis(self._key, self.meta["design"])) if self._key is not None else (0, "")
+        self._history = History(self.design)
+
+    def _check_tail(self, key: bytes) -> None:
+        """Inside the writing transaction: check the rows appended since this process last looked.
+
+        Each row's ``prev_mac`` and ``mac`` (with the key), its seq, its stratum values and arm; the last row
+        this process checked is still there, unchanged (else the ledger was edited or rolled back); and the
+        head names the last row with a valid HMAC. The allocations are counted into the history the next
+        draw uses, so an edited count cannot steer it. The first write of a process checks the whole chain.
+        """
+        seq, prev = self._checked
+        if seq:
+            kept = self._store.one("SELECT mac FROM entries WHERE seq = ?", (seq,))
+            if kept is None or kept["mac"] != prev:
+                raise self._damaged(seq, "a row this process checked was removed or changed")
+        for r in self._store.query(
+            f"SELECT {_store.COLUMN_LIST} FROM entries WHERE seq > ? ORDER BY seq", (seq,)
+        ):
+            if r["seq"] != seq + 1:
+                raise self._damaged(seq + 1, f"row seq {seq + 1} is missing")
+            if r["prev_mac"] != prev or r["mac"] != row_mac(key, r):
+                raise self._damaged(r["seq"], "its mac does not match the chain")
+            if r["kind"] == "allocation":
+                try:
+                    values = self.design.check_strata(json.loads(r["strata"]))
+                    if r["arm"] not in self.design.arms:
+                        raise ValueError(f"arm {r['arm']!r} is not an arm of the design")
+                except (LedgerError, TypeError, ValueError) as exc:
+                    raise self._damaged(
+                        r["seq"], f"its row is not an allocation of this design: {exc}"
+                    ) from None
+                self._history.add(values, self.design.stratum_label(values), r["arm"])
+            seq, prev = r["seq"], r["mac"]
+        stored = self._store.one("SELECT value FROM meta WHERE key = 'head'")
+        if stored is None or stored["value"] != head_value(key, seq, prev):
+            raise self._damaged(None, f"the head record does not name the last row, seq {seq}")
+        self._checked = (seq, prev)
 
     @staticmethod
     def _allocation(row: dict, new: bool) -> Allocation:
@@ -246,15 +317,8 @@ class Ledger:
             at=row["at"],
             by=row["by"],
             new=new,
+            mac=row["mac"],
         )
-
-    def _history(self) -> History:
-        """The allocations so far, counted in the database (inside the allocating transaction)."""
-        counts = self._store.query(
-            "SELECT strata, stratum, arm, count(*) AS n FROM entries WHERE kind = 'allocation' "
-            "GROUP BY strata, stratum, arm"
-        )
-        return History.from_counts(self.design, counts)
 
     def allocate(self, participant: str, strata: dict | None = None, by: str | None = None) -> Allocation:
         """Allocate ``participant`` with factor values ``strata``, in one transaction under the writer lock.
@@ -270,31 +334,45 @@ class Ledger:
         values = self.design.check_strata(strata or {})
         stratum = self.design.stratum_label(values)
         by = _user(by)
-        with self._store.transaction():
-            old = self._store.one(
-                f"SELECT {_store.COLUMN_LIST} FROM entries WHERE participant = ? AND kind = 'allocation'",
-                (participant,),
-            )
-            if old is not None:
-                if old["stratum"] != stratum:
-                    raise LedgerError(
-                        f"participant {participant!r} was allocated (seq {old['seq']}) in stratum "
-                        f"{old['stratum']!r}, not {stratum!r}; an allocation never changes: check the values"
-                    )
-                return self._allocation(old, new=False)
-            arm = self._allocator.next_arm(self._history(), values, stratum)
-            row = {
-                "kind": "allocation",
-                "participant": participant,
-                "stratum": stratum,
-                "strata": canonical_json(values),
-                "arm": self.design.arms[arm],
-                "reason": None,
-                "at": _now(),
-                "by": by,
-            }
-            row = self._append(key, row)
+        try:
+            with self._store.transaction():
+                self._check_tail(key)
+                row = self._allocate_row(key, participant, values, stratum, by)
+        except BaseException:
+            self._forget()  # the transaction did not happen: check again from the start next time
+            raise
+        if row.get("_old"):
+            return self._allocation(row, new=False)
+        self._checked = (row["seq"], row["mac"])
+        self._history.add(values, stratum, row["arm"])
         return self._allocation(row, new=True)
+
+    def _allocate_row(self, key: bytes, participant: str, values: dict, stratum: str, by: str) -> dict:
+        """The allocation row of ``participant``: the recorded one (marked ``_old``), else a new one."""
+        assert self._allocator is not None
+        old = self._store.one(
+            f"SELECT {_store.COLUMN_LIST} FROM entries WHERE participant = ? AND kind = 'allocation'",
+            (participant,),
+        )
+        if old is not None:
+            if old["stratum"] != stratum:
+                raise LedgerError(
+                    f"participant {participant!r} was allocated (seq {old['seq']}) in stratum "
+                    f"{old['stratum']!r}, not {stratum!r}; an allocation never changes: check the values"
+                )
+            return {**old, "_old": True}
+        arm = self._allocator.next_arm(self._history, values, stratum)
+        row = {
+            "kind": "allocation",
+            "participant": participant,
+            "stratum": stratum,
+            "strata": canonical_json(values),
+            "arm": self.design.arms[arm],
+            "reason": None,
+            "at": _now(),
+            "by": by,
+        }
+        return self._append(key, row)
 
     def withdraw(
         self, participant: str, kind: str = "withdrawal", reason: str = "", by: str | None = None
@@ -307,33 +385,45 @@ class Ledger:
         participant = check_participant(participant)
         if kind not in EVENT_KINDS:
             raise LedgerError(f"kind {kind!r} is not an event kind; give one of {list(EVENT_KINDS)}")
-        if not isinstance(reason, str):
-            raise LedgerError(f"reason must be a string; got {reason!r}")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON or hidden_characters(reason):
+            raise LedgerError(
+                f"reason {str(reason)[:40]!r} must be text of at most {MAX_REASON} visible characters, "
+                "on one line"
+            )
         by = _user(by)
-        with self._store.transaction():
-            kinds = {
-                r["kind"]
-                for r in self._store.query("SELECT kind FROM entries WHERE participant = ?", (participant,))
-            }
-            if "allocation" not in kinds:
-                raise LedgerError(
-                    f"participant {participant!r} has not been allocated; only an allocated participant can "
-                    f"have a {kind}"
-                )
-            if kind in kinds:
-                raise LedgerError(f"participant {participant!r} already has a {kind} recorded; nothing to do")
-            row = {
-                "kind": kind,
-                "participant": participant,
-                "stratum": None,
-                "strata": None,
-                "arm": None,
-                "reason": reason,
-                "at": _now(),
-                "by": by,
-            }
-            row = self._append(key, row)
+        try:
+            with self._store.transaction():
+                self._check_tail(key)
+                row = self._event_row(key, participant, kind, reason, by)
+        except BaseException:
+            self._forget()
+            raise
+        self._checked = (row["seq"], row["mac"])
         return row["seq"]
+
+    def _event_row(self, key: bytes, participant: str, kind: str, reason: str, by: str) -> dict:
+        kinds = {
+            r["kind"]
+            for r in self._store.query("SELECT kind FROM entries WHERE participant = ?", (participant,))
+        }
+        if "allocation" not in kinds:
+            raise LedgerError(
+                f"participant {participant!r} has not been allocated; only an allocated participant can "
+                f"have a {kind}"
+            )
+        if kind in kinds:
+            raise LedgerError(f"participant {participant!r} already has a {kind} recorded; nothing to do")
+        row = {
+            "kind": kind,
+            "participant": participant,
+            "stratum": None,
+            "strata": None,
+            "arm": None,
+            "reason": reason,
+            "at": _now(),
+            "by": by,
+        }
+        return self._append(key, row)
 
     # -- reading ---------------------------------------------------------------------------------------
     def rows(self) -> list[dict]:
@@ -370,14 +460,19 @@ class Ledger:
             "events": events,
         }
 
-    def export(self, path: str | os.PathLike) -> dict:
+    def export(self, path: str | os.PathLike, overwrite: bool = False) -> dict:
         """Write the allocations as CSV with their provenance; see :func:`ipstrial.ledger._export.export`."""
         from ipstrial.ledger._export import export
 
-        return export(self, path)
+        return export(self, path, overwrite)
 
-    def verify(self, key_file: str | os.PathLike | None = None):  # noqa: ANN201 - a VerifyReport
+    def verify(  # noqa: ANN201 - a VerifyReport
+        self,
+        key_file: str | os.PathLike | None = None,
+        receipts: Sequence[str] = (),
+        against: Sequence[str | os.PathLike] = (),
+    ):
         """Check the ledger; see :func:`ipstrial.ledger._verify.verify`."""
         from ipstrial.ledger._verify import verify
 
-        return verify(self, key_file)
+        return verify(self, key_file, receipts, against)

@@ -33,10 +33,20 @@ def shown_url(url: str) -> str:
     return f"postgresql://{user}{d.get('host', '')}{port}/{d.get('dbname', '')}"
 
 
+def scrubbed(text: str) -> str:
+    """``text`` with any password of a URL or a ``password=`` setting replaced by ``***``, on one line."""
+    import re
+
+    text = re.sub(r"(://[^\s/@:]*:)[^\s@]*@", r"\1***@", " ".join(text.split()))
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
+
+
 class PostgresStore(Store):
     """A ledger in the PostgreSQL database of ``url``."""
 
     def __init__(self, url: str) -> None:
+        scheme, sep, rest = url.partition("://")
+        url = scheme.lower() + sep + rest  # libpq reads only the lower-case scheme
         self.name = shown_url(url)
         try:
             import psycopg
@@ -52,7 +62,7 @@ class PostgresStore(Store):
                 url, autocommit=True, row_factory=dict_row, connect_timeout=_store.CONNECT_TIMEOUT_S
             )
         except psycopg.Error as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
+            reason = scrubbed(str(exc)) or type(exc).__name__
             raise LedgerError(
                 f"cannot reach the ledger database '{self.name}' within {_store.CONNECT_TIMEOUT_S} s "
                 f"({reason}); "
@@ -81,7 +91,7 @@ class PostgresStore(Store):
             ) from None
         except self._errors.OperationalError as exc:
             raise LedgerError(
-                f"lost the connection to the ledger database '{self.name}' ({' '.join(str(exc).split())}); "
+                f"lost the connection to the ledger database '{self.name}' ({scrubbed(str(exc))}); "
                 "nothing of the current transaction was recorded: try again"
             ) from None
         except self._errors.errors.DuplicateTable:  # another init made the tables first
@@ -91,7 +101,7 @@ class PostgresStore(Store):
             ) from None
         except self._errors.Error as exc:  # e.g. no permission to create tables, a read-only standby
             raise LedgerError(
-                f"the ledger database '{self.name}' refused the statement ({' '.join(str(exc).split())}); "
+                f"the ledger database '{self.name}' refused the statement ({scrubbed(str(exc))}); "
                 "nothing of the current transaction was recorded"
             ) from None
 

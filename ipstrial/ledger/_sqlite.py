@@ -24,24 +24,32 @@ class SqliteStore(Store):
         p = Path(path)
         self.name = str(path)
         if create:
-            if p.exists():
-                raise LedgerError(
-                    f"'{path}' already exists; a ledger is never overwritten: choose another --db file name"
-                )
             if not p.absolute().parent.is_dir():
                 raise LedgerError(
                     f"cannot create the ledger '{path}': its folder does not exist; check the path"
                 )
+            try:  # exclusively: of two processes creating the same ledger, one gets it and one is refused
+                os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                raise LedgerError(
+                    f"'{path}' already exists; a ledger is never overwritten: choose another --db file name"
+                ) from None
+            except OSError as exc:
+                raise LedgerError(
+                    f"cannot create the ledger '{path}': {exc.strerror}; check the path"
+                ) from None
         elif not p.is_file():
             raise LedgerError(
                 f"no ledger database at '{path}'; check the path, or create one with 'ipstrial ledger init'"
             )
         try:
-            uri = _uri(p, "rwc" if create else "rw")
+            uri = _uri(p, "rw")  # never creates: a new ledger's file was made above, mode 0600
             con = sqlite3.connect(uri, uri=True, timeout=_store.LOCK_TIMEOUT_S, isolation_level=None)
             con.execute("PRAGMA synchronous = FULL")
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
+            if create:
+                p.unlink(missing_ok=True)
             raise LedgerError(
                 f"cannot open the ledger database '{path}' ({exc}); check the path and that it is a ledger "
                 "made by 'ipstrial ledger init'"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ipstrial.errors import LedgerError
@@ -58,8 +59,29 @@ class VerifyReport:
         ])  # fmt: skip
 
 
-def verify(ledger: Ledger, key_file: str | os.PathLike | None = None) -> VerifyReport:
+def verify(
+    ledger: Ledger,
+    key_file: str | os.PathLike | None = None,
+    receipts: Sequence[str] = (),
+    against: Sequence[str | os.PathLike] = (),
+) -> VerifyReport:
     """Check ``ledger`` (see the module docstring); with ``key_file`` also the chain and the replay.
+
+    A ledger cut back to an earlier state, its head record restored from a copy, is a consistent chain: only
+    something kept outside the ledger can show it. ``receipts`` (``"seq:mac"`` of
+    :attr:`~ipstrial.ledger.Allocation.receipt`, as printed by ``ledger allocate``) and ``against`` (earlier
+    exports: their last seq and mac) must each name a row of the ledger with that mac.
+
+    Parameters
+    ----------
+    ledger
+        The open ledger.
+    key_file
+        The key file (at unblinding): also check every mac, the head and the replay of every allocation.
+    receipts
+        Receipts ``"seq:mac"`` given out by earlier allocations.
+    against
+        Earlier exports of this ledger (``ledger export``).
 
     A wrong key or an unsafe key file raises :class:`~ipstrial.errors.LedgerError`; every finding about
     the rows is a problem in the returned :class:`VerifyReport`.
@@ -70,6 +92,10 @@ def verify(ledger: Ledger, key_file: str | os.PathLike | None = None) -> VerifyR
     problems = report.problems
     allocated: dict[str, int] = {}
     seen_events: set[tuple[str, str]] = set()
+    odd = next((r["seq"] for r in rows if not isinstance(r["seq"], int)), None)
+    if odd is not None:  # SQLite keeps what it is given: a seq edited to text
+        report.problems.append((None, f"a row has seq {odd!r}, not a whole number: the ledger was edited"))
+        return report
     for expected_seq, r in enumerate(rows, start=1):
         seq = r["seq"]
         if seq != expected_seq:
@@ -89,11 +115,46 @@ def verify(ledger: Ledger, key_file: str | os.PathLike | None = None) -> VerifyR
             seen_events.add((who, kind))
         else:
             problems.append((seq, f"unknown kind {kind!r}"))
+    _check_outside_records(ledger, rows, receipts, against, problems)
     if key is not None:
         _check_chain(ledger, key, rows, problems)
         _check_replay(ledger, key, rows, report)
     problems.sort(key=lambda p: (p[0] is not None, p[0] or 0))
     return report
+
+
+def _check_outside_records(
+    ledger: Ledger, rows: list[dict], receipts: Sequence[str], against: Sequence, problems: list
+) -> None:
+    """Each receipt and each earlier export's last row must be a row of the ledger, with the same mac."""
+    from ipstrial.ledger._export import read_export
+
+    by_seq = {r["seq"]: r["mac"] for r in rows}
+    claims: list[tuple[int, str, str]] = []
+    for receipt in receipts:
+        seq, sep, mac = str(receipt).strip().partition(":")
+        if not sep or not seq.isdigit() or len(mac) < 8 or any(c not in "0123456789abcdef" for c in mac):
+            raise LedgerError(
+                f"receipt {receipt!r} is not SEQ:MAC as 'ledger allocate' prints it, e.g. 17:3fa4c2d19b0e7a65"
+            )
+        claims.append((int(seq), mac, f"receipt {receipt}"))
+    for path in against:
+        provenance = read_export(path).provenance
+        if (
+            provenance.get("trial_id") != ledger.trial_id
+            or provenance.get("key_commitment") != ledger.commitment
+        ):
+            raise LedgerError(
+                f"the export '{path}' is of another ledger (trial id or key commitment differs)"
+            )
+        if provenance.get("last_seq"):
+            claims.append((int(provenance["last_seq"]), provenance["last_mac"], f"the export '{path}'"))
+    for seq, mac, what in claims:
+        if seq not in by_seq:
+            gone = f"{what} names seq {seq}, which the ledger no longer has (rows removed: it was cut back)"
+            problems.append((seq, gone))
+        elif not by_seq[seq].startswith(mac):
+            problems.append((seq, f"{what} does not match the row's mac (the row was replaced)"))
 
 
 def _check_chain(ledger: Ledger, key: bytes, rows: list[dict], problems: list) -> None:

@@ -123,9 +123,9 @@ def check_minimization(
             raise DesignError(
                 f"weights name factors {unknown} that are not among the factors {list(factors)}"
             )
-        w = np.array([weights.get(f, 1.0) for f in factors], dtype=float)
+        w = _weights_array([weights.get(f, 1.0) for f in factors])
     else:
-        w = np.asarray(list(weights), dtype=float)
+        w = _weights_array(weights)
         if w.shape != (len(factors),):
             raise DesignError(
                 f"weights has {plural(w.size, 'entry', 'entries')} but there are "
@@ -135,6 +135,19 @@ def check_minimization(
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
         raise DesignError(f"weights {w.tolist()} must be finite, non-negative and not all zero")
     return MinimizationDesign(tuple(arms), r, factors, w, float(p), imbalance)
+
+
+def _weights_array(weights: object) -> np.ndarray:
+    """The weights as floats; anything that is not a sequence of numbers is a DesignError."""
+    try:
+        values = list(weights)  # type: ignore[call-overload]
+        if any(isinstance(v, str | bool) for v in values):
+            raise TypeError
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DesignError(
+            f"weights {weights!r} must be numbers, one per factor (or a dict {{factor: w}})"
+        ) from None
 
 
 def factor_levels(frame: pd.DataFrame) -> dict[str, list[str]]:
