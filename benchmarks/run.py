@@ -24,6 +24,7 @@ MODULES = (
     "bench_scheme_properties",
     "bench_validation",
     "bench_power",
+    "bench_ledger",
 )
 
 
