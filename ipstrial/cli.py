@@ -32,6 +32,7 @@ from ipstrial._cli_common import (
     _UserError,
 )
 from ipstrial._cli_ledger import add_ledger_commands
+from ipstrial._cli_registers import add_registers_commands
 from ipstrial._cli_study import add_study_commands
 from ipstrial._version import __version__
 
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_study_commands(sub)
     add_ledger_commands(sub)
+    add_registers_commands(sub)
 
     p = sub.add_parser(
         "budget",
