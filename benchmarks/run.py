@@ -25,6 +25,7 @@ MODULES = (
     "bench_validation",
     "bench_power",
     "bench_ledger",
+    "bench_registers",
 )
 
 

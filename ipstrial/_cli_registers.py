@@ -37,6 +37,9 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         week=args.week,
         code=args.code,
         duplicates=args.duplicates,
+        first_week=args.first_week,
+        allow_no_register_rows=args.allow_no_register_rows,
+        allow_empty_weeks=args.allow_empty_weeks,
         threads=args.threads,
         memory_limit=args.memory_limit,
     )
@@ -67,6 +70,20 @@ def add_registers_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--person", default="person", help="the panel's person column")
     q.add_argument("--week", default="week", help="the panel's ISO week column (YYYY-Www)")
     q.add_argument("--code", default="code", help="the panel's code column")
+    q.add_argument(
+        "--first-week",
+        choices=("containing", "next"),
+        default="containing",
+        help="week 1: the ISO week of the randomisation date (containing) or the week after it (next)",
+    )
+    q.add_argument(
+        "--allow-no-register-rows",
+        action="store_true",
+        help="allow more than 5%% of participants without any panel row (usually ids that do not match)",
+    )
+    q.add_argument(
+        "--allow-empty-weeks", action="store_true", help="allow weeks of the coverage without any panel row"
+    )
     q.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: every core)")
     q.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 3GB")
     q.add_argument("--force", action="store_true", help="overwrite --out")

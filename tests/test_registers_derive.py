@@ -55,7 +55,7 @@ EXPECTED = pd.DataFrame(
 
 def test_the_rules_by_hand_on_a_frame_parquet_and_csv(tmp_path: Path) -> None:
     panel = _panel()
-    framed = derive_outcomes(panel, _randomisation(), CODES, horizon_weeks=6)
+    framed = derive_outcomes(panel, _randomisation(), CODES, horizon_weeks=6, allow_no_register_rows=True)
     got = framed.frame
     pd.testing.assert_frame_equal(got[EXPECTED.columns], EXPECTED, check_dtype=False)
     # transfers: A 3 cash weeks (2,900) and 2 disability weeks (4,300); B 3 sickness weeks (3,800)
@@ -75,16 +75,18 @@ def test_the_rules_by_hand_on_a_frame_parquet_and_csv(tmp_path: Path) -> None:
         [tmp_path / "p0.parquet", tmp_path / "p1.parquet"],
         tmp_path / "p.csv",
     ):
-        pd.testing.assert_frame_equal(derive_outcomes(source, _randomisation(), CODES, 6).frame, got)
+        again = derive_outcomes(source, _randomisation(), CODES, 6, allow_no_register_rows=True)
+        pd.testing.assert_frame_equal(again.frame, got)
 
 
 def test_the_coverage_and_what_is_reported(tmp_path: Path) -> None:
     panel = _panel()
     panel = panel[panel.person != "X"]
-    derived = derive_outcomes(panel, _randomisation(), CODES, horizon_weeks=10)
+    derived = derive_outcomes(panel, _randomisation(), CODES, horizon_weeks=10, allow_no_register_rows=True)
     assert derived.coverage == ("2011-W52", "2012-W06")
-    assert derived.no_register_rows == ("D",)
-    assert derived.truncated == ("A", "B", "C", "D")  # the panel ends in week 6 of their 10
+    assert derived.no_register_rows == ("D",) and derived.frame["register_rows"].tolist() == [5, 7, 6, 0]
+    # the panel ends in week 6 of their 10; B's follow-up ended with its emigration (week 4) before that
+    assert derived.truncated == ("A", "C", "D") and derived.frame["truncated"].tolist() == [1, 0, 1, 1]
     assert derived.frame["followup_weeks"].tolist() == [6, 3, 6, 6]
     assert "no register rows" in derived.summary() and "ends with the panel" in derived.summary()
 
@@ -126,7 +128,9 @@ def test_conflicting_duplicates_are_an_error_or_resolved_by_priority() -> None:
         TrialDataError, match=r"1 person-weeks have different codes \(A 2012-W02: \['130', '998'\]\)"
     ):
         derive_outcomes(panel, _randomisation(), CODES, 6)
-    derived = derive_outcomes(panel, _randomisation(), CODES, 6, duplicates="priority")
+    derived = derive_outcomes(
+        panel, _randomisation(), CODES, 6, duplicates="priority", allow_no_register_rows=True
+    )
     a = derived.frame.iloc[0]
     assert (a["event"], a["followup_weeks"]) == (0, 1)  # the end code wins week 2: follow-up is week 1
     assert derived.resolved == 1 and derived.collapsed == 1  # A's week 1 "130" twice
@@ -175,7 +179,7 @@ def test_panel_files_that_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="the panel could not be read"):
         derive_outcomes(tmp_path / "junk.parquet", _randomisation(), CODES, 6)
     _panel().rename(columns={"week": "wk"}).to_csv(tmp_path / "p.csv", index=False)
-    with pytest.raises(ParameterError, match="the panel could not be read .*'week'"):
+    with pytest.raises(ParameterError, match=r"the panel files have no column \['week'\]; their columns are"):
         derive_outcomes(tmp_path / "p.csv", _randomisation(), CODES, 6)
     with pytest.raises(ParameterError, match="engine='pandas' takes an in-memory panel"):
         derive_outcomes(tmp_path / "p.csv", _randomisation(), CODES, 6, engine="pandas")
@@ -204,13 +208,131 @@ def test_registers_derive_on_the_command_line(tmp_path: Path, capsys: pytest.Cap
     _randomisation().to_csv(tmp_path / "rand.csv", index=False)
     codes = Path(__file__).parents[1] / "ipstrial" / "registers" / "codes" / "synthetic.toml"
     args = ["registers", "derive", "--panel", str(tmp_path / "*.parquet"), "--randomisation",
-            str(tmp_path / "rand.csv"), "--codes", str(codes), "--horizon-weeks", "6"]  # fmt: skip
+            str(tmp_path / "rand.csv"), "--codes", str(codes), "--horizon-weeks", "6",
+            "--allow-no-register-rows"]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "out.csv")]) == 0
     out = pd.read_csv(tmp_path / "out.csv", dtype={"participant_id": str})
     pd.testing.assert_frame_equal(out[EXPECTED.columns], EXPECTED, check_dtype=False)
     assert "1 participants have no register rows" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "out.csv")]) == 2
     assert "exists" in capsys.readouterr().err
-    assert main([*args[:-2], "--horizon-weeks", "6", "--out", str(tmp_path / "o2.csv"), "--codes",
-                 str(tmp_path / "none.toml")]) == 2  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "o2.csv"), "--codes", str(tmp_path / "none.toml")]) == 2
     assert "cannot read the code map" in capsys.readouterr().err
+
+
+# -- what a reviewer tried: inputs that would have been misread ---------------------------------------------
+def _two() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two participants on cash benefit in every week of 2012-W01..W10."""
+    panel = pd.DataFrame(
+        [(p, f"2012-W{w:02d}", "130") for p in ("101", "102") for w in range(1, 11)],
+        columns=["person", "week", "code"],
+    )
+    return panel, pd.DataFrame({"participant_id": ["101", "102"], "randomisation_date": ["2012-01-02"] * 2})
+
+
+def test_ids_that_do_not_match_are_an_error_not_everyone_in_work() -> None:
+    panel, rand = _two()
+    for ids in (["0101", "0102"], ["101.5", "102.5"]):
+        with pytest.raises(TrialDataError, match="2 of 2 participants have no row in the panel"):
+            derive_outcomes(panel, rand.assign(participant_id=ids), CODES, 8)
+    # written differently but the same: integer, float and padded-with-spaces ids are matched as text
+    for ids in ([101, 102], [101.0, 102.0], [" 101", "102 "]):
+        got = derive_outcomes(panel, rand.assign(participant_id=ids), CODES, 8).frame
+        assert got["in_work_or_education"].tolist() == [0, 0], ids
+    numeric = panel.assign(person=panel["person"].astype(float))
+    assert derive_outcomes(numeric, rand, CODES, 8).frame["register_rows"].tolist() == [10, 10]
+
+
+def test_weeks_without_any_row_are_an_error(tmp_path: Path) -> None:
+    panel, rand = _two()
+    gap = panel[~panel["week"].isin(["2012-W04", "2012-W05"])]
+    with pytest.raises(TrialDataError, match=r"2 weeks between .* have no row at all \(2012-W04, 2012-W05\)"):
+        derive_outcomes(gap, rand, CODES, 8)
+    typo = pd.concat([panel, pd.DataFrame({"person": ["Z"], "week": ["2099-W01"], "code": ["130"]})])
+    with pytest.raises(TrialDataError, match="weeks between the panel's first .* and last \\(2099-W01\\)"):
+        derive_outcomes(typo, rand, CODES, 8)
+    got = derive_outcomes(gap, rand, CODES, 8, allow_empty_weeks=True).frame
+    assert got["event"].tolist() == [1, 1] and got["weeks_to_event"].tolist() == [4, 4]
+
+
+@pytest.mark.parametrize("dates", [["01-02-2012", "06-02-2012"], ["2012", "2012"], ["2012/01/02", "x"]])
+def test_dates_that_are_not_iso_are_refused(dates: list) -> None:
+    panel, rand = _two()
+    with pytest.raises(TrialDataError, match="unreadable randomisation dates .*YYYY-MM-DD"):
+        derive_outcomes(panel, rand.assign(randomisation_date=dates), CODES, 8)
+
+
+def test_dates_as_dates_datetimes_and_time_zones() -> None:
+    import datetime as dt
+
+    panel, rand = _two()
+    for dates in (
+        [dt.date(2012, 1, 2)] * 2,
+        pd.to_datetime(["2012-01-02"] * 2),
+        pd.to_datetime(["2012-01-01T23:30:00Z"] * 2),
+    ):  # 00:30 on 2 January in Copenhagen
+        got = derive_outcomes(panel, rand.assign(randomisation_date=dates), CODES, 8).frame
+        assert got["randomisation_week"].tolist() == ["2012-W01"] * 2, dates  # fmt: skip
+
+
+def test_codes_written_with_spaces_or_as_numbers_mean_the_same_in_both_engines() -> None:
+    panel, rand = _two()
+    variants = {
+        "spaces": panel.assign(code=[" 130", "130 "] * 10),
+        "floats": panel.assign(code=[130.0] * 19 + [float("nan")]),
+        "Int64": panel.assign(code=pd.array([130] * 19 + [None], dtype="Int64")),
+        "string": panel.assign(code=pd.array(["130"] * 19 + [None], dtype="string")),
+        "blank": panel.assign(code=["130"] * 19 + ["  "]),
+    }
+    for name, frame in variants.items():
+        results = [derive_outcomes(frame, rand, CODES, 10, engine=e).frame for e in ("duckdb", "pandas")]
+        pd.testing.assert_frame_equal(*results)
+        expect = [0, 1] if name in ("floats", "Int64", "string", "blank") else [0, 0]
+        assert results[0]["in_work_or_education"].tolist() == expect, name
+
+
+def test_follow_up_cut_short_by_the_panel_is_unknown_not_zero() -> None:
+    panel, rand = _two()
+    got = derive_outcomes(panel, rand, CODES, 20).frame
+    assert got["truncated"].tolist() == [1, 1] and got["in_work_or_education"].isna().all()
+    assert got["followup_weeks"].tolist() == [10, 10] and got["event"].tolist() == [0, 0]
+
+
+def test_week_one_can_be_the_week_after_randomisation() -> None:
+    panel, rand = _two()
+    panel = panel[~((panel.person == "101") & (panel.week == "2012-W01"))]  # 101 self-supporting in week 1
+    contain = derive_outcomes(panel, rand, CODES, 8).frame
+    after = derive_outcomes(panel, rand, CODES, 8, first_week="next").frame
+    assert contain["event"].tolist() == [1, 0] and after["event"].tolist() == [0, 0]
+    assert after["randomisation_week"].tolist() == ["2012-W01"] * 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"threads": -3}, "threads must be"),
+        ({"memory_limit": "banana"}, "not a memory size"),
+        ({"horizon_weeks": 2**63}, "more than 5218 weeks"),
+        ({"person": "week"}, "must name three columns"),
+        ({"first_week": "after"}, "first_week='after'"),
+    ],
+)
+def test_more_bad_arguments(kwargs: dict, match: str) -> None:
+    panel, rand = _two()
+    args = {"horizon_weeks": 8, **kwargs}
+    with pytest.raises(ParameterError, match=match):
+        derive_outcomes(panel, rand, CODES, **args)
+
+
+@pytest.mark.parametrize("panel", [None, 123, [1, 2]])
+def test_panels_that_are_neither_frames_nor_files(panel: object) -> None:
+    with pytest.raises(ParameterError, match="panel must be a DataFrame"):
+        derive_outcomes(panel, _two()[1], CODES, 8)
+
+
+def test_year_zero_is_not_a_week_in_either_engine() -> None:
+    panel, rand = _two()
+    odd = pd.concat([panel, pd.DataFrame({"person": ["101"], "week": ["0000-W01"], "code": ["130"]})])
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(TrialDataError, match="not an ISO week .*'0000-W01'"):
+            derive_outcomes(odd, rand, CODES, 8, engine=engine)

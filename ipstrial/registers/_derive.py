@@ -13,11 +13,15 @@ import pandas as pd
 
 from ipstrial.errors import ParameterError, Problem, TrialDataError
 from ipstrial.registers._codes import CodeMap
-from ipstrial.registers._rules import EngineFacts, outcomes_from_facts
+from ipstrial.registers._rules import EPOCH_MONDAY, EngineFacts, outcomes_from_facts
 
 ENGINES = ("duckdb", "pandas")
 DUPLICATES = ("error", "priority")
-_EPOCH = dt.date(1970, 1, 5)
+FIRST_WEEK = ("containing", "next")
+MAX_HORIZON = 5218  # 100 years of weeks
+NO_ROWS_SHARE = 0.05
+"""The share of participants without any panel row above which that is an error (ids that do not match)."""
+_EPOCH = dt.date.fromisoformat(EPOCH_MONDAY)
 
 
 @dataclass(frozen=True)
@@ -65,20 +69,53 @@ def iso_week(index: int) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _cohort(randomisation: pd.DataFrame, id: str, date: str) -> tuple[pd.DataFrame, pd.Series]:
+def as_text(values: pd.Series) -> pd.Series:
+    """Ids or codes as text, the same way for every engine and input: missing stays missing (``None``), a
+    whole number stored as a float (``130.0``, as ``read_csv`` gives a numeric column with gaps) is written
+    ``130``, leading and trailing spaces are removed, and an empty text is missing. Vectorised."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.to_numpy(dtype=float)
+        whole = ~missing & np.isfinite(numbers) & (numbers == np.floor(numbers))
+        text = values.astype(str).to_numpy(dtype=object)
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        text = pd.Series(text, index=values.index, dtype=object)
+    else:
+        text = values.astype(object).astype(str)
+    text = text.str.strip()
+    return text.where(~missing & (text != ""), None).astype(object)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Randomisation dates: date or datetime values as they are (a time zone converted to Copenhagen's), text
+    only as ISO ``YYYY-MM-DD`` (``01-02-2012`` is 1 February in Denmark and 2 January elsewhere: refused)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("Europe/Copenhagen").dt.tz_localize(None)
+        return values.dt.normalize()
+    text = values.astype(object).map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
+    return pd.to_datetime(text.where(text.astype(str).str.fullmatch(r"\d{4}-\d{2}-\d{2}"), None),
+                          format="%Y-%m-%d", errors="coerce")  # fmt: skip
+
+
+def _cohort(
+    randomisation: pd.DataFrame, id: str, date: str, first_week: str
+) -> tuple[pd.DataFrame, pd.Series]:
     """The cohort (person, week0) of the engines, checked: ids present and unique, dates valid."""
     if not isinstance(randomisation, pd.DataFrame):
         raise ParameterError(
             f"randomisation must be a DataFrame with the columns {id!r} and {date!r}; got "
             f"{type(randomisation).__name__}"
         )
+    if len(randomisation) == 0:
+        raise ParameterError("randomisation has no rows; give one row per randomised participant")
     missing = [c for c in (id, date) if c not in randomisation.columns]
     if missing:
         raise ParameterError(
             f"randomisation has no column {missing}; its columns are {list(randomisation.columns)}: name "
             "the id and date columns with id= and date= (--id, --date)"
         )
-    ids = randomisation[id]
+    ids = as_text(randomisation[id])
     problems = []
     if ids.isna().any():
         problems.append(Problem(id, "missing participant ids", "give every participant its register id",
@@ -88,10 +125,10 @@ def _cohort(randomisation: pd.DataFrame, id: str, date: str) -> tuple[pd.DataFra
     if len(twice):
         problems.append(Problem(id, "participant ids listed more than once", "list each participant once",
                                 ids=tuple(sorted(set(twice)))[:5], count=len(set(twice))))  # fmt: skip
-    dates = pd.to_datetime(randomisation[date], errors="coerce")
+    dates = _dates(randomisation[date])
     bad = dates.isna()
     if bad.any():
-        fix = "give dates as YYYY-MM-DD"
+        fix = "give dates as YYYY-MM-DD (ISO 8601; 01-02-2012 could be 1 February or 2 January)"
         problems.append(
             Problem(
                 date, "missing or unreadable randomisation dates", fix, tuple(text[bad])[:5], int(bad.sum())
@@ -99,7 +136,7 @@ def _cohort(randomisation: pd.DataFrame, id: str, date: str) -> tuple[pd.DataFra
         )
     if problems:
         raise TrialDataError(problems)
-    week0 = np.array([week_index(d.date()) for d in dates], dtype=np.int64)
+    week0 = np.array([week_index(d.date()) for d in dates], dtype=np.int64) + (first_week == "next")
     return pd.DataFrame({"person": text.to_numpy(), "week0": week0}), text
 
 
@@ -114,19 +151,27 @@ def _panel(panel: object, person: str, week: str, code: str, engine: str):  # no
                 f"the panel has no column {missing}; its columns are {list(panel.columns)}: name them with "
                 "person=, week= and code="
             )
-        frame = panel[[person, week, code]].rename(columns={person: "person", week: "week", code: "code"})
-        frame = frame.assign(
-            person=frame["person"].astype(str),
-            week=frame["week"].astype(str),
-            code=frame["code"].where(frame["code"].notna(), None).map(lambda v: v if v is None else str(v)),
+        if len({person, week, code}) < 3:
+            raise ParameterError(
+                f"person={person!r}, week={week!r} and code={code!r} must name three columns"
+            )
+        return pd.DataFrame(
+            {
+                "person": as_text(panel[person]).to_numpy(),
+                "week": panel[week].astype(str).to_numpy(),
+                "code": as_text(panel[code]).to_numpy(),
+            }
         )
-        return frame
     if engine == "pandas":
         raise ParameterError(
             "engine='pandas' takes an in-memory panel only; files are read by engine='duckdb'"
         )
-    items = [panel] if isinstance(panel, str | os.PathLike) else list(panel)  # type: ignore[arg-type]
-    if not items or not all(isinstance(p, str | os.PathLike) for p in items):
+    items = [panel] if isinstance(panel, str | os.PathLike) else panel
+    if (
+        not isinstance(items, list | tuple)
+        or not items
+        or not all(isinstance(p, str | os.PathLike) for p in items)
+    ):
         raise ParameterError(
             "panel must be a DataFrame, or Parquet/CSV file paths (a path, a glob such as 'dream/*.parquet', "
             f"or a list); got {panel!r}"
@@ -150,6 +195,9 @@ def derive_outcomes(
     code: str = "code",
     duplicates: str = "error",
     engine: str = "duckdb",
+    first_week: str = "containing",
+    allow_no_register_rows: bool = False,
+    allow_empty_weeks: bool = False,
     threads: int | None = None,
     memory_limit: str | None = None,
 ) -> DerivedOutcomes:
@@ -165,7 +213,8 @@ def derive_outcomes(
     ----------
     panel
         The weekly panel, one row per person-week: a DataFrame, or Parquet or CSV files (a path, a glob such
-        as ``'dream/*.parquet'``, or a list), read by DuckDB without loading the panel into memory.
+        as ``'dream/*.parquet'``, or a list), read by DuckDB without loading the panel into memory. The files
+        are read as CSV when every path ends in ``.csv`` or ``.csv.gz``, else as Parquet.
     randomisation
         One row per participant: its register id (``id``) and randomisation date (``date``).
     codes
@@ -181,6 +230,17 @@ def derive_outcomes(
         resolved by ``end > competing > work > education > benefit`` (rule 3), and counted.
     engine
         ``"duckdb"`` (default) or ``"pandas"`` (an in-memory panel only); both give the same result.
+    first_week
+        ``"containing"`` (default): week 1 is the ISO week of the randomisation date, days before the
+        randomisation included; ``"next"``: week 1 is the ISO week after it, so that nothing before the
+        randomisation counts (a participant in work that week is then not an event in week 1).
+    allow_no_register_rows
+        Participants without a single panel row are derived as "no code" every week (with ``no_code =
+        "work"``: in work from week 1). That is usually ids that do not match (``101`` against ``0101``), so
+        more than :data:`NO_ROWS_SHARE` of the participants without rows is an error unless this is True.
+    allow_empty_weeks
+        A week of the panel's coverage without a single row is an error unless this is True: a missing file
+        or a mistyped week (``2099-W01``) would otherwise make unobserved weeks count as self-support.
     threads, memory_limit
         DuckDB's threads (default: every core) and memory limit (e.g. ``"3GB"``; default DuckDB's).
 
@@ -204,7 +264,13 @@ def derive_outcomes(
         raise ParameterError(f"duplicates={duplicates!r} must be one of {list(DUPLICATES)}")
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r} must be one of {list(ENGINES)}")
-    cohort, ids = _cohort(randomisation, id, date)
+    if first_week not in FIRST_WEEK:
+        raise ParameterError(f"first_week={first_week!r} must be one of {list(FIRST_WEEK)}")
+    if horizon_weeks > MAX_HORIZON:
+        raise ParameterError(f"horizon_weeks={horizon_weeks} is more than {MAX_HORIZON} weeks (100 years)")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ParameterError(f"threads must be a whole number >= 1 (DuckDB's threads); got {threads!r}")
+    cohort, ids = _cohort(randomisation, id, date, first_week)
     source = _panel(panel, person, week, code, engine)
     h = int(horizon_weeks)
     if engine == "pandas":
@@ -212,14 +278,19 @@ def derive_outcomes(
 
         found = pandas_facts(source, cohort, codes, h, duplicates)
     else:
+        import duckdb
+
         from ipstrial.registers import _duckdb
 
-        con = _duckdb.connect(threads, memory_limit)
+        try:
+            con = _duckdb.connect(threads, memory_limit)
+        except duckdb.Error as exc:
+            raise ParameterError(
+                f"memory_limit={memory_limit!r} is not a memory size such as '3GB' ({exc})"
+            ) from None
         try:
             found = _duckdb.facts(source, cohort, codes, h, duplicates, con)
         except Exception as exc:  # noqa: BLE001 - a file DuckDB cannot read, named for the user
-            import duckdb
-
             if isinstance(exc, duckdb.Error):
                 raise ParameterError(
                     f"the panel could not be read ({' '.join(str(exc).split())[:300]}); check that the files "
@@ -228,18 +299,43 @@ def derive_outcomes(
             raise
         finally:
             con.close()
-    _check(found, cohort, ids, codes, h, duplicates, id, week, code)
-    return _result(found, cohort, ids, codes, h, duplicates, engine, id)
+    _check(found, cohort, ids, codes, duplicates, id, week, code, allow_no_register_rows, allow_empty_weeks)
+    return _result(found, cohort, ids, codes, h, duplicates, engine, id, int(first_week == "next"))
 
 
-def _check(found: EngineFacts, cohort, ids, codes, h, duplicates, id, week, code) -> None:  # noqa: ANN001
+def _check(
+    found: EngineFacts, cohort, ids, codes, duplicates, id, week, code, allow_none, allow_empty
+) -> None:  # noqa: ANN001
     """Rule 9: every problem at once, each naming the participants, weeks or codes."""
     problems = []
+    none = found.facts["panel_rows"].to_numpy() == 0
+    if none.sum() > NO_ROWS_SHARE * len(none) and not allow_none:
+        what = (
+            f"{int(none.sum())} of {len(none)} participants have no row in the panel (more than "
+            f"{NO_ROWS_SHARE:.0%}); they would count as '{codes.no_code}' in every week"
+        )
+        fix = (
+            "check that the ids are written alike in both (0101 against 101, 101.0, spaces), or give "
+            "allow_no_register_rows=True (--allow-no-register-rows) if they truly have no register rows"
+        )
+        problems.append(Problem(id, what, fix, tuple(ids[none])[:5], int(none.sum())))
+    if found.n_empty_weeks and not allow_empty:
+        shown = ", ".join(found.empty_weeks[:5])
+        what = (
+            f"{found.n_empty_weeks} weeks between the panel's first ({found.first_week}) and last "
+            f"({found.last_week}) week have no row at all ({shown}); their weeks would count as no code"
+        )
+        fix = (
+            "check that no file of the panel is missing and that no week is mistyped, or give "
+            "allow_empty_weeks=True (--allow-empty-weeks)"
+        )
+        problems.append(Problem(week, what, fix, (), found.n_empty_weeks))
     if found.n_bad_weeks:
         shown = ", ".join(f"{p} {w!r}" for p, w in found.bad_weeks[:5])
         what = f"{found.n_bad_weeks} rows of the participants have a week that is not an ISO week ({shown})"
         fix = "write weeks as YYYY-Www (2012-W05) with a week that exists in that ISO year"
-        problems.append(Problem(week, what, fix, tuple(p for p, _ in found.bad_weeks)[:5], found.n_bad_weeks))
+        named = tuple(dict.fromkeys(p for p, _ in found.bad_weeks))[:5]
+        problems.append(Problem(week, what, fix, named, found.n_bad_weeks))
     if found.unknown_codes:
         listed = ", ".join(
             f"{c!r} ({n} rows)" for c, n in sorted(found.unknown_codes.items(), key=lambda x: -x[1])
@@ -253,7 +349,7 @@ def _check(found: EngineFacts, cohort, ids, codes, h, duplicates, id, week, code
             "keep one code per person-week, or give duplicates='priority' (--duplicates priority) to take "
             "end > competing > work > education > benefit"
         )
-        conflicted = tuple(p for p, _, _ in found.conflicts)[:5]
+        conflicted = tuple(dict.fromkeys(p for p, _, _ in found.conflicts))[:5]
         problems.append(Problem(code, what, fix, conflicted, found.n_conflicts))
     if found.first_week is not None:
         first = _index(found.first_week)
@@ -278,18 +374,27 @@ def _index(week: str) -> int:
     return (dt.date.fromisocalendar(int(week[:4]), int(week[6:8]), 1) - _EPOCH).days // 7
 
 
-def _result(found, cohort, ids, codes, h, duplicates, engine, id) -> DerivedOutcomes:  # noqa: ANN001
+def _result(found, cohort, ids, codes, h, duplicates, engine, id, shift) -> DerivedOutcomes:  # noqa: ANN001
     facts = found.facts.reset_index(drop=True)
     outcomes = outcomes_from_facts(facts, codes.benefits)
     frame = pd.concat(
         [
-            pd.DataFrame({id: ids.to_numpy(), "randomisation_week": [iso_week(w) for w in cohort["week0"]]}),
+            pd.DataFrame(
+                {id: ids.to_numpy(), "randomisation_week": [iso_week(w - shift) for w in cohort["week0"]]}
+            ),
             outcomes.reset_index(drop=True),
         ],
         axis=1,
     )
     last = _index(found.last_week)
-    truncated_mask = (last - cohort["week0"].to_numpy() + 1) < h
+    # follow-up cut short by the panel's end (rule 4), not by an end code before it
+    to_last = last - cohort["week0"].to_numpy() + 1
+    first_end = facts["first_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    truncated_mask = (to_last < h) & (to_last <= first_end - 1)
+    frame["truncated"] = truncated_mask.astype(np.int64)
+    frame["register_rows"] = facts["panel_rows"].astype(np.int64).to_numpy()
+    unknown = truncated_mask & (frame["event"].to_numpy() == 0)  # censored by the panel's end: not known
+    frame["in_work_or_education"] = frame["in_work_or_education"].astype("Int64").mask(unknown)
     none_mask = facts["panel_rows"].to_numpy() == 0
     notes = []
     if none_mask.any():

@@ -2,9 +2,9 @@
 
 The panel is a DataFrame or Parquet/CSV files (one, many, a glob), read by DuckDB without loading the panel
 into memory: it is joined to the cohort on the person id first, so that only the participants' rows are
-parsed and grouped. Coverage (the panel's first and last week) is the minimum and maximum week text over all
-rows (``YYYY-Www`` sorts in time order); when either is not an ISO week, it is recomputed over the valid
-weeks.
+parsed and grouped. The weeks present in the panel are found by one scan of its week column (``SELECT
+DISTINCT``: a few hundred texts), and checked and indexed on their own: they give the coverage (the first
+and last valid week) and the empty weeks of rule 2.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from ipstrial.registers._codes import CodeMap
 from ipstrial.registers._rules import MAX_LISTED, EngineFacts
 
 _VALID = (
-    "coalesce(regexp_full_match({w}, '[0-9]{{4}}-W[0-9]{{2}}') AND TRY_CAST(substr({w}, 7, 2) AS INTEGER) "
+    "coalesce(regexp_full_match({w}, '[0-9]{{4}}-W[0-9]{{2}}') "
+    "AND TRY_CAST(substr({w}, 1, 4) AS INTEGER) >= 1 AND TRY_CAST(substr({w}, 7, 2) AS INTEGER) "
     "BETWEEN 1 AND week(make_date(TRY_CAST(substr({w}, 1, 4) AS INTEGER), 12, 28)), false)"
 )
 """SQL: ``w`` is an ISO week ``YYYY-Www`` (the week of 28 December is the ISO year's last week); TRY_CAST,
@@ -42,16 +43,39 @@ class PanelFiles:
     week: str
     code: str
 
-    def relation(self) -> str:
-        """The SQL that reads the files as ``(person, week, code)`` text columns."""
+    def source(self) -> str:
+        """The SQL table function that reads the files (CSV when every path ends in .csv or .csv.gz)."""
         files = "[" + ", ".join(_quote(p) for p in self.paths) + "]"
         if all(p.lower().endswith(".csv") or p.lower().endswith(".csv.gz") for p in self.paths):
-            source = f"read_csv({files}, all_varchar = true, header = true)"
-        else:
-            source = f"read_parquet({files})"
+            return f"read_csv({files}, all_varchar = true, header = true)"
+        return f"read_parquet({files})"
+
+    def relation(self, con) -> str:  # noqa: ANN001 - a DuckDB connection
+        """The SQL that reads the files as ``(person, week, code)`` text columns, ids and codes written as
+        :func:`ipstrial.registers._derive.as_text` writes them (trimmed, empty as missing, a whole float as an
+        integer); a missing column is an error naming the files' columns."""
+        from ipstrial.errors import ParameterError
+
+        types = {
+            name: kind for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {self.source()}").fetchall()
+        }
+        missing = [c for c in (self.person, self.week, self.code) if c not in types]
+        if missing:
+            raise ParameterError(
+                f"the panel files have no column {missing}; their columns are {list(types)}: name them with "
+                "person=, week= and code= (--person, --week, --code)"
+            )
+
+        def text(name: str) -> str:
+            c = _ident(name)
+            if types[name] in ("DOUBLE", "FLOAT", "REAL") or types[name].startswith("DECIMAL"):
+                whole = f"CAST(CAST({c} AS BIGINT) AS VARCHAR)"
+                return f"CASE WHEN {c} = floor({c}) THEN {whole} ELSE CAST({c} AS VARCHAR) END"
+            return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+
         return (
-            f"SELECT CAST({_ident(self.person)} AS VARCHAR) AS person, CAST({_ident(self.week)} AS VARCHAR) "
-            f"AS week, CAST({_ident(self.code)} AS VARCHAR) AS code FROM {source}"
+            f"SELECT {text(self.person)} AS person, CAST({_ident(self.week)} AS VARCHAR) AS week, "
+            f"{text(self.code)} AS code FROM {self.source()}"
         )
 
 
@@ -119,13 +143,33 @@ def _facts(con, panel, cohort: pd.DataFrame, codes: CodeMap, horizon: int, dupli
     con.execute("CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM cohort_df")
     con.execute("CREATE OR REPLACE TEMP TABLE codes AS SELECT * FROM codes_df")
     if isinstance(panel, PanelFiles):
-        source = f"({panel.relation()})"
+        source = f"({panel.relation(con)})"
     else:
         frame = panel[["person", "week", "code"]]
         con.register("panel_df", frame)
         source = "(SELECT CAST(person AS VARCHAR) AS person, CAST(week AS VARCHAR) AS week, "
         source += "CAST(code AS VARCHAR) AS code FROM panel_df)"
-    first_week, last_week = _coverage(con, source)
+    # the weeks present: one scan of the week column; they are few, so they are checked here (rule 1)
+    texts = [
+        w for (w,) in con.execute(f"SELECT DISTINCT week FROM {source} WHERE week IS NOT NULL").fetchall()
+    ]
+    checked = con.execute(
+        f"SELECT w, {_INDEX.format(w='w')} FROM (SELECT unnest(?::VARCHAR[]) AS w) "
+        f"WHERE {_VALID.format(w='w')}",
+        [texts],
+    ).fetchall()
+    weeks = sorted(int(i) for _, i in checked)
+    first_week = last_week = None
+    n_empty = 0
+    empty: list[str] = []
+    if weeks:
+        from ipstrial.registers._derive import iso_week
+
+        first_week, last_week = iso_week(weeks[0]), iso_week(weeks[-1])
+        n_empty = weeks[-1] - weeks[0] + 1 - len(weeks)
+        if n_empty:
+            present = set(weeks)
+            empty = [iso_week(i) for i in range(weeks[0], weeks[-1] + 1) if i not in present][:MAX_LISTED]
     last_index = None
     if last_week is not None:
         last_index = con.execute(f"SELECT {_INDEX.format(w=_quote(last_week))}").fetchone()[0]
@@ -250,31 +294,9 @@ def _facts(con, panel, cohort: pd.DataFrame, codes: CodeMap, horizon: int, dupli
     unknown_codes = {str(k): int(v) for k, v in unknown.items()}
     bad_weeks = [(str(p), str(w)) for p, w in bad]
     return EngineFacts(
-        out,
-        first_week,
-        last_week,
-        bad_weeks,
-        int(n_bad),
-        unknown_codes,
-        conflicts,
-        int(n_conflicts),
-        int(collapsed),
-    )
-
-
-def _coverage(con, source: str) -> tuple[str | None, str | None]:  # noqa: ANN001
-    """The first and last valid week over all rows (module docstring)."""
-    low, high = con.execute(f"SELECT min(week), max(week) FROM {source}").fetchone()
-    if low is None:
-        return None, None
-    ok_low, ok_high = con.execute(
-        f"SELECT {_VALID.format(w=_quote(low))}, {_VALID.format(w=_quote(high))}"
-    ).fetchone()
-    if ok_low and ok_high:
-        return low, high
-    return tuple(
-        con.execute(f"SELECT min(week), max(week) FROM {source} WHERE {_VALID.format(w='week')}").fetchone()
-    )
+        out, first_week, last_week, bad_weeks, int(n_bad), unknown_codes, conflicts, int(n_conflicts),
+        int(collapsed), empty, int(n_empty),
+    )  # fmt: skip
 
 
 def panel_files(

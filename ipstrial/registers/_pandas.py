@@ -168,9 +168,16 @@ def facts(
         bad_weeks = list(zip(shown["person"], shown["week"], strict=True))
 
     # coverage (rule 2): every valid row of the panel
+    empty_weeks: list[str] = []
+    n_empty_weeks = 0
     if valid.any():
         last_idx = int(widx[valid].max())
         first_week, last_week = week_string(int(widx[valid].min())), week_string(last_idx)
+        present = np.unique(widx[valid])
+        n_empty_weeks = int(present[-1] - present[0] + 1 - len(present))
+        if n_empty_weeks:
+            missing = np.setdiff1d(np.arange(present[0], present[-1] + 1), present)[:MAX_LISTED]
+            empty_weeks = [week_string(int(i)) for i in missing]
     else:
         last_idx = None
         first_week = last_week = None
@@ -304,4 +311,6 @@ def facts(
         conflicts=conflicts,
         n_conflicts=n_conflicts,
         collapsed=collapsed,
+        empty_weeks=empty_weeks,
+        n_empty_weeks=n_empty_weeks,
     )
