@@ -43,9 +43,18 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         threads=args.threads,
         memory_limit=args.memory_limit,
     )
+    import hashlib
+    import json
+
     derived.frame.to_csv(out, index=False)
+    record = {
+        **derived.provenance,
+        "outcomes": {"file": out.name, "sha256": hashlib.sha256(out.read_bytes()).hexdigest()},
+    }
+    side = out.with_name(out.name + ".provenance.json")
+    side.write_text(json.dumps(record, indent=2) + "\n")
     print(derived.summary(), file=sys.stderr)
-    print(f"outcomes: {out}")
+    print(f"outcomes: {out}\nprovenance: {side}")
     return 0
 
 

@@ -336,3 +336,33 @@ def test_year_zero_is_not_a_week_in_either_engine() -> None:
     for engine in ("duckdb", "pandas"):
         with pytest.raises(TrialDataError, match="not an ISO week .*'0000-W01'"):
             derive_outcomes(odd, rand, CODES, 8, engine=engine)
+
+
+def test_the_provenance_is_the_same_on_a_rerun_but_for_its_time(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    panel, rand = _two()
+    first = derive_outcomes(panel, rand, CODES, 8).provenance
+    again = derive_outcomes(panel, rand, CODES, 8).provenance
+    assert {k: v for k, v in first.items() if k != "created_at"} == {
+        k: v for k, v in again.items() if k != "created_at"
+    }
+    assert first["options"]["horizon_weeks"] == 8 and first["panel"] == {"frame_rows": 20}
+    assert first["code_map"]["name"] == CODES.name and len(first["code_map"]["sha256"]) == 64
+    other = derive_outcomes(panel, rand.assign(randomisation_date="2012-01-03"), CODES, 8).provenance
+    assert other["randomisation_sha256"] != first["randomisation_sha256"]
+    duckdb.from_df(panel).write_parquet(str(tmp_path / "p.parquet"))
+    rand.to_csv(tmp_path / "rand.csv", index=False)
+    codes = Path(__file__).parents[1] / "ipstrial" / "registers" / "codes" / "synthetic.toml"
+    out = tmp_path / "out.csv"
+    args = ["--panel", str(tmp_path / "p.parquet"), "--randomisation", str(tmp_path / "rand.csv")]
+    assert (
+        main(["registers", "derive", *args, "--codes", str(codes), "--horizon-weeks", "8", "--out", str(out)])
+        == 0
+    )
+    record = json.loads((tmp_path / "out.csv.provenance.json").read_text())
+    assert record["outcomes"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert record["panel"]["files"] == [
+        [str(tmp_path / "p.parquet"), (tmp_path / "p.parquet").stat().st_size]
+    ]

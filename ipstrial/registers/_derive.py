@@ -45,6 +45,8 @@ class DerivedOutcomes:
     horizon_weeks: int
     codes: CodeMap
     notes: tuple[str, ...] = field(default=())
+    provenance: dict = field(default_factory=dict)
+    """What the outcomes were derived from and how (:func:`provenance`), for the record beside them."""
 
     def summary(self) -> str:
         """What was derived and what the derivation met, in a few lines."""
@@ -300,7 +302,17 @@ def derive_outcomes(
         finally:
             con.close()
     _check(found, cohort, ids, codes, duplicates, id, week, code, allow_no_register_rows, allow_empty_weeks)
-    return _result(found, cohort, ids, codes, h, duplicates, engine, id, int(first_week == "next"))
+    derived = _result(found, cohort, ids, codes, h, duplicates, engine, id, int(first_week == "next"))
+    options = {
+        "horizon_weeks": h,
+        "first_week": first_week,
+        "duplicates": duplicates,
+        "allow_no_register_rows": bool(allow_no_register_rows),
+        "allow_empty_weeks": bool(allow_empty_weeks),
+        "engine": engine,
+    }
+    record = provenance(derived, source, randomisation[[id, date]], options)
+    return DerivedOutcomes(**{**derived.__dict__, "provenance": record})
 
 
 def _check(
@@ -372,6 +384,55 @@ def _check(
 
 def _index(week: str) -> int:
     return (dt.date.fromisocalendar(int(week[:4]), int(week[6:8]), 1) - _EPOCH).days // 7
+
+
+def provenance(derived: DerivedOutcomes, source: object, randomisation: pd.DataFrame, options: dict) -> dict:
+    """The record of a derivation: versions, options, the code map (with the SHA-256 of its canonical
+    JSON), the panel (files with their sizes, or the frame's row count), the SHA-256 of the randomisation's
+    ids and dates, the coverage and what was met. Everything but ``created_at`` is the same on a rerun."""
+    import hashlib
+    import importlib.metadata
+    import json
+
+    from ipstrial import __version__
+
+    codes = derived.codes
+    code_json = json.dumps(
+        {
+            "no_code": codes.no_code,
+            "price_year": codes.price_year,
+            "codes": [c.__dict__ for c in codes.codes],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    if isinstance(source, pd.DataFrame):
+        panel = {"frame_rows": len(source)}
+    else:
+        files = sorted({f for p in source.paths for f in glob.glob(p)})
+        panel = {"patterns": list(source.paths), "files": [[f, os.path.getsize(f)] for f in files]}
+    rand_csv = randomisation.astype(str).to_csv(index=False, lineterminator="\n")
+    versions = {"ipstrial": __version__, "pandas": pd.__version__}
+    if options["engine"] == "duckdb":
+        versions["duckdb"] = importlib.metadata.version("duckdb")
+    return {
+        "versions": versions,
+        "options": options,
+        "code_map": {
+            "name": codes.name,
+            "price_year": codes.price_year,
+            "sha256": hashlib.sha256(code_json.encode()).hexdigest(),
+        },
+        "panel": panel,
+        "randomisation_sha256": hashlib.sha256(rand_csv.encode()).hexdigest(),
+        "coverage": list(derived.coverage),
+        "participants": len(derived.frame),
+        "no_register_rows": len(derived.no_register_rows),
+        "truncated": len(derived.truncated),
+        "collapsed": derived.collapsed,
+        "resolved": derived.resolved,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
 
 
 def _result(found, cohort, ids, codes, h, duplicates, engine, id, shift) -> DerivedOutcomes:  # noqa: ANN001
