@@ -220,10 +220,15 @@ def _sql_id() -> str:
     return hashlib.sha256(panel_sql(0, 1).encode()).hexdigest()[:16]
 
 
-def make_cohort(persons: int, size: int, path: Path) -> None:
-    """``size`` of the ``persons`` drawn at random, randomised on dates uniform in 2011-2012, to ``path``."""
+def make_cohort(persons: int, size: int, path: Path, panel_glob: str) -> int:
+    """``size`` of the ``persons`` drawn at random, randomised on dates uniform in 2011-2012, to ``path``;
+    those dead or emigrated (999, 998) before their randomisation week are left out, as no trial randomises
+    them (``derive_outcomes`` refuses them). Returns the cohort's size."""
+    import duckdb
     import numpy as np
     import pandas as pd
+
+    from ipstrial.registers._derive import iso_week, week_index
 
     rng = np.random.default_rng(SEED)
     chosen = rng.choice(persons, size=size, replace=False)
@@ -235,7 +240,20 @@ def make_cohort(persons: int, size: int, path: Path) -> None:
             "randomisation_date": dates.strftime("%Y-%m-%d"),
         }
     )
+    ended = dict(
+        duckdb.sql(
+            f"SELECT person, min(week) FROM read_parquet('{panel_glob}') "
+            "WHERE code IN ('998', '999') GROUP BY person"
+        ).fetchall()
+    )
+    first_week = [iso_week(week_index(d.date())) for d in dates]
+    alive = [
+        ended.get(p) is None or ended[p] >= w
+        for p, w in zip(frame["participant_id"], first_week, strict=True)
+    ]
+    frame = frame[alive].reset_index(drop=True)
     frame.to_pickle(path)
+    return len(frame)
 
 
 # -- the measured child -------------------------------------------------------------------------------------
@@ -449,7 +467,7 @@ def measure(
             )
             cohort_size = max(1, persons // COHORT_SHARE)
             cohort = base / f"cohort_{persons}.pkl"
-            make_cohort(persons, cohort_size, cohort)
+            cohort_size = make_cohort(persons, cohort_size, cohort, panel.glob)
             last = profile and persons == max(sizes)
             duck, duck_out = _measure("duckdb", panel, cohort, cohort_size, base, last)
             results.append(duck)

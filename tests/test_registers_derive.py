@@ -366,3 +366,19 @@ def test_the_provenance_is_the_same_on_a_rerun_but_for_its_time(tmp_path: Path) 
     assert record["panel"]["files"] == [
         [str(tmp_path / "p.parquet"), (tmp_path / "p.parquet").stat().st_size]
     ]
+
+
+def test_a_participant_randomised_after_a_recorded_death_is_an_error() -> None:
+    panel, rand = _two()
+    weeks = ["2011-W50", "2011-W51", "2011-W51", "2012-W03"]
+    early = pd.DataFrame(
+        {"person": ["103", "103", "104", "104"], "week": weeks, "code": ["130", "999", "998", "130"]}
+    )
+    rand = pd.concat(
+        [rand, pd.DataFrame({"participant_id": ["103", "104"], "randomisation_date": ["2012-01-02"] * 2})]
+    )
+    for engine in ("duckdb", "pandas"):
+        with pytest.raises(
+            TrialDataError, match=r"1 participants' register rows end with a death .*\(participant id 103\)"
+        ):
+            derive_outcomes(pd.concat([panel, early]), rand, CODES, 8, engine=engine)  # 104 came back: fine

@@ -371,6 +371,7 @@ def _isoweeks(first: int, n: int):
 
 # -- (b) the two engines agree ------------------------------------------------------------------------------
 
+
 def _duckdb_facts():
     from ipstrial.registers import _duckdb
 
@@ -471,6 +472,10 @@ def _reports(ef) -> dict:
         "conflicts": [(p, wk, tuple(c)) for p, wk, c in ef.conflicts],
         "n_conflicts": int(ef.n_conflicts),
         "collapsed": int(ef.collapsed),
+        "empty_weeks": list(ef.empty_weeks),
+        "n_empty_weeks": int(ef.n_empty_weeks),
+        "ended_before": list(ef.ended_before),
+        "n_ended_before": int(ef.n_ended_before),
     }
 
 

@@ -331,6 +331,13 @@ def _check(
             "allow_no_register_rows=True (--allow-no-register-rows) if they truly have no register rows"
         )
         problems.append(Problem(id, what, fix, tuple(ids[none])[:5], int(none.sum())))
+    if found.n_ended_before:
+        what = (
+            f"{found.n_ended_before} participants' register rows end with a death or emigration code before "
+            "their randomisation week, and they have no later row: they would count as no code every week"
+        )
+        fix = "check their randomisation dates and their register rows"
+        problems.append(Problem(id, what, fix, tuple(found.ended_before)[:5], found.n_ended_before))
     if found.n_empty_weeks and not allow_empty:
         shown = ", ".join(found.empty_weeks[:5])
         what = (

@@ -186,6 +186,15 @@ def _facts(con, panel, cohort: pd.DataFrame, codes: CodeMap, horizon: int, dupli
         f"SELECT DISTINCT person, week FROM rows WHERE NOT ok ORDER BY person, week LIMIT {MAX_LISTED}"
     ).fetchall()
     n_bad = con.execute("SELECT count(*) FROM rows WHERE NOT ok").fetchone()[0]
+    ended = con.execute(
+        f"""WITH r AS (SELECT ord, person, {_INDEX.format(w="week")} - week0 + 1 AS rel, code
+                       FROM rows WHERE ok),
+        last AS (SELECT ord, max(rel) AS rel FROM r WHERE rel <= 0 GROUP BY ord),
+        hit AS (SELECT DISTINCT r.ord, r.person FROM r JOIN last l ON r.ord = l.ord AND r.rel = l.rel
+                JOIN codes k ON r.code = k.code WHERE k.kind = 'end'),
+        seen AS (SELECT DISTINCT ord FROM r WHERE rel BETWEEN 1 AND {int(horizon)})
+        SELECT h.person FROM hit h LEFT JOIN seen s ON h.ord = s.ord WHERE s.ord IS NULL ORDER BY h.person"""
+    ).fetchall()
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE win AS
         SELECT ord, person, week, code, {_INDEX.format(w="week")} - week0 + 1 AS rel
@@ -295,7 +304,7 @@ def _facts(con, panel, cohort: pd.DataFrame, codes: CodeMap, horizon: int, dupli
     bad_weeks = [(str(p), str(w)) for p, w in bad]
     return EngineFacts(
         out, first_week, last_week, bad_weeks, int(n_bad), unknown_codes, conflicts, int(n_conflicts),
-        int(collapsed), empty, int(n_empty),
+        int(collapsed), empty, int(n_empty), sorted({str(p) for (p,) in ended})[:MAX_LISTED], len(ended),
     )  # fmt: skip
 
 

@@ -198,6 +198,18 @@ def facts(
         c, week, code = (joined[k].to_numpy(dtype=np.int64) for k in ("c", "week", "code"))
     rel = week - week0[c] + 1
     in_h = (rel >= 1) & (rel <= horizon)
+    # rule 9: the last week with rows before week 1 has an end code, and nothing in weeks 1..H
+    before = rel <= 0
+    last_before = np.full(n_coh, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(last_before, c[before], rel[before])
+    at_last = before & (rel == last_before[c]) & (code_kind[code] == _K_END)
+    seen_in_h = np.zeros(n_coh, dtype=bool)
+    seen_in_h[c[in_h]] = True
+    ended = np.zeros(n_coh, dtype=bool)
+    ended[c[at_last]] = True
+    ended &= ~seen_in_h
+    n_ended_before = int(ended.sum())
+    ended_before = sorted({str(p) for p in coh_person[ended]})[:MAX_LISTED]
     c, rel, code = c[in_h], rel[in_h], code[in_h]
 
     # rule 9: codes the map does not have, over these rows as given
@@ -313,4 +325,6 @@ def facts(
         collapsed=collapsed,
         empty_weeks=empty_weeks,
         n_empty_weeks=n_empty_weeks,
+        ended_before=ended_before,
+        n_ended_before=n_ended_before,
     )

@@ -37,9 +37,9 @@ Rules
    reported). A row without a code and a row with one are different codes. Duplicates, like unknown codes
    (rule 9), are looked for in the participants' rows of weeks 1..H.
 4. **End of follow-up.** ``E`` is the first week in 1..H with an ``end`` code (death, emigration): weeks
-   ``E`` and later are not used. An ``end`` code is taken to be permanent; end codes before week 1 are not
-   looked at. Map death to ``end``, not to ``competing``: weeks after a competing code go on being observed
-   (rule 7). ``L`` is the panel's last week (relative to the participant). The
+   ``E`` and later are not used. An ``end`` code is taken to be permanent; before week 1 it is looked at
+   only by rule 9. Map death to ``end``, not to ``competing``: weeks after a competing code go on being
+   observed (rule 7). ``L`` is the panel's last week (relative to the participant). The
    participant is observed in weeks ``1..T`` with ``T = min(H, E - 1, L)`` (``E`` or ``L`` absent: no
    limit). ``T < H`` because of ``L`` is reported as truncated follow-up.
 5. **First week in work or education** ``F``: the first week in ``1..T`` whose code is of kind ``work``
@@ -59,7 +59,9 @@ Rules
    a participant randomised before the panel's first week or after its last week; a week that is not an ISO
    week (``2015-W54``, ``2015-W5``, ``0000-W01``) in a participant's rows; a code of a participant's weeks
    1..H that the code map does not have (listed with counts); conflicting rows (rule 3); an empty week of the
-   coverage (rule 2). A participant with no panel rows at all is kept, derived by rules 1-8 (every week
+   coverage (rule 2); a participant whose last week with rows before week 1 has an ``end`` code and who
+   has no row in weeks 1..H (randomised after a recorded death or emigration: every week would otherwise be
+   "no code"). A participant with no panel rows at all is kept, derived by rules 1-8 (every week
    without a code) and reported; more than 5 % of participants without rows is an error unless allowed,
    since it is nearly always ids written differently in the two tables.
 
@@ -139,6 +141,8 @@ class EngineFacts:
     ``collapsed`` (rows dropped as exact duplicates of another row of the same person-week and code). The
     lists hold the first distinct pairs by person, then week text. ``empty_weeks`` (up to :data:`MAX_LISTED`,
     in time order) and ``n_empty_weeks``: the weeks of the coverage without a single row of the panel.
+    ``ended_before`` (up to :data:`MAX_LISTED` persons, sorted) and ``n_ended_before``: participants whose
+    last week with rows before week 1 has an ``end`` code and who have no row in weeks 1..H (rule 9).
     Codes missing from the map rank after every known code (in text order) and a row without a code after
     those, which matters only for facts rule 9 refuses anyway."""
 
@@ -155,6 +159,8 @@ class EngineFacts:
         collapsed: int,
         empty_weeks: list[str] | None = None,
         n_empty_weeks: int = 0,
+        ended_before: list[str] | None = None,
+        n_ended_before: int = 0,
     ) -> None:
         self.facts = facts
         self.first_week = first_week
@@ -167,3 +173,5 @@ class EngineFacts:
         self.collapsed = collapsed
         self.empty_weeks = list(empty_weeks or [])
         self.n_empty_weeks = n_empty_weeks
+        self.ended_before = list(ended_before or [])
+        self.n_ended_before = n_ended_before
