@@ -228,7 +228,7 @@ def make_cohort(persons: int, size: int, path: Path, panel_glob: str) -> int:
     import numpy as np
     import pandas as pd
 
-    from ipstrial.registers._derive import iso_week, week_index
+    from ipstrial.registers._rules import iso_week, week_index
 
     rng = np.random.default_rng(SEED)
     chosen = rng.choice(persons, size=size, replace=False)

@@ -14,7 +14,7 @@ import pytest
 from ipstrial.cli import main
 from ipstrial.errors import DesignError, ParameterError, TrialDataError
 from ipstrial.registers import CodeMap, derive_outcomes, synthetic_code_map
-from ipstrial.registers._derive import iso_week, week_index
+from ipstrial.registers._rules import iso_week, week_index
 
 CODES = synthetic_code_map()
 

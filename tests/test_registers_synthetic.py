@@ -165,8 +165,8 @@ def test_the_panel_follows_the_view(case, codes):
     # coverage: from the first participant's week -9 to the last participant's week 79 + weeks_after
     first = randomisation["randomisation_date"].map(_date_index)
     assert derived.coverage == (
-        ipstrial.registers._derive.iso_week(first.min() - 10),
-        ipstrial.registers._derive.iso_week(first.max() + HORIZON + WEEKS_AFTER - 1),
+        ipstrial.registers._rules.iso_week(first.min() - 10),
+        ipstrial.registers._rules.iso_week(first.max() + HORIZON + WEEKS_AFTER - 1),
     )
     # one benefit code per participant, carried before randomisation
     benefit_kind = {c.code for c in codes.codes if c.kind == "benefit"}

@@ -125,7 +125,8 @@ def _check_target(ledger: Ledger, target: Path, overwrite: bool) -> None:
     if db is not None and db.exists() and os.path.samefile(target, db):
         raise LedgerError(f"the export '{target}' is the ledger's own database; give another file name")
     try:
-        looks_like_key = len(target.read_bytes().strip()) == 64 and bytes.fromhex(target.read_text().strip())
+        text = target.read_bytes().strip()
+        looks_like_key = len(text) == 64 and bool(bytes.fromhex(text.decode("ascii")))
     except (OSError, ValueError, UnicodeDecodeError):
         looks_like_key = False
     if looks_like_key:

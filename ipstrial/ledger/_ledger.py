@@ -17,7 +17,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -334,18 +334,26 @@ class Ledger:
         values = self.design.check_strata(strata or {})
         stratum = self.design.stratum_label(values)
         by = _user(by)
+        row = self._write(key, lambda: self._allocate_row(key, participant, values, stratum, by))
+        if row.get("_old"):
+            return self._allocation(row, new=False)
+        self._history.add(values, stratum, row["arm"])
+        return self._allocation(row, new=True)
+
+    def _write(self, key: bytes, make_row: Callable[[], dict]) -> dict:
+        """One write transaction: the unseen rows checked (:meth:`_check_tail`), then ``make_row()`` (which
+        appends, or returns an existing row marked ``_old``); on success this object has seen the new row,
+        on any failure it forgets what it checked, since the transaction did not happen."""
         try:
             with self._store.transaction():
                 self._check_tail(key)
-                row = self._allocate_row(key, participant, values, stratum, by)
+                row = make_row()
         except BaseException:
-            self._forget()  # the transaction did not happen: check again from the start next time
+            self._forget()
             raise
-        if row.get("_old"):
-            return self._allocation(row, new=False)
-        self._checked = (row["seq"], row["mac"])
-        self._history.add(values, stratum, row["arm"])
-        return self._allocation(row, new=True)
+        if not row.get("_old"):
+            self._checked = (row["seq"], row["mac"])
+        return row
 
     def _allocate_row(self, key: bytes, participant: str, values: dict, stratum: str, by: str) -> dict:
         """The allocation row of ``participant``: the recorded one (marked ``_old``), else a new one."""
@@ -391,15 +399,7 @@ class Ledger:
                 "on one line"
             )
         by = _user(by)
-        try:
-            with self._store.transaction():
-                self._check_tail(key)
-                row = self._event_row(key, participant, kind, reason, by)
-        except BaseException:
-            self._forget()
-            raise
-        self._checked = (row["seq"], row["mac"])
-        return row["seq"]
+        return self._write(key, lambda: self._event_row(key, participant, kind, reason, by))["seq"]
 
     def _event_row(self, key: bytes, participant: str, kind: str, reason: str, by: str) -> dict:
         kinds = {

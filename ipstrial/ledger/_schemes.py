@@ -24,7 +24,6 @@ key and the allocations before it (the *history*), never on the order writers re
 from __future__ import annotations
 
 import hmac
-import json
 from collections import Counter
 from collections.abc import Mapping
 
@@ -42,8 +41,8 @@ def keyed_generator(key: bytes, tag: str) -> np.random.Generator:
 class History:
     """The allocations so far, as the rules need them: counts in all, by stratum, by arm, by level and arm.
 
-    Built from the database inside the allocating transaction (:meth:`from_counts`) or grown one allocation at
-    a time while ``verify`` replays the ledger (:meth:`add`).
+    Grown one allocation at a time (:meth:`add`): from the rows a ledger has checked before it draws, and
+    while ``verify`` replays the ledger.
     """
 
     def __init__(self, design: LedgerDesign) -> None:
@@ -53,15 +52,6 @@ class History:
         self.by_stratum: Counter[str] = Counter()
         self.by_arm = np.zeros(self._k, dtype=np.int64)
         self.by_level: dict[tuple[str, str], np.ndarray] = {}
-
-    @classmethod
-    def from_counts(cls, design: LedgerDesign, counts: list[dict]) -> History:
-        """The history of rows ``{"strata": JSON, "stratum", "arm", "n"}``: the allocations grouped by
-        stratum values and arm."""
-        h = cls(design)
-        for r in counts:
-            h.add(json.loads(r["strata"]), r["stratum"], r["arm"], int(r["n"]))
-        return h
 
     def add(self, values: Mapping[str, str], stratum: str, arm: str, n: int = 1) -> None:
         """Count ``n`` allocations of arm ``arm`` with factor values ``values`` in stratum ``stratum``."""

@@ -13,7 +13,13 @@ import pandas as pd
 
 from ipstrial.errors import ParameterError, Problem, TrialDataError
 from ipstrial.registers._codes import CodeMap
-from ipstrial.registers._rules import EPOCH_MONDAY, EngineFacts, outcomes_from_facts
+from ipstrial.registers._rules import (
+    EngineFacts,
+    index_of,
+    iso_weeks,
+    outcomes_from_facts,
+    week_indices,
+)
 
 ENGINES = ("duckdb", "pandas")
 DUPLICATES = ("error", "priority")
@@ -21,7 +27,6 @@ FIRST_WEEK = ("containing", "next")
 MAX_HORIZON = 5218  # 100 years of weeks
 NO_ROWS_SHARE = 0.05
 """The share of participants without any panel row above which that is an error (ids that do not match)."""
-_EPOCH = dt.date.fromisoformat(EPOCH_MONDAY)
 
 
 @dataclass(frozen=True)
@@ -57,18 +62,6 @@ class DerivedOutcomes:
             f"{int((self.frame['event'] == 2).sum())}",
         ]
         return "\n".join(lines + list(self.notes))
-
-
-def week_index(date: dt.date) -> int:
-    """The week index of rule 1 of the ISO week containing ``date``."""
-    monday = date - dt.timedelta(days=date.isoweekday() - 1)
-    return (monday - _EPOCH).days // 7
-
-
-def iso_week(index: int) -> str:
-    """The ``YYYY-Www`` of a week index (rule 1)."""
-    year, week, _ = (_EPOCH + dt.timedelta(weeks=int(index))).isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -138,7 +131,7 @@ def _cohort(
         )
     if problems:
         raise TrialDataError(problems)
-    week0 = np.array([week_index(d.date()) for d in dates], dtype=np.int64) + (first_week == "next")
+    week0 = week_indices(dates) + int(first_week == "next")
     return pd.DataFrame({"person": text.to_numpy(), "week0": week0}), text
 
 
@@ -371,8 +364,8 @@ def _check(
         conflicted = tuple(dict.fromkeys(p for p, _, _ in found.conflicts))[:5]
         problems.append(Problem(code, what, fix, conflicted, found.n_conflicts))
     if found.first_week is not None:
-        first = _index(found.first_week)
-        last = _index(found.last_week)
+        first = index_of(found.first_week)
+        last = index_of(found.last_week)
         before = cohort["week0"] < first
         after = cohort["week0"] > last
         for mask, what in ((before, f"before the panel's first week {found.first_week}"),
@@ -387,10 +380,6 @@ def _check(
         problems.append(Problem(None, "the panel has no rows with an ISO week", "give the register panel"))
     if problems:
         raise TrialDataError(problems)
-
-
-def _index(week: str) -> int:
-    return (dt.date.fromisocalendar(int(week[:4]), int(week[6:8]), 1) - _EPOCH).days // 7
 
 
 def provenance(derived: DerivedOutcomes, source: object, randomisation: pd.DataFrame, options: dict) -> dict:
@@ -448,13 +437,13 @@ def _result(found, cohort, ids, codes, h, duplicates, engine, id, shift) -> Deri
     frame = pd.concat(
         [
             pd.DataFrame(
-                {id: ids.to_numpy(), "randomisation_week": [iso_week(w - shift) for w in cohort["week0"]]}
+                {id: ids.to_numpy(), "randomisation_week": iso_weeks(cohort["week0"].to_numpy() - shift)}
             ),
             outcomes.reset_index(drop=True),
         ],
         axis=1,
     )
-    last = _index(found.last_week)
+    last = index_of(found.last_week)
     # follow-up cut short by the panel's end (rule 4), not by an end code before it
     to_last = last - cohort["week0"].to_numpy() + 1
     first_end = facts["first_end"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)

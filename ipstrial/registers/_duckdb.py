@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ipstrial.registers._codes import CodeMap
-from ipstrial.registers._rules import MAX_LISTED, EngineFacts
+from ipstrial.registers._rules import MAX_LISTED, EngineFacts, iso_week
 
 _VALID = (
     "coalesce(regexp_full_match({w}, '[0-9]{{4}}-W[0-9]{{2}}') "
@@ -163,8 +163,6 @@ def _facts(con, panel, cohort: pd.DataFrame, codes: CodeMap, horizon: int, dupli
     n_empty = 0
     empty: list[str] = []
     if weeks:
-        from ipstrial.registers._derive import iso_week
-
         first_week, last_week = iso_week(weeks[0]), iso_week(weeks[-1])
         n_empty = weeks[-1] - weeks[0] + 1 - len(weeks)
         if n_empty:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ipstrial.registers._codes import KINDS, CodeMap
-from ipstrial.registers._rules import EPOCH_MONDAY, FACT_COLUMNS, MAX_LISTED, EngineFacts
+from ipstrial.registers._rules import EPOCH_MONDAY, FACT_COLUMNS, MAX_LISTED, EngineFacts, iso_week
 
 _EPOCH = _dt.date.fromisoformat(EPOCH_MONDAY)
 _EPOCH_DAY = (_EPOCH - _dt.date(1970, 1, 1)).days  # 4: the epoch Monday as days since 1970-01-01
@@ -80,12 +80,6 @@ def parse_weeks(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     index[found] = index_u[codes[found]]
     valid[found] = valid_u[codes[found]]
     return index, valid
-
-
-def week_string(index: int) -> str:
-    """``YYYY-Www`` of a week index (rule 1)."""
-    year, week, _ = (_EPOCH + _dt.timedelta(weeks=int(index))).isocalendar()
-    return f"{year:04d}-W{week:02d}"
 
 
 def _code_table(values: pd.Series, codes: CodeMap):
@@ -172,12 +166,12 @@ def facts(
     n_empty_weeks = 0
     if valid.any():
         last_idx = int(widx[valid].max())
-        first_week, last_week = week_string(int(widx[valid].min())), week_string(last_idx)
+        first_week, last_week = iso_week(int(widx[valid].min())), iso_week(last_idx)
         present = np.unique(widx[valid])
         n_empty_weeks = int(present[-1] - present[0] + 1 - len(present))
         if n_empty_weeks:
             missing = np.setdiff1d(np.arange(present[0], present[-1] + 1), present)[:MAX_LISTED]
-            empty_weeks = [week_string(int(i)) for i in missing]
+            empty_weeks = [iso_week(int(i)) for i in missing]
     else:
         last_idx = None
         first_week = last_week = None
@@ -247,7 +241,7 @@ def facts(
         member_codes = pd.DataFrame({"g": pw_of_row[member], "code": code_text[code[member]]})
         grouped = member_codes.groupby("g")["code"].agg(lambda s: tuple(sorted(s)))
         conflicts = [
-            (str(p), week_string(k), grouped[g])
+            (str(p), iso_week(k), grouped[g])
             for g, p, k in zip(listing["g"], listing["person"], listing["week"], strict=True)
         ]
     c, rel, code = c[pw_start], rel[pw_start], code[pw_start]

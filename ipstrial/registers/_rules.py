@@ -77,11 +77,44 @@ weeks) and ``register_rows`` (the participant's rows in the panel; 0 is reported
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 EPOCH_MONDAY = "1970-01-05"
 """The Monday from which week indices are counted (rule 1)."""
+_EPOCH = dt.date.fromisoformat(EPOCH_MONDAY)
+
+
+def week_index(date: dt.date) -> int:
+    """The week index (rule 1) of the ISO week containing ``date``."""
+    return (date - dt.timedelta(days=date.isoweekday() - 1) - _EPOCH).days // 7
+
+
+def week_indices(dates: pd.Series) -> np.ndarray:
+    """:func:`week_index` of every date of a datetime64 series (normalised, no time zone), vectorised."""
+    days = (dates.to_numpy(dtype="datetime64[D]") - np.datetime64(EPOCH_MONDAY, "D")).astype(np.int64)
+    return days // 7  # the epoch is a Monday: whole weeks since it are ISO weeks
+
+
+def index_of(week: str) -> int:
+    """The week index (rule 1) of a valid ``YYYY-Www``."""
+    return (dt.date.fromisocalendar(int(week[:4]), int(week[6:8]), 1) - _EPOCH).days // 7
+
+
+def iso_week(index: int) -> str:
+    """The ``YYYY-Www`` of a week index (rule 1)."""
+    year, week, _ = (_EPOCH + dt.timedelta(weeks=int(index))).isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def iso_weeks(indices: np.ndarray) -> np.ndarray:
+    """:func:`iso_week` of an array of week indices (each distinct index converted once)."""
+    uniq, inverse = np.unique(np.asarray(indices, dtype=np.int64), return_inverse=True)
+    return np.array([iso_week(i) for i in uniq], dtype=object)[inverse.reshape(-1)]
+
+
 FACT_COLUMNS = (
     "person",
     "panel_rows",

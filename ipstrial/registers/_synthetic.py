@@ -44,6 +44,7 @@ import pandas as pd
 from ipstrial._model import DAYS_18M
 from ipstrial._random import SeedLike, streams
 from ipstrial.errors import ParameterError
+from ipstrial.registers._rules import iso_weeks, week_indices
 
 __all__ = ["register_week", "synthetic_registers"]
 
@@ -62,7 +63,6 @@ EDUCATION, FLEXJOB, DISABILITY, EMIGRATED = "651", "521", "783", "998"
 P_EDUCATION, P_FLEXJOB = 0.25, 0.1
 P_WORK_AFTER = 0.5
 """The probability that a week after week 79 of a participant with a job is a work week."""
-_EPOCH = np.datetime64("1970-01-05", "D")
 _REQUIRED = ("participant_id", "enrolment", "employed_18m", "days_to_job", "event", "weeks_employed_18m")
 
 
@@ -81,14 +81,6 @@ def register_week(days):
         raise ParameterError(f"days are counted from 1 (the randomisation day); got {int(d.min())}")
     week = np.where(d <= 2, 1, (d - 3) // 7 + 2).astype(np.int64)
     return int(week) if week.ndim == 0 else week
-
-
-def _iso_weeks(index: np.ndarray) -> np.ndarray:
-    """``YYYY-Www`` of week indices (weeks since the Monday 1970-01-05)."""
-    uniq, inverse = np.unique(index, return_inverse=True)
-    mondays = (_EPOCH + 7 * uniq.astype("timedelta64[D]")).astype(object)
-    labels = np.array([f"{y}-W{w:02d}" for y, w, _ in (m.isocalendar() for m in mondays)], dtype=object)
-    return labels[inverse]
 
 
 def _fail(trial: pd.DataFrame, bad: np.ndarray, what: str) -> None:
@@ -169,8 +161,7 @@ def synthetic_registers(
     week_of_day = register_week(days)
 
     randomised = start + pd.to_timedelta(7 * ((enrolment - 1) // PER_WEEK), unit="D")
-    monday = (randomised - pd.Timedelta(days=5)).to_numpy().astype("datetime64[D]")
-    week0 = ((monday - _EPOCH).astype(np.int64)) // 7  # index of each participant's week 1 (rule 1)
+    week0 = week_indices(pd.Series(randomised))  # index of each participant's week 1 (rule 1)
 
     last = HORIZON_WEEKS + weeks_after
     rel = np.arange(1 - WEEKS_BEFORE, last + 1)
@@ -208,7 +199,7 @@ def synthetic_registers(
     panel = pd.DataFrame(
         {
             "person": ids[person_index].astype(object),
-            "week": _iso_weeks(np.concatenate(weeks)),
+            "week": iso_weeks(np.concatenate(weeks)),
             "code": np.concatenate(codes).astype(str).astype(object),
         }
     )
